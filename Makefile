@@ -1,0 +1,36 @@
+# The setup contract: every target bootstraps .venv itself on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench tour clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# runtime install: the library, its CLI and the report extras
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[fast,io,report]"
+	touch $@
+
+# test install: everything the suite and the benchmarks use (torch pinned to the CPU build 2.13.0)
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[test,all]"
+	touch $@ $(VENV)/.installed-run
+
+demo: $(VENV)/.installed-run
+	$(VENV)/bin/l2kit report --out l2kit-report.html
+
+tour: $(VENV)/.installed-run
+	$(PY) examples/tour.py
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -n 2 --timeout=900 $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(PY) -m benchmarks --out BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

@@ -1,0 +1,108 @@
+"""Validation of a design matrix, target and weights for fitting (the public boundary of ``fit``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._array import InputError, to_numpy
+
+
+@dataclass(frozen=True)
+class Design:
+    """Validated fitting inputs as NumPy arrays (float64, or complex128 for complex data)."""
+
+    X: np.ndarray            # (n, p)
+    y: np.ndarray            # (n,)
+    weights: np.ndarray | None
+    feature_names: tuple[str, ...]
+    backend: str             # "numpy", "torch", ... : the library predictions are returned in
+    backend_like: Any = None  # an input array, to convert outputs back (device, dtype)
+
+
+def _backend(x) -> str:
+    mod = type(x).__module__.split(".")[0]
+    return "numpy" if mod in ("numpy", "builtins", "pandas") else mod
+
+
+def _first_nonfinite(name: str, a: np.ndarray) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        rows = np.flatnonzero(bad.reshape(a.shape[0], -1).any(axis=1))
+        col = ""
+        if a.ndim == 2:
+            col = f", column {int(np.flatnonzero(bad[rows[0]])[0])}"
+        raise InputError(name, "finite values", f"{int(bad.sum())} NaN/inf value(s) in {rows.size} row(s), "
+                         f"first at row {int(rows[0])}{col}",
+                         "drop or impute those rows before fitting (l2kit never drops rows silently)")
+
+
+def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
+                    allow_complex: bool = True) -> Design:
+    """Validate ``X`` (n, p), ``y`` (n,) and optional non-negative ``weights`` (n,).
+
+    Raises :class:`~l2kit._array.InputError` naming the argument, the count of
+    bad values and the first bad row.
+
+    Examples
+    --------
+    >>> d = validate_design([[1.0], [2.0]], [1.0, 2.0])
+    >>> d.X.shape, d.y.shape
+    ((2, 1), (2,))
+    >>> validate_design([1.0, 2.0], [1.0, 2.0])
+    Traceback (most recent call last):
+    ...
+    l2kit._array.InputError: X: expected a 2-D array of shape (n_samples, n_features), got shape (2,). Fix: for one feature pass X.reshape(-1, 1).
+    """
+    backend = _backend(X)
+    like = X if backend not in ("numpy",) else None
+    if feature_names is None and hasattr(X, "columns"):
+        feature_names = tuple(str(c) for c in X.columns)
+    Xn = to_numpy(X) if not isinstance(X, (list, tuple)) else np.asarray(X)
+    yn = to_numpy(y) if not isinstance(y, (list, tuple)) else np.asarray(y)
+    if Xn.ndim != 2:
+        raise InputError("X", "a 2-D array of shape (n_samples, n_features)", f"shape {Xn.shape}",
+                         "for one feature pass X.reshape(-1, 1)" if Xn.ndim == 1 else "reshape X to 2-D")
+    if yn.ndim == 2 and yn.shape[1] == 1:
+        raise InputError("y", f"shape ({Xn.shape[0]},)", f"shape {yn.shape}", "pass y.reshape(-1) (a column "
+                         "vector would silently broadcast in many libraries)")
+    if yn.ndim != 1:
+        raise InputError("y", "a 1-D array of shape (n_samples,)", f"shape {yn.shape}", "pass one target column")
+    if yn.shape[0] != Xn.shape[0]:
+        raise InputError("y", f"{Xn.shape[0]} rows like X", f"{yn.shape[0]} rows",
+                         "pass X and y with the same rows")
+    if Xn.shape[0] == 0:
+        raise InputError("X", "at least one row", "no rows", "pass non-empty data")
+    cplx = np.iscomplexobj(Xn) or np.iscomplexobj(yn)
+    if cplx and not allow_complex:
+        raise InputError("X, y", "real data for this loss", "complex data", "use loss=Squared() for complex data")
+    for name, a in (("X", Xn), ("y", yn)):
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise InputError(name, "numeric values", f"dtype {a.dtype}", "convert the columns to numbers")
+    dtype = np.complex128 if cplx else np.float64
+    Xn = np.ascontiguousarray(Xn, dtype=dtype)
+    yn = np.ascontiguousarray(yn, dtype=dtype)
+    _first_nonfinite("X", Xn)
+    _first_nonfinite("y", yn)
+    wn = None
+    if weights is not None:
+        wn = np.asarray(to_numpy(weights), dtype=np.float64)
+        if wn.shape != (Xn.shape[0],):
+            raise InputError("weights", f"shape ({Xn.shape[0]},)", f"shape {wn.shape}", "pass one weight per row")
+        _first_nonfinite("weights", wn)
+        if (wn < 0).any():
+            i = int(np.flatnonzero(wn < 0)[0])
+            raise InputError("weights", "non-negative case weights", f"{int((wn < 0).sum())} negative weight(s), "
+                             f"first at row {i} ({wn[i]:g})", "weights are case weights; fix or drop those rows")
+        if not (wn > 0).any():
+            raise InputError("weights", "a positive sum", "all-zero weights", "give some rows positive weight")
+    if feature_names is None:
+        feature_names = tuple(f"x{j}" for j in range(Xn.shape[1]))
+    else:
+        feature_names = tuple(str(c) for c in feature_names)
+        if len(feature_names) != Xn.shape[1]:
+            raise InputError("feature_names", f"{Xn.shape[1]} names", f"{len(feature_names)} names",
+                             "pass one name per column of X")
+    return Design(Xn, yn, wn, feature_names, backend, like)

@@ -1,0 +1,121 @@
+"""``l2kit.fit``: one entry point that routes to the solver family the loss declares."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .._array import InputError
+from ..losses import Loss, Squared, get_loss
+from ._design import validate_design
+from ._result import Fit
+
+# loss.fit_family -> "module:function"; each takes (design, loss, **options) -> Fit
+_SOLVERS = {
+    "least_squares": "l2kit.linear._least_squares:fit_least_squares",
+    "irls": "l2kit.linear._irls:fit_irls",
+    "linprog": "l2kit.linear._quantile:fit_quantile",
+    "glm": "l2kit.linear._glm:fit_glm",
+}
+
+
+def _solver(path: str):
+    mod, fn = path.split(":")
+    return getattr(importlib.import_module(mod), fn)
+
+
+def _is_chunk_iterator(X: Any) -> bool:
+    return isinstance(X, Iterator) or (isinstance(X, Iterable) and not hasattr(X, "shape")
+                                       and not isinstance(X, (list, tuple, str, bytes)))
+
+
+def resolve_loss(loss: Any) -> Loss:
+    """Accept a loss object, a registry name, or None (Squared)."""
+    if loss is None:
+        return Squared()
+    if isinstance(loss, str):
+        return get_loss(loss)
+    if not isinstance(loss, Loss):
+        raise InputError("loss", "a loss object or a registry name", type(loss).__name__,
+                         "pass e.g. loss=l2kit.Huber() or loss='huber'")
+    return loss
+
+
+def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: Any = None,
+        alpha: Any = 0.0, l1_ratio: float = 0.0, fit_intercept: bool = True, method: str = "auto",
+        feature_names: Any = None, **options: Any) -> Fit:
+    r"""Fit a linear model by minimising ``loss`` of the residuals.
+
+    .. math::
+        \hat\beta = \arg\min_{\beta_0, \beta} \sum_i w_i\,\rho(y_i - \beta_0 - x_i^\top\beta)
+        + n\,\alpha\left(\lambda\|\beta\|_1 + \tfrac{1-\lambda}{2}\|\beta\|_2^2\right)
+
+    with the glmnet / sklearn ElasticNet scaling (``alpha``, ``l1_ratio`` = λ)
+    for squared error: ``1/(2n) RSS + alpha * (...)``. The intercept is never
+    penalised.
+
+    Parameters
+    ----------
+    X : array of shape (n, p), torch tensor, Dask array, or iterator of (X, y) chunks
+    y : array of shape (n,) (omit when ``X`` is an iterator of chunks)
+    loss : Loss or str, default Squared()
+        Its ``fit_family`` picks the solver: least squares, IRLS (robust
+        losses), linear programming (quantile/L1) or GLM (count likelihoods).
+    weights : array of shape (n,), optional
+        Non-negative case weights. Integer weights equal repeated rows.
+    cov : array of shape (n, n) or (n,), optional
+        Error covariance for GLS (full matrix) or per-row variances.
+    alpha, l1_ratio : float
+        Penalty strength and mix (ridge: l1_ratio=0; lasso: l1_ratio=1).
+        ``alpha`` may also be "loo", "gcv" or a grid for ridge selection.
+    fit_intercept : bool
+    method : str
+        Solver path; "auto" chooses.
+    **options
+        Solver-specific options (``cov_type``, ``scale``, ``max_iter``,
+        ``tol``, ...); unknown ones are refused.
+
+    Returns
+    -------
+    Fit
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> f = l2.fit(X, np.array([1.0, 3.0, 5.0, 7.0]))
+    >>> round(f.intercept, 10), np.round(f.coef, 10)
+    (1.0, array([2.]))
+    """
+    loss = resolve_loss(loss)
+    family = loss.fit_family
+    if family is None or family not in _SOLVERS:
+        fittable = sorted(k for k, v in _registry_families().items() if v in _SOLVERS)
+        raise InputError("loss", "a loss that l2kit.fit can minimise (" + ", ".join(fittable) + ")",
+                         repr(loss), "use the loss for scoring/gradients, or pick a fittable one")
+    common = dict(weights=weights, cov=cov, alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+                  method=method, feature_names=feature_names, **options)
+    mod = type(X).__module__.split(".")[0]
+    if mod == "dask" or _is_chunk_iterator(X):
+        if family != "least_squares":
+            raise InputError("X", "an in-memory array for loss " + repr(loss), "chunked/distributed data",
+                             "chunked and Dask fitting support Squared(); load the data for other losses")
+        if mod == "dask":
+            return _solver("l2kit.linear._dask:fit_dask")(X, y, loss=loss, **common)
+        if y is not None:
+            raise InputError("y", "None when X is an iterator of (X, y) chunks", "an array",
+                             "pass the targets inside the chunks")
+        return _solver("l2kit.linear._stream:fit_chunks")(X, loss=loss, **common)
+    if y is None:
+        raise InputError("y", "an array of shape (n,)", "None", "pass the target")
+    design = validate_design(X, y, weights, feature_names=feature_names, allow_complex=loss.allow_complex)
+    common.pop("weights")
+    common.pop("feature_names")
+    return _solver(_SOLVERS[family])(design, loss, **common)
+
+
+def _registry_families() -> dict[str, Any]:
+    from ..losses._registry import _REGISTRY
+
+    return {k: v.fit_family for k, v in _REGISTRY.items()}

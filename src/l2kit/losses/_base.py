@@ -1,0 +1,174 @@
+"""Base classes of the loss family.
+
+A loss is a small, immutable, hashable dataclass. Subclasses supply only an
+elementwise kernel; validation and reduction live here, written once.
+
+* :class:`Loss` — any loss of ``(y_true, y_pred)``.
+* :class:`ResidualLoss` — a loss of the residual ``r = y_true - y_pred`` alone,
+  with ``rho``, ``psi = rho'``, ``psi_prime = rho''`` and ``weight = psi(r)/r``
+  (finite at 0), as used by IRLS and sandwich standard errors.
+
+Properties are declared as data (``convex``, ``smooth``, ``redescending``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._array import InputError, array_namespace, compute_dtype, validate_pair
+from ._reduce import check_reduction, reduce
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Base class of every loss.
+
+    Subclasses set the class data below and implement :meth:`_elementwise`
+    (and :meth:`_grad` for the analytic gradient).
+    """
+
+    name: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()
+    convex: ClassVar[bool] = True
+    smooth: ClassVar[bool] = True
+    redescending: ClassVar[bool] = False
+    allow_complex: ClassVar[bool] = False
+    #: the loss reduces over the last axis (one value per row), e.g. Mahalanobis
+    reduces_last_axis: ClassVar[bool] = False
+    #: keyword arguments accepted by ``__call__``/``grad`` besides weights
+    call_kwargs: ClassVar[tuple[str, ...]] = ()
+    #: which solver family ``l2kit.fit`` uses: "least_squares", "irls", "linprog", "glm", or None
+    fit_family: ClassVar[str | None] = None
+
+    # -- public API -------------------------------------------------------
+    def __call__(self, y_true: Any, y_pred: Any, *, weights: Any = None, reduction: str = "mean", **kwargs: Any):
+        """Loss of ``y_pred`` against ``y_true``, reduced by ``reduction``.
+
+        Parameters
+        ----------
+        y_true, y_pred : array
+            Same shape, one array library (NumPy, PyTorch, JAX, CuPy, ...).
+        weights : array, optional
+            Case weights of the elementwise loss's shape, or one per sample
+            (first axis). The weighted mean is ``sum(w * l) / sum(w)``.
+        reduction : {"mean", "sum", "none"}
+        """
+        check_reduction(reduction)
+        v = self._validate(y_true, y_pred, weights, kwargs)
+        values = self._elementwise(v.xp, v.y_true, v.y_pred, **self._prepare_kwargs(v, kwargs))
+        return reduce(v.xp, values, v.weights, reduction, v.result_dtype)
+
+    def grad(self, y_true: Any, y_pred: Any, **kwargs: Any):
+        """Elementwise derivative of the loss with respect to ``y_pred``.
+
+        For complex input this is the conjugate-Wirtinger gradient that torch
+        autograd produces, :math:`\\partial\\ell/\\partial\\Re + i\\,\\partial\\ell/\\partial\\Im`.
+        """
+        v = self._validate(y_true, y_pred, None, kwargs)
+        g = self._grad(v.xp, v.y_true, v.y_pred, **self._prepare_kwargs(v, kwargs))
+        if g.dtype != v.result_dtype and not v.xp.isdtype(v.result_dtype, "complex floating"):
+            g = v.xp.astype(g, v.result_dtype)
+        return g
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The loss's parameters, as passed to :func:`l2kit.get_loss`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    # -- hooks for subclasses ---------------------------------------------
+    def _validate(self, y_true, y_pred, weights, kwargs):
+        unknown = set(kwargs) - set(self.call_kwargs)
+        if unknown:
+            accepted = ", ".join(self.call_kwargs) or "none besides weights and reduction"
+            raise InputError("keyword arguments", f"keywords of {type(self).__name__} ({accepted})",
+                             ", ".join(sorted(unknown)), "remove the unknown keywords")
+        v = validate_pair(y_true, y_pred, weights=weights, allow_complex=self.allow_complex,
+                          weight_shape=None if not self.reduces_last_axis else tuple(np.shape(y_true))[:-1])
+        self._check_domain(v.xp, v.y_true, v.y_pred)
+        return v
+
+    def _check_domain(self, xp, y_true, y_pred) -> None:
+        """Refuse values outside the loss's domain (counts, probabilities...)."""
+
+    def _prepare_kwargs(self, v, kwargs: dict) -> dict:
+        """Validate and convert extra call keywords (e.g. ``var=``) into the compute dtype."""
+        return kwargs
+
+    def _elementwise(self, xp, y_true, y_pred, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _grad(self, xp, y_true, y_pred, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def _example(cls, rng: np.random.Generator, n: int = 7):
+        """An instance and valid inputs for generated tests: ``(loss, y_true, y_pred, kwargs)``."""
+        return cls(), rng.normal(size=n), rng.normal(size=n), {}
+
+
+@dataclass(frozen=True)
+class ResidualLoss(Loss):
+    """A loss of the residual ``r = y_true - y_pred`` alone: ``l = rho(r)``."""
+
+    fit_family: ClassVar[str | None] = "irls"
+
+    # -- residual functions (public; one xp resolution each) --------------
+    def rho(self, r: Any):
+        """The loss as a function of the residual."""
+        xp, r = self._residual(r)
+        return self._rho(xp, r)
+
+    def psi(self, r: Any):
+        """Influence function, ``psi(r) = rho'(r)``."""
+        xp, r = self._residual(r)
+        return self._psi(xp, r)
+
+    def psi_prime(self, r: Any):
+        """``psi'(r) = rho''(r)`` (used by sandwich standard errors)."""
+        xp, r = self._residual(r)
+        return self._psi_prime(xp, r)
+
+    def weight(self, r: Any):
+        """IRLS weight ``psi(r) / r``, with its finite limit at ``r = 0``."""
+        xp, r = self._residual(r)
+        return self._weight(xp, r)
+
+    def _residual(self, r):
+        xp = array_namespace(r)
+        if not hasattr(r, "dtype"):
+            r = xp.asarray(r)
+        compute, _ = compute_dtype(xp, r, allow_complex=self.allow_complex, argnames=("r",))
+        if r.dtype != compute:
+            r = xp.astype(r, compute)
+        return xp, r
+
+    # -- kernels ----------------------------------------------------------
+    def _elementwise(self, xp, y_true, y_pred, **kwargs):
+        return self._rho(xp, y_true - y_pred)
+
+    def _grad(self, xp, y_true, y_pred, **kwargs):
+        return -self._psi(xp, y_true - y_pred)
+
+    def _rho(self, xp, r):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _psi(self, xp, r):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _psi_prime(self, xp, r):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _weight(self, xp, r):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def positive_param(owner: str, name: str, value: float, *, allow_zero: bool = False) -> None:
+    """Refuse a tuning constant that is not a positive finite number."""
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value) and (
+        value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise InputError(f"{owner}({name}=...)", "a positive finite number" if not allow_zero
+                         else "a non-negative finite number", repr(value), f"pass e.g. {owner}({name}=1.0)")

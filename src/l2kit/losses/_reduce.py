@@ -1,0 +1,47 @@
+"""The one reduction shared by every loss: none, sum, mean, or weighted mean."""
+
+from __future__ import annotations
+
+from .._array import InputError
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: str) -> None:
+    """Refuse an unknown ``reduction`` with a message listing the valid ones."""
+    if reduction not in REDUCTIONS:
+        raise InputError("reduction", "one of " + ", ".join(map(repr, REDUCTIONS)), repr(reduction),
+                         "pass reduction='mean', 'sum' or 'none'")
+
+
+def reduce(xp, values, weights, reduction: str, result_dtype):
+    r"""Reduce elementwise loss ``values`` with optional case ``weights``.
+
+    .. math::
+        \text{mean} = \frac{\sum_i w_i \ell_i}{\sum_i w_i}, \qquad
+        \text{sum} = \sum_i w_i \ell_i, \qquad \text{none} = w_i \ell_i
+
+    Examples
+    --------
+    >>> import numpy as np, array_api_compat.numpy as xp
+    >>> float(reduce(xp, np.array([1.0, 3.0]), np.array([3.0, 1.0]), "mean", np.float64))
+    1.5
+    """
+    if weights is not None:
+        values = values * weights
+    if reduction == "none":
+        out = values
+    elif reduction == "sum":
+        out = xp.sum(values)
+    else:
+        if weights is None:
+            out = xp.mean(values)
+        else:
+            total = xp.sum(weights) * (values.size / weights.size if weights.ndim else 1)
+            if float(total) <= 0:
+                raise InputError("weights", "a positive sum", "weights that sum to 0",
+                                 "give at least one observation a positive weight")
+            out = xp.sum(values) / total
+    if out.dtype != result_dtype and not xp.isdtype(result_dtype, "complex floating"):
+        out = xp.astype(out, result_dtype)
+    return out
