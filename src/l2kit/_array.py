@@ -29,6 +29,7 @@ __all__ = [
     "array_namespace",
     "compute_dtype",
     "is_numpy",
+    "is_traced",
     "to_numpy",
     "validate_pair",
     "validate_weights",
@@ -57,6 +58,15 @@ class InputError(ValueError):
         self.got = got
         self.fix = fix
         super().__init__(f"{argument}: expected {expected}, got {got}. Fix: {fix.rstrip('.')}.")
+
+
+def is_traced(x: Any) -> bool:
+    """True for an abstract value under a JAX transformation (``jit``, ``grad``, ``vmap``).
+
+    Its values cannot be inspected, so value checks (non-negative weights,
+    domains) are skipped for it; shapes and dtypes are still validated.
+    """
+    return any(c.__name__ == "Tracer" for c in type(x).__mro__)
 
 
 def is_numpy(x: Any) -> bool:
@@ -229,7 +239,7 @@ def validate_weights(xp, weights, shape: tuple, dtype, *, name: str = "weights")
                 f"shape {wshape}",
                 "pass one weight per element, or one per sample along the first axis",
             )
-    wmin = float(xp.min(w))
+    wmin = 0.0 if is_traced(w) else float(xp.min(w))
     if math.isnan(wmin) or wmin < 0:
         raise InputError(
             name,

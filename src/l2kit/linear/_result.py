@@ -92,6 +92,17 @@ class Fit:
         if not self.feature_names:
             object.__setattr__(self, "feature_names", tuple(f"x{j}" for j in range(np.shape(self.coef)[0])))
 
+    def __getstate__(self) -> dict:
+        # MappingProxyType does not pickle: store a plain dict, re-freeze on load
+        state = dict(self.__dict__)
+        state["extra"] = dict(self.extra)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        self.__post_init__()
+
     def __repr__(self) -> str:
         return (f"Fit(loss={self.loss!r}, method={self.method!r}, n_obs={self.n_obs}, rank={self.rank}, "
                 f"converged={self.converged}, status={self.status!r})")

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._array import InputError, array_namespace, compute_dtype, validate_pair
+from .._array import InputError, array_namespace, compute_dtype, is_traced, validate_pair
 from ._reduce import check_reduction, reduce
 
 
@@ -87,7 +87,8 @@ class Loss:
                              ", ".join(sorted(unknown)), "remove the unknown keywords")
         v = validate_pair(y_true, y_pred, weights=weights, allow_complex=self.allow_complex,
                           weight_shape=None if not self.reduces_last_axis else tuple(np.shape(y_true))[:-1])
-        self._check_domain(v.xp, v.y_true, v.y_pred)
+        if not is_traced(v.y_true) and not is_traced(v.y_pred):  # values are unknown while JAX traces
+            self._check_domain(v.xp, v.y_true, v.y_pred)
         return v
 
     def _check_domain(self, xp, y_true, y_pred) -> None:
@@ -118,32 +119,32 @@ class ResidualLoss(Loss):
     # -- residual functions (public; one xp resolution each) --------------
     def rho(self, r: Any):
         """The loss as a function of the residual."""
-        xp, r = self._residual(r)
-        return self._rho(xp, r)
+        xp, r, dtype = self._residual(r)
+        return _cast(xp, self._rho(xp, r), dtype)
 
     def psi(self, r: Any):
         """Influence function, ``psi(r) = rho'(r)``."""
-        xp, r = self._residual(r)
-        return self._psi(xp, r)
+        xp, r, dtype = self._residual(r)
+        return _cast(xp, self._psi(xp, r), dtype)
 
     def psi_prime(self, r: Any):
         """``psi'(r) = rho''(r)`` (used by sandwich standard errors)."""
-        xp, r = self._residual(r)
-        return self._psi_prime(xp, r)
+        xp, r, dtype = self._residual(r)
+        return _cast(xp, self._psi_prime(xp, r), dtype)
 
     def weight(self, r: Any):
         """IRLS weight ``psi(r) / r``, with its finite limit at ``r = 0``."""
-        xp, r = self._residual(r)
-        return self._weight(xp, r)
+        xp, r, dtype = self._residual(r)
+        return _cast(xp, self._weight(xp, r), dtype)
 
     def _residual(self, r):
         xp = array_namespace(r)
         if not hasattr(r, "dtype"):
             r = xp.asarray(r)
-        compute, _ = compute_dtype(xp, r, allow_complex=self.allow_complex, argnames=("r",))
+        compute, result = compute_dtype(xp, r, allow_complex=self.allow_complex, argnames=("r",))
         if r.dtype != compute:
             r = xp.astype(r, compute)
-        return xp, r
+        return xp, r, result
 
     # -- kernels ----------------------------------------------------------
     def _elementwise(self, xp, y_true, y_pred, **kwargs):
@@ -165,9 +166,17 @@ class ResidualLoss(Loss):
         raise NotImplementedError
 
 
+def _cast(xp, out, dtype):
+    """Return ``out`` in the input's result dtype (float16 in, float16 out; complex untouched)."""
+    if out.dtype != dtype and not xp.isdtype(dtype, "complex floating") and not xp.isdtype(
+            out.dtype, "complex floating"):
+        out = xp.astype(out, dtype)
+    return out
+
+
 def positive_param(owner: str, name: str, value: float, *, allow_zero: bool = False) -> None:
     """Refuse a tuning constant that is not a positive finite number."""
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value) and (
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) and np.isfinite(value) and (
         value >= 0 if allow_zero else value > 0)
     if not ok:
         raise InputError(f"{owner}({name}=...)", "a positive finite number" if not allow_zero

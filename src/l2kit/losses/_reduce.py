@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .._array import InputError
+import math
+
+from .._array import InputError, is_traced
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -37,8 +39,9 @@ def reduce(xp, values, weights, reduction: str, result_dtype):
         if weights is None:
             out = xp.mean(values)
         else:
-            total = xp.sum(weights) * (values.size / weights.size if weights.ndim else 1)
-            if float(total) <= 0:
+            # per-sample weights of shape (N,) stand for every element of their row
+            total = xp.sum(weights) * (math.prod(values.shape) / math.prod(weights.shape) if weights.ndim else 1)
+            if not is_traced(total) and float(total) <= 0:
                 raise InputError("weights", "a positive sum", "weights that sum to 0",
                                  "give at least one observation a positive weight")
             out = xp.sum(values) / total

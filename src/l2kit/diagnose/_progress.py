@@ -1,0 +1,86 @@
+"""A tiny progress display for cross-validation: on stderr, and only on a terminal.
+
+Delegates to :mod:`l2kit.io.progress` (tqdm, rich or a plain counter); the
+fallback here (tqdm, else a one-line counter) only serves builds without it. Nothing is printed when stderr is
+not a TTY (pipes, CI logs, tests), so output stays clean.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+
+class _Line:
+    def __init__(self, total: int, desc: str, stream):
+        self.total, self.desc, self.stream, self.n = total, desc, stream, 0
+
+    def update(self, k: int = 1, note: str = "") -> None:
+        self.n += k
+        width = 24
+        done = int(width * self.n / max(self.total, 1))
+        self.stream.write(f"\r{self.desc} [{'#' * done}{'.' * (width - done)}] {self.n}/{self.total} {note:<24}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r" + " " * (len(self.desc) + 60) + "\r")
+        self.stream.flush()
+
+
+class _Null:
+    def update(self, k: int = 1, note: str = "") -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Adapter:
+    def __init__(self, bar):
+        self.bar = bar
+
+    def update(self, k: int = 1, note: str = "") -> None:
+        self.bar.update(k)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _Tqdm:
+    def __init__(self, bar):
+        self.bar = bar
+
+    def update(self, k: int = 1, note: str = "") -> None:
+        if note:
+            self.bar.set_postfix_str(note, refresh=False)
+        self.bar.update(k)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def progress_bar(total: int, desc: str, enabled: bool | None = None, stream=None):
+    """Return an object with ``update(k, note)`` and ``close()``.
+
+    ``enabled=None`` shows the bar only when ``stream`` (stderr) is a TTY.
+    """
+    stream = sys.stderr if stream is None else stream
+    try:
+        from ..io.progress import Progress, _is_tty
+    except ImportError:  # pragma: no cover - the I/O layer is part of l2kit
+        Progress = None
+    if Progress is not None:
+        return _Adapter(Progress(total, desc, "fits", stream, _is_tty(stream) if enabled is None else bool(enabled)))
+    if enabled is None:
+        enabled = bool(getattr(stream, "isatty", lambda: False)())
+    if not enabled:
+        return _Null()
+    try:
+        from tqdm import tqdm
+
+        return _Tqdm(tqdm(total=total, desc=desc, file=stream, leave=False, dynamic_ncols=True))
+    except ImportError:
+        return _Line(total, desc, stream)
+
+
+ProgressFactory = Callable[[int, str], object]

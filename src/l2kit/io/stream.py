@@ -1,0 +1,293 @@
+"""Score and fit tables of any size in one streamed pass (the logic behind ``l2kit score`` / ``l2kit fit``).
+
+Batches come from :func:`l2kit.io.tables.iter_batches` (pyarrow, bounded
+memory, reading overlapped with computing). Rows with missing or non-finite
+values are always counted; they are refused (DataError naming the first bad
+row; rows numbered from 1 after the header) unless the caller asks to skip
+them, in which case the count is part of the result.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import DataError
+from .progress import progress
+from .tables import ROW_NOTE, iter_batches, numeric_columns, read_columns, total_rows
+
+__all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
+
+#: rows per batch: 256k rows keep peak RSS low (a few MB per column) at full reading speed
+BATCH_ROWS = 1 << 18
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Metrics of a streamed file plus the row accounting."""
+
+    metrics: dict[str, Any]
+    rows_read: int
+    rows_invalid: int
+    rows_skipped: int
+    first_invalid: dict[str, Any] | None = None
+    columns: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary."""
+        return {**{k: _jsonable(v) for k, v in self.metrics.items()}, "rows_read": self.rows_read,
+                "rows_invalid": self.rows_invalid, "rows_skipped": self.rows_skipped,
+                "first_invalid": self.first_invalid, "columns": self.columns}
+
+
+def json_safe(obj):
+    """Replace NaN/inf floats by None (strict JSON), recursively."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def _jsonable(v):
+    a = np.asarray(v)
+    if a.ndim == 0:
+        x = a.item()
+        return float(x) if isinstance(x, float) else x
+    return a.tolist()
+
+
+def _describe(v: float) -> str:
+    return "missing/NaN" if np.isnan(v) else repr(float(v))
+
+
+class _BadRows:
+    """Counts rows with a missing/non-finite value; remembers the first one."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.count = 0
+        self.first: dict[str, Any] | None = None
+
+    def scan(self, start: int, cols: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Boolean mask of bad rows in this batch, or None when all are finite (the fast path)."""
+        bad = None
+        for c, a in cols.items():
+            fin = np.isfinite(a)
+            if not fin.all():
+                bad = ~fin if bad is None else bad | ~fin
+        if bad is None:
+            return None
+        idx = np.flatnonzero(bad)
+        self.count += idx.size
+        if self.first is None:
+            i = int(idx[0])
+            col = next(c for c, a in cols.items() if not np.isfinite(a[i]))
+            self.first = {"row": start + i + 1, "column": col, "value": _describe(cols[col][i])}
+        return bad
+
+    def error(self, what: str, fix: str) -> DataError:
+        f = self.first
+        return DataError(f"{self.count} row{'s' if self.count != 1 else ''} {what} have missing or non-finite "
+                         f"values; the first has {f['value']} ({ROW_NOTE})", file=self.path, column=f["column"],
+                         row=f["row"], fix=fix)
+
+
+def _check_weights(path: str, column: str, start: int, w: np.ndarray, bad: np.ndarray | None) -> None:
+    neg = w < 0
+    if bad is not None:
+        neg &= ~bad
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise DataError(f"negative case weight {w[i]:g} ({int(neg.sum())} negative in this batch; {ROW_NOTE})",
+                        file=path, column=column, row=start + i + 1,
+                        fix="weights are case weights; fix or drop those rows, or choose another column")
+
+
+def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_col: str | None = None, *,
+               skip_invalid: bool = False, batch_rows: int = BATCH_ROWS, show_progress: bool | None = None,
+               ) -> ScoreResult:
+    """Stream ``path`` and compute n, mse, rmse, mae, r2 and explained variance of ``pred_col`` vs ``true_col``.
+
+    Parameters
+    ----------
+    path : CSV or Parquet file
+    true_col, pred_col : column names
+    weights_col : column of non-negative case weights, optional
+    skip_invalid : bool
+        Skip rows with a missing/non-finite value in any used column (the
+        count is in the result); by default they are refused with a
+        DataError naming the first such row.
+    batch_rows : int
+        Rows per batch (memory is a few batches of the used columns).
+    show_progress : bool, optional
+        Default: a progress bar only when standard error is a terminal.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> _ = open(p, "w").write("y,p\\n1,1.5\\n2,2\\n3,2.5\\n")
+    >>> r = score_file(p, "y", "p")
+    >>> r.metrics["n"], round(r.metrics["mse"], 12), r.rows_read
+    (3, 0.166666666667, 3)
+    """
+    from .._array import InputError
+    from ..metrics import Accumulator
+
+    path = os.fspath(path)
+    cols = [true_col, pred_col] + ([weights_col] if weights_col else [])
+    if len(set(cols)) != len(cols):
+        raise DataError("the same column is used twice", file=path, column=pred_col if pred_col == true_col else
+                        weights_col, fix="pass different columns for --true, --pred and --weights")
+    acc = Accumulator()
+    bad_rows = _BadRows(path)
+    rows = 0
+    scored = 0
+    total = total_rows(path)
+    with progress(total, desc=f"scoring {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
+        for start, batch in iter_batches(path, cols, batch_rows=batch_rows):
+            m = len(batch[true_col])
+            rows += m
+            bar.update(m)
+            w = batch.get(weights_col) if weights_col else None
+            t, p = batch[true_col], batch[pred_col]
+            if w is not None:
+                _check_weights(path, weights_col, start, w, ~np.isfinite(w))
+            if bad_rows.count and not skip_invalid:
+                bad_rows.scan(start, batch)  # already refused: only count the rest
+                continue
+            try:
+                # fast path: the accumulator checks finiteness on its result (no extra pass)
+                acc.update(t, p, weights=w)
+                scored += m
+                continue
+            except InputError:
+                bad = bad_rows.scan(start, batch)
+                if bad is None:
+                    raise
+            if not skip_invalid:
+                continue  # keep scanning: the error reports the full count
+            keep = ~bad
+            if keep.any():
+                acc.update(t[keep], p[keep], weights=None if w is None else w[keep])
+                scored += int(keep.sum())
+    if bad_rows.count and not skip_invalid:
+        raise bad_rows.error(f"of {rows}", "clean those rows, or pass --skip-invalid to leave them out "
+                             "(the count is reported)")
+    if rows == 0:
+        raise DataError("the table has no data rows", file=path, fix="pass a file with data below the header")
+    if scored == 0:
+        raise DataError(f"all {rows} rows have missing or non-finite values; nothing to score", file=path,
+                        fix="check the column choice")
+    return ScoreResult(acc.result(), rows, bad_rows.count, bad_rows.count if skip_invalid else 0,
+                       bad_rows.first, {"true": true_col, "pred": pred_col, "weights": weights_col})
+
+
+def fit_features(path: str, target: str, weights: str | None, features: Sequence[str] | None) -> list[str]:
+    """The feature columns: ``features``, or every other numeric column."""
+    if features:
+        feats = list(features)
+        clash = [c for c in feats if c in (target, weights)]
+        if clash:
+            raise DataError("a feature is also the target or weights column", file=path, column=clash[0],
+                            fix="remove it from --features")
+        return feats
+    from .tables import column_names
+
+    feats = [c for c in numeric_columns(path) if c not in (target, weights)]
+    if not feats:
+        other = [c for c in column_names(path) if c not in (target, weights)]
+        raise DataError("no numeric feature columns besides the target"
+                        + (f" (columns with non-numeric cells: {', '.join(other)})" if other else ""),
+                        file=path, column=target, fix="pass --features with numeric columns, or clean those columns")
+    return feats
+
+
+def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", weights: str | None = None,
+             features: Sequence[str] | None = None, batch_rows: int = BATCH_ROWS,
+             show_progress: bool | None = None):
+    """Fit ``target ~ features`` from a CSV/Parquet file; Squared loss streams in bounded memory.
+
+    Squared error goes through the one-pass chunked least-squares path
+    (:func:`l2kit.linear._stream.fit_chunks`); other losses read the used
+    columns into memory and call :func:`l2kit.fit`. Rows with missing or
+    non-finite values are refused with a DataError giving their count and
+    the first one.
+
+    Returns
+    -------
+    Fit
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "f.csv")
+    >>> _ = open(p, "w").write("x,y\\n0,1\\n1,3\\n2,5\\n3,7.5\\n")
+    >>> f = fit_file(p, "y")
+    >>> np.round(f.coef, 6), f.feature_names
+    (array([2.15]), ('x',))
+    """
+    from ..linear._fit import resolve_loss
+    from ..losses import Squared
+
+    path = os.fspath(path)
+    loss = resolve_loss(loss)
+    feats = fit_features(path, target, weights, features)
+    cols = feats + [target] + ([weights] if weights else [])
+    if len(set(cols)) != len(cols):
+        raise DataError("a column is used twice", file=path, fix="pass distinct --target, --weights and --features")
+    fix = "clean or drop those rows first (fit never drops rows silently)"
+    if type(loss) is not Squared:
+        from .. import linear
+
+        names, data = read_columns(path, cols)
+        bad_rows = _BadRows(path)
+        if bad_rows.scan(0, data) is not None:
+            raise bad_rows.error(f"of {len(data[target])}", fix)
+        w = data[weights] if weights else None
+        if w is not None:
+            _check_weights(path, weights, 0, w, None)
+        X = np.column_stack([data[c] for c in feats])
+        return linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats)
+    from ..linear._stream import fit_chunks
+
+    bad_rows = _BadRows(path)
+    total = total_rows(path)
+    rows = [0]
+
+    def chunks():
+        with progress(total, desc=f"fitting {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
+            batches = iter_batches(path, cols, batch_rows=batch_rows)
+            for start, batch in batches:
+                m = len(batch[target])
+                rows[0] += m
+                bar.update(m)
+                bad = bad_rows.scan(start, batch)
+                if weights:
+                    _check_weights(path, weights, start, batch[weights], bad)
+                if bad is not None:
+                    for s2, b2 in batches:  # count the rest, then refuse
+                        rows[0] += len(b2[target])
+                        bar.update(len(b2[target]))
+                        bad_rows.scan(s2, b2)
+                    raise bad_rows.error(f"of {rows[0]}", fix)
+                X = np.empty((m, len(feats)))
+                for j, c in enumerate(feats):
+                    X[:, j] = batch[c]
+                yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
+
+    from .._array import InputError
+
+    try:
+        return fit_chunks(chunks(), loss=loss, feature_names=feats)
+    except InputError:
+        if rows[0] == 0:
+            raise DataError("the table has no data rows", file=path,
+                            fix="pass a file with data below the header") from None
+        raise

@@ -1,0 +1,357 @@
+"""Numeric tables from CSV or Parquet files, whole or streamed in bounded memory (pyarrow).
+
+The format follows the file suffix: ``.csv`` / ``.txt`` / ``.tsv`` (CSV, the
+last tab-separated) or ``.parquet`` / ``.pq``. Every requested column is
+read as float64:
+
+* a cell that is not a number raises :class:`~l2kit.io.errors.DataError`
+  naming the file, the column, the row and the value. **Rows are numbered
+  from 1 after the header** (row 1 is the first data row), the way a
+  spreadsheet user counts data rows;
+* missing cells (empty, ``NA``, ``null``, ...; Parquet nulls) become NaN.
+  Nothing is dropped here: the callers count NaN/inf rows and either refuse
+  them or skip them with the count reported;
+* a missing file, an unknown column (the message lists the columns that
+  exist) and a table without data rows raise DataError.
+
+pyarrow is imported lazily, so ``import l2kit`` stays light.
+
+Examples
+--------
+>>> import os, tempfile
+>>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+>>> _ = open(path, "w").write("a,b,name\\n1,2,x\\n3,,y\\n")
+>>> column_names(path)
+['a', 'b', 'name']
+>>> names, cols = read_columns(path, ["a", "b"])
+>>> names, cols["b"]
+(['a', 'b'], array([ 2., nan]))
+>>> [(start, list(batch["a"])) for start, batch in iter_batches(path, ["a"])]
+[(0, [1.0, 3.0])]
+>>> read_columns(path, ["c"])
+Traceback (most recent call last):
+...
+l2kit.io.errors.DataError: ...t.csv, column 'c': no such column; the file has columns: a, b, name. Fix: pick one of those names (they are case-sensitive).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["column_names", "read_columns", "iter_batches", "numeric_columns", "total_rows", "table_format"]
+
+_CSV = (".csv", ".txt", ".tsv")
+_PARQUET = (".parquet", ".pq", ".parq")
+ROW_NOTE = "rows are numbered from 1 after the header"
+
+
+def table_format(path: str | os.PathLike) -> str:
+    """``"csv"`` or ``"parquet"`` from the file suffix; DataError otherwise or if the file is missing."""
+    path = os.fspath(path)
+    low = path.lower()
+    if not os.path.exists(path):
+        raise DataError("no such file", file=path, fix="check the path and the working directory")
+    if os.path.isdir(path):
+        raise DataError("is a directory, not a table file", file=path, fix="pass a .csv or .parquet file")
+    if low.endswith(_CSV):
+        return "csv"
+    if low.endswith(_PARQUET):
+        return "parquet"
+    raise DataError(f"unsupported file type {os.path.splitext(path)[1] or '(no suffix)'!r}", file=path,
+                    fix="pass a CSV (.csv, .tsv) or Parquet (.parquet) file")
+
+
+def _csv_options(path: str, columns: Sequence[str] | None, *, as_string: bool = False, block_size: int | None = None):
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    read = pcsv.ReadOptions(block_size=block_size) if block_size else pcsv.ReadOptions()
+    parse = pcsv.ParseOptions(delimiter="\t" if path.lower().endswith(".tsv") else ",")
+    typ = pa.string() if as_string else pa.float64()
+    conv = pcsv.ConvertOptions(include_columns=list(columns) if columns is not None else None,
+                               column_types={c: typ for c in columns} if columns is not None else None,
+                               strings_can_be_null=True)
+    return read, parse, conv
+
+
+def _arrow_error(path: str, exc: Exception, fmt: str) -> DataError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "Empty CSV file" in text or "empty" in text.lower() and fmt == "csv":
+        return DataError("the file is empty (no header line)", file=path, fix="write a header line and data rows")
+    return DataError(f"cannot read this {fmt.upper()} file ({text})", file=path,
+                     fix=f"check that it is a valid {'comma-separated' if fmt == 'csv' else 'Parquet'} file")
+
+
+def column_names(path: str | os.PathLike) -> list[str]:
+    """Column names of a CSV (header line) or Parquet file (schema)."""
+    path = os.fspath(path)
+    fmt = table_format(path)
+    import pyarrow as pa
+
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        import pyarrow.csv as pcsv
+
+        read, parse, _ = _csv_options(path, None)
+        read.block_size = 1 << 16
+        # everything as strings: the header is all we need, no type inference can fail
+        conv = pcsv.ConvertOptions(column_types=None, strings_can_be_null=True)
+        with pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=conv) as r:
+            return list(r.schema.names)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        raise _arrow_error(path, exc, fmt) from None
+
+
+def numeric_columns(path: str | os.PathLike) -> list[str]:
+    """Columns whose type (Parquet schema; CSV: inferred from the first block) is numeric or boolean."""
+    path = os.fspath(path)
+    fmt = table_format(path)
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            schema = pq.ParquetFile(path).schema_arrow
+        else:
+            import pyarrow.csv as pcsv
+
+            read, parse, _ = _csv_options(path, None)
+            with pcsv.open_csv(path, read_options=read, parse_options=parse) as r:
+                schema = r.schema
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        raise _arrow_error(path, exc, fmt) from None
+    return [f.name for f in schema
+            if pt.is_integer(f.type) or pt.is_floating(f.type) or pt.is_boolean(f.type) or pt.is_decimal(f.type)
+            or pt.is_null(f.type)]
+
+
+def total_rows(path: str | os.PathLike) -> int | None:
+    """Number of data rows when cheap to know (Parquet metadata), else None (CSV)."""
+    path = os.fspath(path)
+    if table_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    return None
+
+
+def _check_columns(path: str, columns: Sequence[str] | None) -> list[str]:
+    names = column_names(path)
+    if columns is None:
+        return names
+    columns = list(columns)
+    for c in columns:
+        if c not in names:
+            close = [n for n in names if n.lower() == str(c).lower()]
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise DataError(f"no such column; the file has columns: {', '.join(names)}", file=path, column=str(c),
+                            fix=f"{hint}pick one of those names (they are case-sensitive)")
+    return columns
+
+
+def _first_unparsable(arr) -> tuple[int, str] | None:
+    """(index, value) of the first cell of a string array that float64 cannot parse, by bisection."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def ok(a) -> bool:
+        try:
+            pc.cast(a, pa.float64())
+            return True
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+
+    if ok(arr):
+        return None
+    lo, hi = 0, len(arr)  # invariant: arr[lo:hi] holds a bad cell
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if not ok(arr.slice(lo, mid - lo)):
+            hi = mid
+        else:
+            lo = mid
+    return lo, str(arr[lo].as_py())
+
+
+def _bad_cell_error(path: str, column: str, row0: int, value: str) -> DataError:
+    return DataError(f"cell {value!r} is not a number ({ROW_NOTE})", file=path, column=column, row=row0 + 1,
+                     fix="clean or remove that cell (missing values may be left empty), or pick another column")
+
+
+def _locate_bad_csv_cell(path: str, columns: Sequence[str]) -> DataError:
+    """Re-read ``columns`` as strings to name the first cell that is not a number (error path only)."""
+    import pyarrow.csv as pcsv
+
+    read, parse, conv = _csv_options(path, columns, as_string=True)
+    start = 0
+    with pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=conv) as r:
+        for batch in r:
+            hits = []
+            for c in columns:
+                hit = _first_unparsable(batch.column(c))
+                if hit is not None:
+                    hits.append((hit[0], c, hit[1]))
+            if hits:
+                i, c, v = min(hits)
+                return _bad_cell_error(path, c, start + i, v)
+            start += batch.num_rows
+    return DataError("a cell is not a number", file=path, fix="clean the non-numeric cells of the chosen columns")
+
+
+def _to_float(path: str, column: str, arr, start: int) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.types as pt
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not pt.is_float64(arr.type):
+        if pt.is_string(arr.type) or pt.is_large_string(arr.type):
+            hit = _first_unparsable(arr)
+            if hit is not None:
+                raise _bad_cell_error(path, column, start + hit[0], hit[1])
+        try:
+            arr = pc.cast(arr, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DataError(f"column of type {arr.type} cannot be read as numbers ({exc})", file=path,
+                            column=column, fix="pick a numeric column") from None
+    return arr.to_numpy(zero_copy_only=False)  # nulls -> NaN
+
+
+def _csv_block_size(path: str, batch_rows: int) -> int:
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    lines = max(1, head.count(b"\n"))
+    per_row = max(8, len(head) // lines)
+    return int(min(max(per_row * batch_rows, 16 * per_row, 1 << 12), 1 << 28))
+
+
+def _raw_batches(path: str, fmt: str, columns: list[str], batch_rows: int) -> Iterator:
+    """Arrow record batches (CSV columns already typed float64)."""
+    import pyarrow as pa
+
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            # pre_buffer=True (the default) reads ahead whole column chunks of every row group:
+            # RSS grows with the file. A buffered stream keeps memory to a few pages.
+            pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
+            yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
+        except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+            raise _arrow_error(path, exc, fmt) from None
+        return
+    import pyarrow.csv as pcsv
+
+    read, parse, conv = _csv_options(path, columns, block_size=_csv_block_size(path, batch_rows))
+    try:
+        reader = pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=conv)
+        with reader:
+            yield from reader
+    except pa.ArrowInvalid as exc:
+        if "conversion error" in str(exc) or "invalid value" in str(exc):
+            raise _locate_bad_csv_cell(path, columns) from None
+        raise _arrow_error(path, exc, fmt) from None
+    except (pa.ArrowException, OSError) as exc:
+        raise _arrow_error(path, exc, fmt) from None
+
+
+_END = object()
+
+
+def _prefetch(gen: Iterator, depth: int) -> Iterator:
+    """Run ``gen`` in a thread, ``depth`` items ahead (pyarrow and NumPy release the GIL)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in gen:
+                while not stop.is_set():
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((True, _END))
+        except BaseException as exc:  # re-raised in the consumer
+            q.put((False, exc))
+
+    t = threading.Thread(target=work, name="l2kit-prefetch", daemon=True)
+    t.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        t.join()
+
+
+def iter_batches(path: str | os.PathLike, columns: Sequence[str], *, batch_rows: int = 1 << 20,
+                 prefetch: int = 2) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Stream ``columns`` as float64 NumPy arrays in batches of about ``batch_rows`` rows.
+
+    Yields ``(first_row, {column: array})`` with ``first_row`` the 0-based
+    index of the batch's first data row (add 1 for the row numbering of
+    error messages). Memory stays bounded by ``prefetch + 1`` batches;
+    reading runs in a background thread, overlapping the caller's work.
+    Missing cells are NaN (never dropped).
+    """
+    path = os.fspath(path)
+    fmt = table_format(path)
+    columns = _check_columns(path, columns)
+
+    def gen():
+        start = 0
+        for batch in _raw_batches(path, fmt, columns, batch_rows):
+            m = batch.num_rows
+            if m == 0:
+                continue
+            yield start, {c: _to_float(path, c, batch.column(c), start) for c in columns}
+            start += m
+
+    return _prefetch(gen(), prefetch) if prefetch > 0 else gen()
+
+
+def read_columns(path: str | os.PathLike, columns: Sequence[str] | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Read whole ``columns`` (default: all) as float64 NumPy arrays.
+
+    Returns ``(names, {name: array})``. Non-numeric cells raise DataError
+    naming file, column, 1-based data row and the value; missing cells are
+    NaN; a table with no data rows raises DataError.
+    """
+    path = os.fspath(path)
+    cols = _check_columns(path, columns)
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in cols}
+    n = 0
+    for start, batch in iter_batches(path, cols, batch_rows=1 << 20, prefetch=0):
+        for c in cols:
+            parts[c].append(batch[c])
+        n += len(batch[cols[0]]) if cols else 0
+    if n == 0:
+        raise DataError("the table has no data rows", file=path, fix="pass a file with data below the header")
+    return cols, {c: (v[0] if len(v) == 1 else np.concatenate(v)) for c, v in parts.items()}

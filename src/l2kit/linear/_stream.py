@@ -1,0 +1,179 @@
+r"""Out-of-core least squares: one pass over an iterator of ``(X, y)`` or ``(X, y, w)`` chunks.
+
+Each chunk becomes a :class:`~l2kit.linear._gram_state.GramState` (weighted
+count, means and the R factor of the centred chunk) merged into a running
+state by Chan's update, so memory is bounded by one chunk plus a
+``(p+1) x (p+1)`` matrix, and the estimates equal the in-memory fit to
+rounding whatever the chunking.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from .._array import InputError, to_numpy
+from ._gram_state import GramState, solve_state
+
+_KNOWN_OPTS = {"rcond"}
+
+
+def check_common(loss, *, cov, alpha, l1_ratio, method, opts, where: str) -> tuple[float, dict]:
+    """Refuse options the chunked/distributed paths cannot honour; return (alpha, solver opts)."""
+    from ..losses import Squared
+
+    if not isinstance(loss, Squared):
+        raise InputError("loss", f"Squared() for {where} data", repr(loss),
+                         "load the data into memory for other losses")
+    unknown = sorted(set(opts) - _KNOWN_OPTS)
+    if unknown:
+        raise InputError(", ".join(unknown), f"options of the {where} least-squares path ({', '.join(sorted(_KNOWN_OPTS))})",
+                         "unknown keyword(s)", "remove them")
+    if method not in ("auto", "tsqr"):
+        raise InputError("method", f"'auto' or 'tsqr' for {where} data", repr(method), "use method='auto'")
+    if isinstance(alpha, str) or np.ndim(alpha) != 0:
+        raise InputError("alpha", f"a single non-negative number for {where} data", repr(alpha),
+                         "select alpha on an in-memory sample, then pass the number")
+    alpha = float(alpha)
+    if not alpha >= 0:
+        raise InputError("alpha", "a non-negative number", repr(alpha), "pass alpha >= 0")
+    if alpha > 0 and l1_ratio not in (0, 0.0):
+        raise InputError("l1_ratio", f"0 (ridge) for {where} data", repr(l1_ratio),
+                         "elastic net and lasso need the data in memory (coordinate descent); use l1_ratio=0")
+    if cov is not None and np.ndim(cov) != 1:
+        raise InputError("cov", f"None or per-row variances (n,) for {where} data",
+                         f"an array of shape {np.shape(cov)}", "a full error covariance needs in-memory data")
+    return alpha, {k: opts[k] for k in opts}
+
+
+def _chunk_arrays(chunk: Any, i: int, offset: int, p_expected: int | None):
+    """Validate one chunk; return float64 (X, y, w) with global row numbers in errors."""
+    if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
+        raise InputError(f"chunk {i}", "a tuple (X, y) or (X, y, weights)", type(chunk).__name__,
+                         "yield (X, y) or (X, y, w) tuples from the iterator")
+    X, y = chunk[0], chunk[1]
+    w = chunk[2] if len(chunk) == 3 else None
+    names = tuple(str(c) for c in X.columns) if hasattr(X, "columns") else None
+    Xn = np.asarray(to_numpy(X) if not isinstance(X, (list, tuple)) else X)
+    yn = np.asarray(to_numpy(y) if not isinstance(y, (list, tuple)) else y)
+    if Xn.ndim != 2:
+        raise InputError(f"X (chunk {i})", "a 2-D array (rows, features)", f"shape {Xn.shape}",
+                         "reshape each chunk's X to 2-D, e.g. x.reshape(-1, 1)")
+    if yn.ndim != 1 or yn.shape[0] != Xn.shape[0]:
+        raise InputError(f"y (chunk {i})", f"shape ({Xn.shape[0]},) like its X", f"shape {yn.shape}",
+                         "pass one target per row, as a 1-D array")
+    if p_expected is not None and Xn.shape[1] != p_expected:
+        raise InputError(f"X (chunk {i})", f"{p_expected} columns like the first chunk", f"{Xn.shape[1]} columns",
+                         "yield chunks with the same columns")
+    for name, a in (("X", Xn), ("y", yn)):
+        if np.iscomplexobj(a):
+            raise InputError(f"{name} (chunk {i})", "real data for a chunked fit", "complex data",
+                             "fit complex data in memory")
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise InputError(f"{name} (chunk {i})", "numeric values", f"dtype {a.dtype}", "convert to numbers")
+    Xn = np.asarray(Xn, dtype=np.float64)
+    yn = np.asarray(yn, dtype=np.float64)
+    wn = None
+    if w is not None:
+        wn = np.asarray(to_numpy(w) if not isinstance(w, (list, tuple)) else w, dtype=np.float64)
+        if wn.shape != yn.shape:
+            raise InputError(f"weights (chunk {i})", f"shape {yn.shape}", f"shape {wn.shape}", "one weight per row")
+    _check_finite(Xn, yn, wn, offset, f"chunk {i}")
+    return Xn, yn, wn, names
+
+
+def _check_finite(X, y, w, offset: int, where: str) -> None:
+    for name, a in (("X", X), ("y", y), ("weights", w)):
+        if a is None:
+            continue
+        if not np.isfinite(a).all():
+            bad = ~np.isfinite(a)
+            rows = np.flatnonzero(bad if a.ndim == 1 else bad.any(axis=1))
+            col = f", column {int(np.flatnonzero(bad[rows[0]])[0])}" if a.ndim == 2 else ""
+            raise InputError(name, "finite values", f"{rows.size} row(s) with NaN/inf in {where}, first at global "
+                             f"row {offset + int(rows[0])} (0-based){col}",
+                             "drop or impute those rows before fitting (l2kit never drops rows silently)")
+    if w is not None and (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise InputError("weights", "non-negative case weights", f"negative weight {w[i]:g} in {where} at global "
+                         f"row {offset + i} (0-based)", "weights are case weights; fix or drop those rows")
+
+
+def fit_chunks(chunks: Iterable[Any], *, loss: Any = None, weights: Any = None, cov: Any = None,
+               alpha: float = 0.0, l1_ratio: float = 0.0, fit_intercept: bool = True, method: str = "auto",
+               feature_names: Any = None, **opts: Any):
+    r"""Least squares in one pass over ``(X, y)`` or ``(X, y, w)`` chunks, in bounded memory.
+
+    Called by :func:`l2kit.fit` when ``X`` is an iterator of chunks. The
+    result equals the in-memory fit of the concatenated rows (coefficients to
+    rounding, classical OLS/WLS standard errors) for any chunking; see
+    :mod:`l2kit.linear._gram_state` for the centred TSQR state and its merge.
+
+    Parameters
+    ----------
+    chunks : iterable of (X, y) or (X, y, w)
+        ``X`` of shape (m_i, p), ``y`` (m_i,), optional non-negative case
+        weights ``w`` (m_i,). Chunk sizes may vary; empty chunks are allowed.
+    loss : Squared
+    weights : None
+        Weights travel inside the chunks.
+    cov : None or 1-D per-row variances are not available here (pass
+        ``w = 1 / var`` inside the chunks).
+    alpha : float
+        Ridge penalty (glmnet scaling with ``n`` = sum of weights); ``l1_ratio`` must be 0.
+    fit_intercept : bool
+    method : {"auto", "tsqr"}
+    feature_names : sequence of str, optional
+        Default: the columns of a DataFrame chunk, else ``x0, x1, ...``.
+    rcond : float, optional
+        Relative singular-value cut-off for the rank (default
+        ``max(n, p) * eps``, as ``numpy.linalg.matrix_rank``).
+
+    Returns
+    -------
+    Fit
+        With ``residuals=None`` (the rows are gone).
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> X = np.arange(10.0).reshape(-1, 1)
+    >>> y = 1.0 + 2.0 * X[:, 0]
+    >>> f = l2.fit(((X[i:i + 3], y[i:i + 3]) for i in range(0, 10, 3)))
+    >>> round(f.intercept, 10), np.round(f.coef, 10), f.residuals is None
+    (1.0, array([2.]), True)
+    """
+    from ..losses import Squared
+
+    loss = Squared() if loss is None else loss
+    if weights is not None:
+        raise InputError("weights", "None when X is an iterator of chunks", "an array",
+                         "yield (X, y, w) chunks instead")
+    if cov is not None:
+        raise InputError("cov", "None when X is an iterator of chunks", "an array",
+                         "for per-row variances yield (X, y, 1/var) chunks (WLS equals diagonal GLS)")
+    alpha, opts = check_common(loss, cov=None, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts,
+                               where="chunked")
+    state = None
+    names = None
+    offset = 0
+    n_chunks = 0
+    for i, chunk in enumerate(iter(chunks)):
+        X, y, w, cnames = _chunk_arrays(chunk, i, offset, None if state is None else state.p)
+        if names is None:
+            names = cnames
+        part = GramState.from_chunk(X, y, w)
+        state = part if state is None else state.merge(part)
+        offset += X.shape[0]
+        n_chunks += 1
+    if state is None:
+        raise InputError("X", "an iterator of at least one (X, y) chunk", "an empty iterator", "pass data")
+    if state.n_rows == 0:
+        raise InputError("X", "at least one row", "chunks with no rows", "pass data")
+    if feature_names is not None:
+        names = tuple(str(c) for c in feature_names)
+        if len(names) != state.p:
+            raise InputError("feature_names", f"{state.p} names", f"{len(names)} names", "one name per column")
+    return solve_state(state, fit_intercept=fit_intercept, alpha=alpha, loss=loss, feature_names=names,
+                       n_chunks=n_chunks, where="chunked", **opts)

@@ -1,0 +1,417 @@
+r"""Regression metrics with scikit-learn semantics on every array backend.
+
+``mse``, ``rmse``, ``mae``, ``r2`` and ``explained_variance`` take
+``(y_true, y_pred, *, weights=None, multioutput="uniform_average", nonfinite="raise")``.
+
+* Inputs are ``(N,)`` or ``(N, k)`` (k outputs), of one array library: NumPy,
+  PyTorch (tensors in, tensors out, autograd flows), JAX (``jit``/``grad``),
+  CuPy, any array-API namespace, or Dask (computed to a NumPy number).
+* ``weights`` are case weights: one per sample ``(N,)``, or one per element
+  (the inputs' shape). The weighted mean is :math:`\sum_i w_i \ell_i / \sum_i w_i`.
+* ``multioutput``: ``"uniform_average"`` (default), ``"raw_values"`` (one value
+  per output, shape ``(k,)``; ``(1,)`` for 1-D input as in scikit-learn), an
+  array of ``k`` output weights, or, for ``r2``/``explained_variance``,
+  ``"variance_weighted"``.
+* float32 stays float32 and float16 is computed in float32 (NumPy float16/32
+  input accumulates in float64 and is cast back). NumPy input returns a NumPy
+  scalar (a ``float`` subclass for float64).
+
+Non-finite input
+    With ``nonfinite="raise"`` (default) NaN or inf in the data raises
+    :class:`~l2kit.InputError` naming which argument holds how many. With
+    ``nonfinite="omit"`` samples (rows) with a non-finite value in ``y_true``,
+    ``y_pred`` or ``weights`` are dropped and a :class:`NonFiniteOmitted`
+    warning reports the count (its ``count`` and ``total`` attributes hold the
+    numbers). Clean data pays no extra pass: the finiteness of the computed
+    sums is checked, and only a non-finite result triggers the search.
+
+Constant targets (scikit-learn's ``force_finite=True``)
+    When a target column is constant, ``r2`` and ``explained_variance`` are
+    1.0 for perfect predictions and 0.0 otherwise, instead of NaN/-inf. ``r2``
+    of fewer than two samples is NaN with a warning, as in scikit-learn.
+
+Accuracy
+    :math:`R^2` uses centred (two-pass) sums, never the one-pass
+    :math:`\sum y^2 - n\bar y^2`, so a target like ``1e9 + noise`` keeps its
+    digits. The NumPy path computes the sums in one pass over memory by the
+    blocked two-pass/Chan kernel of :mod:`l2kit.metrics._fused`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._array import InputError, nonfinite_error, validate_pair
+
+__all__ = ["mse", "rmse", "mae", "r2", "explained_variance", "NonFiniteOmitted"]
+
+_F64 = np.dtype(np.float64)
+_SMALL = 16384
+_MULTI = ("raw_values", "uniform_average")
+_MULTI_VW = _MULTI + ("variance_weighted",)
+
+
+class NonFiniteOmitted(UserWarning):
+    """Warning issued by ``nonfinite="omit"``: ``count`` of ``total`` samples were dropped."""
+
+    def __init__(self, count: int, total: int, what: str = "samples"):
+        self.count = int(count)
+        self.total = int(total)
+        super().__init__(f"l2kit omitted {count} of {total} {what} holding NaN or inf (nonfinite='omit')")
+
+
+class UndefinedMetric(UserWarning):
+    """A metric is undefined for the input (e.g. R^2 of one sample); NaN is returned."""
+
+
+# ---------------------------------------------------------------------------
+# public metrics
+# ---------------------------------------------------------------------------
+def mse(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uniform_average",
+        nonfinite: str = "raise"):
+    r"""Mean squared error, :math:`\sum_i w_i (y_i - \hat y_i)^2 / \sum_i w_i`.
+
+    Matches ``sklearn.metrics.mean_squared_error`` (``weights`` =
+    ``sample_weight``) and ``torch.nn.functional.mse_loss``. See the module
+    docstring for the shared parameters.
+
+    Parameters
+    ----------
+    y_true, y_pred : array
+        Same shape ``(N,)`` or ``(N, k)``.
+    weights : array, optional
+        Case weights ``(N,)`` or of the inputs' shape.
+    multioutput : {"uniform_average", "raw_values"} or array of shape (k,)
+    nonfinite : {"raise", "omit"}
+
+    Returns
+    -------
+    scalar or array ``(k,)`` of the input's library and float dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> l2.mse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0]))
+    np.float64(0.375)
+    >>> l2.mse(np.array([[0.5, 1.0], [-1.0, 1.0], [7.0, -6.0]]),
+    ...        np.array([[0.0, 2.0], [-1.0, 2.0], [8.0, -5.0]]), multioutput="raw_values")
+    array([0.41666667, 1.        ])
+    """
+    # Lean fast path (no validator, no namespace lookup) for the common case.
+    if (type(y_true) is np.ndarray and type(y_pred) is np.ndarray and weights is None
+            and y_true.dtype is _F64 and y_pred.dtype is _F64 and y_true.ndim == 1
+            and y_true.shape == y_pred.shape and nonfinite == "raise"
+            and type(multioutput) is str and multioutput == "uniform_average"):
+        n = y_true.shape[0]
+        if 0 < n < _SMALL:
+            d = y_true - y_pred
+            v = np.dot(d, d) / n
+        elif n:
+            from ._fused import fused
+
+            v = fused(y_true, y_pred, what="sse")[0] / n
+        else:
+            v = math.nan  # empty: the validator below raises the proper error
+        if math.isfinite(v):
+            return np.float64(v)
+    return _metric("mse", y_true, y_pred, weights, multioutput, nonfinite)
+
+
+def rmse(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uniform_average",
+         nonfinite: str = "raise"):
+    r"""Root mean squared error per output, then averaged over outputs.
+
+    As ``sklearn.metrics.root_mean_squared_error``: with several outputs it is
+    the average of the per-output RMSEs, not the root of the average MSE.
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> float(l2.rmse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0])))
+    0.6123724356957945
+    """
+    return _metric("rmse", y_true, y_pred, weights, multioutput, nonfinite)
+
+
+def mae(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uniform_average",
+        nonfinite: str = "raise"):
+    r"""Mean absolute error, :math:`\sum_i w_i |y_i - \hat y_i| / \sum_i w_i`.
+
+    Matches ``sklearn.metrics.mean_absolute_error``.
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> float(l2.mae(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0])))
+    0.5
+    """
+    return _metric("mae", y_true, y_pred, weights, multioutput, nonfinite)
+
+
+def r2(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uniform_average",
+       nonfinite: str = "raise"):
+    r"""Coefficient of determination :math:`R^2 = 1 - SS_{res}/SS_{tot}`.
+
+    .. math::
+        SS_{res} = \sum_i w_i (y_i - \hat y_i)^2, \qquad
+        SS_{tot} = \sum_i w_i (y_i - \bar y_w)^2
+
+    Matches ``sklearn.metrics.r2_score`` with its default ``force_finite=True``:
+    a constant target gives 1.0 for perfect predictions and 0.0 otherwise; fewer
+    than two samples give NaN with an :class:`UndefinedMetric` warning.
+    :math:`SS_{tot}` is a centred (two-pass) sum, exact for targets with a large offset.
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> float(l2.r2(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0])))
+    0.9486081370449679
+    >>> float(l2.r2(np.array([1e9 + 1, 1e9 + 2, 1e9 + 3]), np.array([1e9 + 1, 1e9 + 2, 1e9 + 4])))
+    0.5
+    >>> float(l2.r2(np.array([2.0, 2.0]), np.array([2.0, 2.0])))  # constant target, perfect
+    1.0
+    """
+    return _metric("r2", y_true, y_pred, weights, multioutput, nonfinite)
+
+
+def explained_variance(y_true: Any, y_pred: Any, *, weights: Any = None,
+                       multioutput: Any = "uniform_average", nonfinite: str = "raise"):
+    r"""Explained variance :math:`1 - \operatorname{Var}_w(y - \hat y) / \operatorname{Var}_w(y)`.
+
+    Matches ``sklearn.metrics.explained_variance_score`` (``force_finite=True``):
+    unlike :func:`r2` it ignores a constant bias of the predictions.
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> float(l2.explained_variance(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0])))
+    0.9571734475374732
+    """
+    return _metric("explained_variance", y_true, y_pred, weights, multioutput, nonfinite)
+
+
+# ---------------------------------------------------------------------------
+# shared machinery
+# ---------------------------------------------------------------------------
+def _check_nonfinite_option(nonfinite: str) -> None:
+    if nonfinite not in ("raise", "omit"):
+        raise InputError("nonfinite", "'raise' or 'omit'", repr(nonfinite),
+                         "pass nonfinite='raise' (the default) or nonfinite='omit'")
+
+
+def _check_multioutput(metric: str, multioutput: Any, k: int):
+    """Return the validated ``multioutput``: a string or a NumPy float64 array of length k."""
+    allowed = _MULTI_VW if metric in ("r2", "explained_variance") else _MULTI
+    if isinstance(multioutput, str):
+        if multioutput not in allowed:
+            raise InputError("multioutput", "one of " + ", ".join(map(repr, allowed)) + " or an array of output weights",
+                             repr(multioutput), "pass multioutput='uniform_average' or 'raw_values'")
+        return multioutput
+    from .._array import to_numpy
+
+    try:
+        mo = np.asarray(to_numpy(multioutput) if hasattr(multioutput, "shape") else multioutput, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("multioutput", "a string or an array of output weights", type(multioutput).__name__,
+                         "pass multioutput='uniform_average', 'raw_values' or k weights") from None
+    if mo.shape != (k,):
+        raise InputError("multioutput", f"an array of {k} output weights (one per output)", f"shape {mo.shape}",
+                         "pass one weight per output column")
+    if not np.all(np.isfinite(mo)) or np.any(mo < 0) or mo.sum() <= 0:
+        raise InputError("multioutput", "finite non-negative output weights with a positive sum",
+                         repr(mo.tolist()), "pass e.g. np.ones(k)")
+    return mo
+
+
+def _is_dask(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "dask"
+
+
+def _is_traced(x: Any) -> bool:
+    """True for a JAX tracer (inside jit/grad/vmap), whose values cannot be inspected."""
+    if not type(x).__module__.startswith("jax"):
+        return False
+    import jax
+
+    return isinstance(x, jax.core.Tracer)
+
+
+def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
+    _check_nonfinite_option(nonfinite)
+    if _is_dask(y_true) or _is_dask(y_pred):
+        from ._dask import dask_metric
+
+        return dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite)
+    v = validate_pair(y_true, y_pred, weights=weights, allow_complex=False)
+    xp, yt, yp, w = v.xp, v.y_true, v.y_pred, v.weights
+    if yt.ndim > 2:
+        raise InputError("y_true", "a 1-D (n_samples,) or 2-D (n_samples, n_outputs) array",
+                         f"{yt.ndim}-D shape {tuple(yt.shape)}", "reshape to (n_samples, n_outputs)")
+    k = 1 if yt.ndim == 1 else int(yt.shape[1])
+    mo = _check_multioutput(metric, multioutput, k)
+    numpy_in = type(yt) is np.ndarray
+    stats_fn = _numpy_stats if numpy_in else _xp_stats
+    args = {"y_true": yt, "y_pred": yp, "weights": w}
+    st = stats_fn(xp, yt, yp, w, metric)
+    if not _all_finite(xp, st):
+        mask = None
+        if nonfinite == "omit":
+            mask = _finite_rows(xp, yt, yp, w)
+            n_total = int(yt.shape[0])
+            n_bad = n_total - int(xp.sum(xp.astype(mask, xp.int64)))
+            if n_bad:
+                if n_bad == n_total:
+                    raise InputError("y_true, y_pred", "at least one sample with finite values",
+                                     f"all {n_total} samples hold NaN or inf",
+                                     "clean the data; nothing is left to score after omitting them")
+                warnings.warn(NonFiniteOmitted(n_bad, n_total), stacklevel=3)
+                yt, yp = yt[mask], yp[mask]
+                w = None if w is None else w[mask]
+                st = stats_fn(xp, yt, yp, w, metric)
+        if not _all_finite(xp, st):
+            raise nonfinite_error(xp, {k_: a for k_, a in args.items() if a is not None})
+    n = int(yt.shape[0])
+    out = _assemble(xp, metric, st, mo, n)
+    if numpy_in:
+        out = out.astype(v.result_dtype, copy=False)
+        return out[()] if out.ndim == 0 else out
+    if out.dtype != v.result_dtype:
+        out = xp.astype(out, v.result_dtype)
+    return out
+
+
+def _all_finite(xp, st: dict) -> bool:
+    vals = [a for a in st.values() if a is not None]
+    if any(_is_traced(a) for a in vals):
+        return True  # inside jax.jit the values are unknown; NaN propagates to the result instead
+    return all(bool(xp.all(xp.isfinite(a))) for a in vals)
+
+
+def _finite_rows(xp, yt, yp, w):
+    ok = xp.isfinite(yt) & xp.isfinite(yp)
+    if w is not None:
+        ok = ok & xp.isfinite(w)
+    if ok.ndim == 2:
+        ok = xp.all(ok, axis=1)
+    return ok
+
+
+def _needs(metric: str) -> tuple[str, ...]:
+    return {"mse": ("W", "sse"), "rmse": ("W", "sse"), "mae": ("W", "sae"),
+            "r2": ("sse", "sst"), "explained_variance": ("ssr_c", "sst")}[metric]
+
+
+def _numpy_stats(xp, yt, yp, w, metric):
+    """Per-output sums as float64 NumPy arrays (k,), via the fused kernel (one pass)."""
+    from ._fused import fused
+
+    if metric in ("mse", "rmse") and w is None:
+        n = yt.shape[0]
+        return {"W": np.full(1 if yt.ndim == 1 else yt.shape[1], float(n)),
+                "sse": fused(yt, yp, what="sse")}
+    if w is not None and w.ndim == 2 and w.shape[1] == 1 and yt.ndim == 2:
+        w = w[:, 0]  # per-row weights reshaped by the validator
+    return state_sums(fused(yt, yp, w, what="moments"), metric)
+
+
+def state_sums(s: dict, metric: str) -> dict:
+    """Metric sums (k,) from a moments state of :func:`l2kit.metrics._fused.fused`."""
+    W = s["W"]
+    mr = s["kr"] + s["mr"]
+    out = {"W": W}
+    if metric in ("mse", "rmse", "r2"):
+        out["sse"] = s["m2r"] + W * mr * mr  # both terms >= 0: no cancellation
+    if metric == "mae":
+        out["sae"] = s["mabs"] * W
+    if metric in ("r2", "explained_variance"):
+        out["sst"] = s["m2y"]
+    if metric == "explained_variance":
+        out["ssr_c"] = s["m2r"]
+    return out
+
+
+def _xp_stats(xp, yt, yp, w, metric):
+    """Per-output sums with array-API calls only (differentiable; two-pass where centring is needed)."""
+    r = yt - yp
+    if w is not None and yt.ndim == 2 and w.ndim == 1:
+        w = xp.reshape(w, (-1, 1))
+    if w is None:
+        W = xp.asarray(float(yt.shape[0]), dtype=yt.dtype)
+        if yt.ndim == 2:
+            W = xp.full((yt.shape[1],), float(yt.shape[0]), dtype=yt.dtype)
+        sumw = lambda a: xp.sum(a, axis=0)  # noqa: E731
+    else:
+        W = xp.sum(w, axis=0) if (w.ndim == yt.ndim and w.shape == yt.shape) else \
+            xp.sum(w, axis=0) * xp.ones(tuple(yt.shape[1:]), dtype=yt.dtype)
+        sumw = lambda a: xp.sum(w * a, axis=0)  # noqa: E731
+    out = {"W": W}
+    if metric in ("mse", "rmse", "r2"):
+        out["sse"] = sumw(r * r)
+    if metric == "mae":
+        out["sae"] = sumw(xp.abs(r))
+    if metric in ("r2", "explained_variance"):
+        my = sumw(yt) / W
+        d = yt - my
+        out["sst"] = sumw(d * d)
+    if metric == "explained_variance":
+        mr = sumw(r) / W
+        d = r - mr
+        out["ssr_c"] = sumw(d * d)
+    if yt.ndim == 1:
+        out = {k: xp.reshape(v, (1,)) for k, v in out.items()}
+    return out
+
+
+def _fraction(xp, num, den):
+    """1 - num/den with scikit-learn's force_finite rules (differentiable: no division by 0)."""
+    nz_den = den != 0
+    nz_num = num != 0
+    safe = xp.where(nz_den, den, xp.ones_like(den))
+    score = 1 - num / safe
+    one = xp.ones_like(num)
+    return xp.where(nz_den & nz_num, score, xp.where(nz_num, xp.zeros_like(num), one))
+
+
+def _assemble(xp, metric: str, st: dict, mo, n: int):
+    W = st["W"]
+    if not _is_traced(W):
+        if not bool(xp.all(W > 0)):
+            raise InputError("weights", "a positive sum (per output)", "weights that sum to 0",
+                             "give at least one sample a positive weight")
+    if metric == "mse":
+        cols = st["sse"] / W
+    elif metric == "rmse":
+        cols = xp.sqrt(st["sse"] / W)
+    elif metric == "mae":
+        cols = st["sae"] / W
+    elif metric == "r2":
+        if n < 2:
+            warnings.warn(UndefinedMetric("R^2 is not well-defined with fewer than two samples; returning NaN"),
+                          stacklevel=4)
+            nan = xp.full(st["sse"].shape, math.nan, dtype=st["sse"].dtype)
+            cols = nan
+            return cols if (isinstance(mo, str) and mo == "raw_values") else nan[0]
+        cols = _fraction(xp, st["sse"], st["sst"])
+    else:
+        cols = _fraction(xp, st["ssr_c"], st["sst"])
+    if isinstance(mo, str):
+        if mo == "raw_values":
+            return cols
+        if mo == "uniform_average":
+            return xp.mean(cols)
+        # variance_weighted: weights are the target variances; all-constant targets fall back to uniform
+        den = st["sst"]
+        if _is_traced(den) or bool(xp.any(den != 0)):
+            return xp.sum(cols * den) / xp.sum(den)
+        return xp.mean(cols)
+    mw = xp.asarray(mo, dtype=cols.dtype) if type(cols) is not np.ndarray else mo
+    if hasattr(cols, "device") and not isinstance(cols, np.ndarray):
+        try:
+            mw = xp.asarray(mo, dtype=cols.dtype, device=cols.device)
+        except TypeError:
+            pass
+    return xp.sum(cols * mw) / xp.sum(mw)

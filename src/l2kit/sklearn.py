@@ -1,0 +1,81 @@
+"""scikit-learn adapter: :class:`Regressor` wraps :func:`l2kit.fit` as an estimator.
+
+scikit-learn is imported only when this module is imported.
+
+Examples
+--------
+>>> import numpy as np
+>>> from l2kit.sklearn import Regressor
+>>> X = np.arange(10.0).reshape(-1, 1); y = 3.0 * X[:, 0] + 1.0
+>>> reg = Regressor().fit(X, y)
+>>> round(float(reg.coef_[0]), 10), round(float(reg.intercept_), 10)
+(3.0, 1.0)
+>>> from sklearn.pipeline import make_pipeline
+>>> from sklearn.preprocessing import StandardScaler
+>>> make_pipeline(StandardScaler(), Regressor(alpha=0.1)).fit(X, y).predict(X[:1]).shape
+(1,)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["Regressor"]
+
+
+class Regressor(RegressorMixin, BaseEstimator):
+    """Linear regression under any l2kit loss, as a scikit-learn estimator.
+
+    Parameters
+    ----------
+    loss : Loss, str or None, default None
+        ``None`` = ``Squared()``; any loss :func:`l2kit.fit` can minimise, or its registry name.
+    alpha : float, default 0.0
+        Penalty in the glmnet / ElasticNet scaling (``alpha=a`` is ``Ridge(alpha=a*n)``);
+        "loo" / "gcv" select a ridge penalty.
+    l1_ratio : float, default 0.0
+    fit_intercept : bool, default True
+    method : str, default "auto"
+    fit_options : dict or None
+        Extra keywords for :func:`l2kit.fit` (e.g. ``{"cov_type": "HC3"}``).
+
+    Attributes
+    ----------
+    coef_, intercept_, n_features_in_, fit_ (the :class:`l2kit.Fit`)
+    """
+
+    def __init__(self, loss: Any = None, alpha: Any = 0.0, l1_ratio: float = 0.0, fit_intercept: bool = True,
+                 method: str = "auto", fit_options: dict | None = None):
+        self.loss = loss
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.method = method
+        self.fit_options = fit_options
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit by :func:`l2kit.fit`; ``sample_weight`` are case weights."""
+        from .linear import fit
+
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        if sample_weight is not None:
+            from sklearn.utils.validation import _check_sample_weight
+
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        # rank deficiency warns (CollinearityWarning) and gives the minimum-norm solution
+        res = fit(X, y, loss=self.loss, weights=sample_weight, alpha=self.alpha, l1_ratio=self.l1_ratio,
+                  fit_intercept=self.fit_intercept, method=self.method, **(self.fit_options or {}))
+        self.fit_ = res
+        self.coef_ = np.asarray(res.coef)
+        self.intercept_ = float(np.real(res.intercept))
+        return self
+
+    def predict(self, X):
+        """Predictions ``X @ coef_ + intercept_``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return np.asarray(self.fit_.predict(X))

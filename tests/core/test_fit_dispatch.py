@@ -1,0 +1,55 @@
+"""The fit dispatcher: loss resolution and refusal of unfittable losses and bad designs."""
+
+import numpy as np
+import pytest
+
+import l2kit as l2
+from l2kit._array import InputError
+from l2kit.linear._design import validate_design
+
+
+def test_unknown_loss_name_lists_names():
+    with pytest.raises(InputError, match="squared"):
+        l2.fit(np.ones((3, 1)), np.ones(3), loss="no_such_loss")
+
+
+def test_non_loss_object_refused():
+    with pytest.raises(InputError, match="loss object"):
+        l2.fit(np.ones((3, 1)), np.ones(3), loss=42)
+
+
+def test_y_missing_refused():
+    with pytest.raises(InputError, match="y"):
+        l2.fit(np.ones((3, 1)))
+
+
+def test_design_refuses_column_vector_target():
+    with pytest.raises(InputError, match=r"y.reshape\(-1\)"):
+        validate_design(np.ones((3, 1)), np.ones((3, 1)))
+
+
+def test_design_reports_nonfinite_count_and_first_row():
+    X = np.ones((5, 2))
+    X[3, 1] = np.nan
+    X[4, 0] = np.inf
+    with pytest.raises(InputError) as e:
+        validate_design(X, np.ones(5))
+    assert "2 NaN/inf value(s) in 2 row(s), first at row 3, column 1" in str(e.value)
+
+
+def test_design_refuses_negative_and_zero_weights():
+    with pytest.raises(InputError, match="first at row 1"):
+        validate_design(np.ones((3, 1)), np.ones(3), np.array([1.0, -2.0, 1.0]))
+    with pytest.raises(InputError, match="all-zero"):
+        validate_design(np.ones((3, 1)), np.ones(3), np.zeros(3))
+
+
+def test_design_length_mismatch():
+    with pytest.raises(InputError, match="3 rows like X"):
+        validate_design(np.ones((3, 1)), np.ones(4))
+
+
+def test_design_takes_pandas_column_names():
+    pd = pytest.importorskip("pandas")
+    d = validate_design(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 5.0]}), [1.0, 2.0])
+    assert d.feature_names == ("a", "b")

@@ -1,0 +1,181 @@
+"""``l2.diagnose`` end to end: the two real datasets that set the bar, simulations, degradation."""
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from statsmodels.stats.stattools import jarque_bera as sm_jarque_bera
+
+import l2kit as l2
+from l2kit import datasets
+from l2kit._array import InputError
+
+
+@pytest.fixture(scope="module")
+def stackloss():
+    X, y, names = datasets.load("stackloss")
+    return l2.diagnose(X, y, feature_names=names, target="stackloss", progress=False)
+
+
+@pytest.fixture(scope="module")
+def randhie():
+    X, y, names = datasets.load("randhie")
+    return l2.diagnose(X, y, feature_names=names, target="mdvis", progress=False)
+
+
+def test_stackloss_flags_the_known_outliers(stackloss):
+    # Daniel & Wood (1980), Rousseeuw & Leroy (1987): observations 1, 3, 4 and 21
+    assert list(stackloss.outliers) == [0, 2, 3, 20]
+
+
+def test_stackloss_recommends_a_robust_loss(stackloss):
+    rec = stackloss.recommendation
+    assert rec.name in ("huber", "tukey", "absolute")
+    assert rec.robust
+    assert type(rec.loss).__name__ in ("Huber", "Tukey", "Absolute")
+    assert rec.loss == l2.get_loss(rec.loss.name, **rec.params)   # a registry loss with its parameters
+    assert not stackloss.fit_errors
+
+
+def test_stackloss_reasons_cite_the_numbers(stackloss):
+    text = " ".join(stackloss.reasons)
+    st = sm.datasets.stackloss.load_pandas()
+    res = sm.OLS(st.endog, sm.add_constant(st.exog)).fit()
+    jb, jbp, _, kurt = sm_jarque_bera(res.resid)
+    inf = res.get_influence()
+    assert f"p = {jbp:.3f}" in text and f"kurtosis {kurt:.2f}" in text
+    assert "rows 1, 3, 4 and 21" in text
+    assert f"{inf.resid_studentized_external[20]:.2f}" in text            # -3.33
+    assert f"{inf.cooks_distance[0][20]:.2g}" in text                      # 0.69
+    cv = stackloss.cv
+    assert f"{cv['squared'].mae:.4g}" in text and f"{cv[stackloss.recommendation.name].mae:.4g}" in text
+    assert "Recommended:" in stackloss.reasons[-1]
+    # the recommended candidate really has the lowest CV MAE among the robust ones
+    robust = [k for k in ("huber", "tukey", "absolute") if cv[k].ok]
+    assert stackloss.recommendation.name == min(robust, key=lambda k: cv[k].mae)
+    assert cv[stackloss.recommendation.name].mae < cv["squared"].mae
+
+
+def test_stackloss_tests_and_fits_are_exposed(stackloss):
+    t = stackloss.tests
+    assert set(t) >= {"jarque_bera", "qq", "breusch_pagan", "influence", "heavy_tails"}
+    assert "overdispersion" not in t and not stackloss.is_count
+    assert set(stackloss.fits) == {"squared", "huber", "tukey", "absolute"}
+    ols = sm.OLS(datasets.load().y, sm.add_constant(datasets.load().X)).fit()
+    np.testing.assert_allclose(stackloss.fits["squared"].params, ols.params, rtol=1e-8)
+    assert "recommendation" in stackloss.summary() and "Huber" in stackloss.summary()
+    assert "Diagnosis(" in repr(stackloss)
+
+
+def test_randhie_recommends_a_count_likelihood(randhie):
+    assert randhie.is_count
+    assert randhie.recommendation.name in ("negative_binomial", "zinb")
+    assert type(randhie.recommendation.loss).__name__ in ("NegativeBinomialNLL", "ZINB")
+    text = " ".join(randhie.reasons)
+    od = randhie.overdispersion
+    assert od.ratio > 1.5
+    assert f"Pearson chi2/df is {od.ratio:.2f}" in text
+    zp = randhie.zero_inflation_poisson
+    assert f"{zp.observed} observed against {zp.expected:.1f} expected under Poisson" in text
+    assert zp.observed > zp.expected
+
+
+def test_randhie_overdispersion_matches_statsmodels_poisson_glm(randhie):
+    X, y, _ = datasets.load("randhie")
+    res = sm.GLM(y, sm.add_constant(X), family=sm.families.Poisson()).fit()
+    assert randhie.overdispersion.ratio == pytest.approx(res.pearson_chi2 / res.df_resid, rel=1e-6)
+
+
+def test_randhie_count_models_scored_by_log_score(randhie):
+    cv = randhie.cv
+    for k in ("poisson", "negative_binomial"):
+        assert cv[k].ok and np.isfinite(cv[k].log_score)
+    assert cv["negative_binomial"].log_score < cv["poisson"].log_score
+
+
+def test_gaussian_data_keeps_squared_error():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = X @ [1.0, -1.0, 0.5] + rng.normal(size=150)
+    d = l2.diagnose(X, y, progress=False)
+    assert d.recommendation.name == "squared" and d.recommendation.options == {}
+    assert d.outliers.size <= 5
+    assert "Recommended: squared error" in d.reasons[-1]
+
+
+def test_heteroscedastic_gaussian_data_gets_robust_standard_errors():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 4, size=(300, 1))
+    y = 2 * X[:, 0] + rng.normal(size=300) * (0.3 + 0.5 * X[:, 0])
+    d = l2.diagnose(X, y, progress=False, counts=False)
+    assert d.breusch_pagan.lm_pvalue < 0.01
+    if d.recommendation.name == "squared":
+        assert d.recommendation.options == {"cov_type": "HC3"}
+        assert "HC3" in d.reasons[-1]
+
+
+def test_heavy_tailed_noise_recommends_robust():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 2))
+    y = X @ [1.0, 2.0] + rng.standard_t(1.5, size=200)
+    d = l2.diagnose(X, y, progress=False)
+    assert d.recommendation.robust
+    assert d.jarque_bera.pvalue < 1e-6
+
+
+def test_failed_candidate_degrades_with_a_reason(monkeypatch):
+    import l2kit.linear
+
+    real = l2kit.linear.fit
+
+    def flaky(X, y=None, *, loss=None, **kw):
+        if type(loss).__name__ == "Tukey":
+            raise RuntimeError("solver exploded")
+        return real(X, y, loss=loss, **kw)
+
+    monkeypatch.setattr(l2kit.linear, "fit", flaky)
+    X, y, names = datasets.load("stackloss")
+    d = l2.diagnose(X, y, feature_names=names, progress=False)
+    assert d.fits["tukey"] is None and "solver exploded" in d.fit_errors["tukey"]
+    assert any("Tukey candidate could not be fitted" in r and "solver exploded" in r for r in d.reasons)
+    assert d.recommendation.name in ("huber", "absolute")
+    assert "tukey" not in d.cv
+
+
+def test_integer_target_without_zeros_is_continuous():
+    X, y, _ = datasets.load("stackloss")
+    d = l2.diagnose(X, y, progress=False)
+    assert not d.is_count and d.is_integer
+    assert any("never zero" in r for r in d.reasons)
+
+
+@pytest.mark.parametrize("kwargs,match", [({"folds": 1}, "folds"), ({"folds": 100}, "folds"),
+                                          ({"counts": True}, "non-negative integers")])
+def test_bad_arguments_are_refused(kwargs, match):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 2))
+    y = rng.normal(size=30)
+    with pytest.raises(InputError, match=match):
+        l2.diagnose(X, y, progress=False, **kwargs)
+
+
+def test_too_few_rows_and_nan_are_refused():
+    with pytest.raises(InputError, match="rows"):
+        l2.diagnose(np.ones((4, 3)), np.arange(4.0), progress=False)
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = np.arange(20.0)
+    y[5] = np.nan
+    with pytest.raises(InputError, match="row 5"):
+        l2.diagnose(X, y, progress=False)
+
+
+def test_l2_diagnose_stays_callable_after_the_package_is_imported():
+    import importlib
+
+    importlib.import_module("l2kit.diagnose.tests")   # binds l2kit.diagnose to the package module
+    assert callable(l2.diagnose)
+    import l2kit.diagnose as mod
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(25, 1))
+    d = mod(X, X[:, 0] + rng.normal(size=25), progress=False)
+    assert isinstance(d, l2.Diagnosis)

@@ -1,0 +1,278 @@
+"""Functional metrics against scikit-learn, exact references and property tests."""
+
+import math
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import l2kit as l2
+from l2kit import InputError
+from l2kit.metrics import NonFiniteOmitted, UndefinedMetric
+from l2kit.metrics import _fused
+
+from _metrics_ref import exact_metrics, exact_stats
+
+skm = pytest.importorskip("sklearn.metrics")
+
+PAIRS = [
+    ("mse", "mean_squared_error"),
+    ("rmse", "root_mean_squared_error"),
+    ("mae", "mean_absolute_error"),
+    ("r2", "r2_score"),
+    ("explained_variance", "explained_variance_score"),
+]
+NAMES = [p[0] for p in PAIRS]
+
+
+def _data(rng, shape, offset=0.0):
+    y = offset + rng.normal(size=shape)
+    p = y + rng.normal(scale=0.7, size=shape) + 0.2
+    return y, p
+
+
+@pytest.mark.parametrize("name,skname", PAIRS)
+@pytest.mark.parametrize("shape", [(40,), (40, 3), (30000,), (30000, 2)])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("multioutput", ["uniform_average", "raw_values", "weights", "variance_weighted"])
+def test_matches_sklearn(rng, name, skname, shape, weighted, multioutput):
+    if multioutput == "variance_weighted" and name not in ("r2", "explained_variance"):
+        pytest.skip("sklearn defines variance_weighted for r2/explained variance only")
+    if multioutput == "weights":
+        if len(shape) == 1:
+            pytest.skip("sklearn refuses output weights for 1-D input")
+        multioutput = np.arange(1.0, shape[1] + 1)
+    y, p = _data(rng, shape)
+    w = rng.uniform(0, 2, size=shape[0]) if weighted else None
+    got = getattr(l2, name)(y, p, weights=w, multioutput=multioutput)
+    want = getattr(skm, skname)(y, p, sample_weight=w, multioutput=multioutput)
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-14)
+    assert np.shape(got) == np.shape(want)
+
+
+@pytest.mark.parametrize("name,skname", PAIRS)
+def test_per_element_weights_equal_per_column_sklearn(rng, name, skname):
+    y, p = _data(rng, (60, 3))
+    w = rng.uniform(0, 2, size=(60, 3))
+    got = getattr(l2, name)(y, p, weights=w, multioutput="raw_values")
+    want = [getattr(skm, skname)(y[:, j], p[:, j], sample_weight=w[:, j]) for j in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-11)
+
+
+@pytest.mark.parametrize("name,skname", [("r2", "r2_score"), ("explained_variance", "explained_variance_score")])
+@pytest.mark.parametrize("perfect", [True, False])
+def test_constant_target_follows_sklearn_force_finite(name, skname, perfect):
+    y = np.full(5, 3.0)
+    p = y.copy() if perfect else y + np.arange(5.0)
+    got = float(getattr(l2, name)(y, p))
+    assert got == getattr(skm, skname)(y, p) == (1.0 if perfect else 0.0)
+    # mixed columns, raw values and variance weighting
+    y2 = np.column_stack([y, np.arange(5.0)])
+    p2 = np.column_stack([p, np.arange(5.0) + 0.5])
+    for mo in ("raw_values", "uniform_average", "variance_weighted"):
+        np.testing.assert_allclose(getattr(l2, name)(y2, p2, multioutput=mo),
+                                   getattr(skm, skname)(y2, p2, multioutput=mo), rtol=1e-12)
+
+
+def test_r2_single_sample_is_nan_with_warning():
+    with pytest.warns(UndefinedMetric):
+        assert math.isnan(float(l2.r2(np.array([1.0]), np.array([2.0]))))
+
+
+@pytest.mark.parametrize("n", [1000, 50000])
+def test_r2_large_offset_exact(rng, n):
+    """y = 1e9 + small noise: one-pass sum-of-squares loses every digit; we must not."""
+    y = 1e9 + rng.normal(scale=1e-2, size=n)
+    p = y + rng.normal(scale=5e-3, size=n)
+    ref = exact_metrics(y, p)
+    for name in ("r2", "explained_variance"):
+        got = float(getattr(l2, name)(y, p))
+        np.testing.assert_allclose(1 - got, ref["one_minus_" + ("r2" if name == "r2" else "ev")], rtol=1e-9)
+    # the one-pass textbook formula really fails on this data (so the test can fail)
+    s1, s2 = math.fsum(y) / n, float(np.sum(y * y)) / n
+    naive_var = s2 - s1 * s1
+    assert abs(naive_var * n / exact_stats(y, p)[0]["sst"] - 1) > 1e-3
+
+
+def test_r2_large_offset_mpmath(rng):
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 60
+    y = 1e9 + rng.normal(size=300)
+    p = y - rng.normal(scale=0.3, size=300)
+    ym = [mpmath.mpf(float(v)) for v in y]
+    pm = [mpmath.mpf(float(v)) for v in p]
+    mean = mpmath.fsum(ym) / len(ym)
+    sst = mpmath.fsum((a - mean) ** 2 for a in ym)
+    sse = mpmath.fsum((a - b) ** 2 for a, b in zip(ym, pm))
+    np.testing.assert_allclose(float(l2.r2(y, p)), float(1 - sse / sst), rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("n", [100, 40000])
+def test_fast_numba_and_numpy_paths_agree(rng, name, n, monkeypatch):
+    y, p = _data(rng, (n,), offset=100.0)
+    w = rng.uniform(size=n)
+    a = getattr(l2, name)(y, p, weights=w)
+    b = getattr(l2, name)(y, p)
+    monkeypatch.setattr(_fused, "_KERNELS", {})  # as if numba were missing
+    np.testing.assert_allclose(getattr(l2, name)(y, p, weights=w), a, rtol=1e-12)
+    np.testing.assert_allclose(getattr(l2, name)(y, p), b, rtol=1e-12)
+    ref = exact_metrics(y, p)
+    np.testing.assert_allclose(b, ref[name], rtol=1e-12)
+
+
+def test_numpy_fallback_kernel_matches_numba_kernel(rng):
+    kern = _fused._numba_kernels()
+    if not kern:
+        pytest.skip("numba not installed")
+    y, p = _data(rng, (5000, 3), offset=1e6)
+    w = rng.uniform(size=(5000, 3))
+    for wt, mode in ((np.zeros((1, 1)), 0), (w.T, 2), (w[:, 0].reshape(1, -1), 1)):
+        ky, kr = y[0].copy(), y[0] - p[0]
+        a = kern["moments"](y.T, p.T, wt, mode, ky, kr, 512)
+        b = _fused._moments_numpy(y.T, p.T, wt, mode, ky, kr, 700)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
+
+
+def test_dtypes_kept(rng):
+    y, p = _data(rng, (50,))
+    assert l2.mse(y.astype(np.float32), p.astype(np.float32)).dtype == np.float32
+    assert l2.r2(y.astype(np.float16), p.astype(np.float16)).dtype == np.float16
+    out = l2.mae(np.arange(5), np.arange(5) + 1)  # integers promote to float64
+    assert out.dtype == np.float64 and out == 1.0
+    np.testing.assert_allclose(l2.mse(y.astype(np.float32), p.astype(np.float32)),
+                               skm.mean_squared_error(y.astype(np.float32), p.astype(np.float32)), rtol=1e-6)
+    assert isinstance(l2.mse(y, p), float)  # NumPy float64 scalar is a float
+
+
+def test_no_large_temporaries():
+    n = 2_000_000
+    a = np.random.default_rng(0).normal(size=n)
+    b = a + 1.0
+    for fn in (l2.mse, l2.r2, l2.mae):
+        fn(a, b)  # compile / warm up outside the measurement
+        tracemalloc.start()
+        fn(a, b)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < 0.01 * 2 * a.nbytes, (fn.__name__, peak)
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", NAMES)
+def test_shape_n_vs_n1_refused(name):
+    with pytest.raises(InputError, match=r"shape \(4, 1\).*broadcast"):
+        getattr(l2, name)(np.zeros(4), np.zeros((4, 1)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_length_mismatch_and_empty_refused(name):
+    with pytest.raises(InputError, match="length 3"):
+        getattr(l2, name)(np.zeros(4), np.zeros(3))
+    with pytest.raises(InputError, match="empty"):
+        getattr(l2, name)(np.zeros(0), np.zeros(0))
+    with pytest.raises(InputError, match="1-D"):
+        getattr(l2, name)(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))
+
+
+def test_option_errors(rng):
+    y, p = _data(rng, (10, 2))
+    with pytest.raises(InputError, match="multioutput"):
+        l2.mse(y, p, multioutput="variance_weighted")
+    with pytest.raises(InputError, match="2 output weights"):
+        l2.r2(y, p, multioutput=[1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match="nonfinite"):
+        l2.mse(y, p, nonfinite="ignore")
+    with pytest.raises(InputError, match="positive sum"):
+        l2.mse(y, p, weights=np.zeros(10))
+    with pytest.raises(InputError, match="non-negative"):
+        l2.r2(y, p, weights=-np.ones(10))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("n", [20, 40000])
+def test_nonfinite_raise_names_argument_and_count(name, n):
+    y = np.linspace(0, 1, n)
+    p = y + 0.5
+    y[[2, 5]] = np.nan
+    p[7] = np.inf
+    with pytest.raises(InputError) as exc:
+        getattr(l2, name)(y, p)
+    msg = str(exc.value)
+    assert "y_true holds 2 non-finite values" in msg and "y_pred holds 1 non-finite value" in msg
+    w = np.ones(n)
+    w[1] = np.inf
+    with pytest.raises(InputError, match="weights holds 1 non-finite"):
+        getattr(l2, name)(y[10:20] * 0 + np.arange(10.0), y[10:20] * 0, weights=w[:10])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nonfinite_omit_counts_and_matches_clean(name, rng):
+    y, p = _data(rng, (50, 2))
+    w = rng.uniform(size=50)
+    y[3, 1] = np.nan
+    p[10, 0] = -np.inf
+    with pytest.warns(NonFiniteOmitted) as rec:
+        got = getattr(l2, name)(y, p, weights=w, nonfinite="omit")
+    assert rec[0].message.count == 2 and rec[0].message.total == 50
+    keep = np.ones(50, bool)
+    keep[[3, 10]] = False
+    np.testing.assert_allclose(got, getattr(l2, name)(y[keep], p[keep], weights=w[keep]), rtol=1e-13)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # clean data: no warning
+        getattr(l2, name)(y[keep], p[keep], nonfinite="omit")
+    with pytest.raises(InputError, match="all 2 samples"):
+        getattr(l2, name)(np.array([np.nan, 1.0]), np.array([1.0, np.nan]), nonfinite="omit")
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_overflow_is_not_silent():
+    with pytest.raises(InputError, match="overflow"):
+        l2.mse(np.array([1e200, 0.0]), np.array([-1e200, 0.0]))
+
+
+def test_mixing_libraries_refused():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(InputError, match="mix of"):
+        l2.mse(np.zeros(3), torch.zeros(3))
+
+
+# ---------------------------------------------------------------------------
+# weight invariances (hypothesis)
+# ---------------------------------------------------------------------------
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def problems(draw):
+    n = draw(st.integers(3, 25))
+    y = draw(hnp.arrays(np.float64, n, elements=finite))
+    p = draw(hnp.arrays(np.float64, n, elements=finite))
+    reps = draw(hnp.arrays(np.int64, n, elements=st.integers(1, 4)))
+    return y, p, reps
+
+
+def _close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_weight_invariances(prob):
+    y, p, reps = prob
+    for name in NAMES:
+        f = getattr(l2, name)
+        base = f(y, p)
+        _close(f(y, p, weights=np.ones(len(y))), base)  # ones = none
+        _close(f(y, p, weights=reps), f(np.repeat(y, reps), np.repeat(p, reps)))  # integer = repeats
+        _close(f(y, p, weights=reps * 2.5), f(y, p, weights=reps))  # scale invariance
+        zero = reps.astype(float)
+        zero[0] = 0.0
+        if len(y) > 3:
+            _close(f(y, p, weights=zero), f(y[1:], p[1:], weights=zero[1:]))  # zero = removal

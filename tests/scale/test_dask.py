@@ -1,0 +1,163 @@
+"""Least squares on row-chunked Dask arrays: default scheduler, a real LocalCluster, and a killed worker."""
+
+import os
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import l2kit as l2
+from l2kit import InputError
+
+from _scale_helpers import assert_same_fit, inmemory_fit, make_data, sm_fit
+
+da = pytest.importorskip("dask.array")
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("chunks", [(37, 4), (100, 2), (400, 4)])
+def test_dask_equals_statsmodels(rng, weighted, chunks):
+    X, y, w = make_data(rng, n=400, p=4, offset=50.0, weights=weighted, zero_weights=4 if weighted else 0)
+    dX = da.from_array(X, chunks=chunks)
+    dy = da.from_array(y, chunks=53)  # misaligned on purpose: realigned to X's row blocks
+    dw = None if w is None else da.from_array(w, chunks=chunks[0])
+    f = l2.fit(dX, dy, weights=dw)
+    ref = sm_fit(X, y, w)
+    assert_same_fit(f, ref.params, ref.bse)
+    assert f.residuals is None and f.df_resid == ref.df_resid
+
+
+def test_dask_equals_inmemory(rng):
+    X, y, w = make_data(rng, n=300, p=3, weights=True)
+    ref = inmemory_fit(X, y, w)
+    f = l2.fit(da.from_array(X, chunks=(64, 3)), da.from_array(y, chunks=64), weights=w)
+    assert_same_fit(f, ref.params, ref.bse)
+
+
+def test_numpy_y_and_per_row_variances(rng):
+    X, y, w = make_data(rng, n=200, p=2, weights=True)
+    var = 1.0 / w
+    f = l2.fit(da.from_array(X, chunks=(50, 2)), y, cov=var)
+    ref = sm_fit(X, y, w)
+    assert_same_fit(f, ref.params, ref.bse)
+
+
+def test_rank_deficient_where_dask_lstsq_fails(rng):
+    X, y, _ = make_data(rng, n=240, p=3)
+    X = np.column_stack([X, 2.0 * X[:, 1] - X[:, 2]])
+    dX = da.from_array(X, chunks=(60, 4))
+    with pytest.warns(UserWarning, match="rank deficient"):
+        f = l2.fit(dX, da.from_array(y, chunks=60))
+    Xc = X - X.mean(0)
+    ref = np.linalg.lstsq(Xc, y - y.mean(), rcond=None)[0]
+    np.testing.assert_allclose(f.coef, ref, atol=1e-10 * np.abs(ref).max())
+    assert f.rank == 3
+    # dask's own unpivoted TSQR gives no usable answer on the same (uncentred) problem
+    A = da.from_array(np.column_stack([np.ones(240), X]), chunks=(60, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            bad = da.linalg.lstsq(A, da.from_array(y, chunks=60))[0].compute()
+            assert not np.allclose(bad[1:], f.coef, atol=1e-6)
+        except np.linalg.LinAlgError:
+            pass
+
+
+def test_nonfinite_rows_counted_and_named(rng):
+    X, y, _ = make_data(rng, n=100, p=2)
+    X[71, 0] = np.inf
+    y[5] = np.nan
+    with pytest.raises(InputError, match=r"2 row\(s\).*global row 5 "):
+        l2.fit(da.from_array(X, chunks=(30, 2)), da.from_array(y, chunks=30))
+    X, y, _ = make_data(rng, n=100, p=2)
+    w = np.ones(100)
+    w[40] = -2
+    with pytest.raises(InputError, match="global row 40"):
+        l2.fit(da.from_array(X, chunks=(30, 2)), da.from_array(y, chunks=30), weights=w)
+
+
+def test_shape_mismatch_refused(rng):
+    X, y, _ = make_data(rng, n=50, p=2)
+    with pytest.raises(InputError, match="shape"):
+        l2.fit(da.from_array(X, chunks=(10, 2)), da.from_array(y[:, None], chunks=(10, 1)))
+    with pytest.raises(InputError, match="shape"):
+        l2.fit(da.from_array(X, chunks=(10, 2)), y[:40])
+
+
+# -- a real distributed cluster ---------------------------------------------
+def _cluster():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                                       dashboard_address=None, silence_logs=50)
+    return cluster, distributed.Client(cluster)
+
+
+def _problem(seed=7, n=2000, p=3, chunk=100):
+    rng = np.random.default_rng(seed)
+    X, y, w = make_data(rng, n=n, p=p, offset=5.0, weights=True)
+    return X, y, w
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(120)
+def test_local_cluster_two_processes():
+    X, y, w = _problem()
+    cluster, client = _cluster()
+    try:
+        assert len(client.scheduler_info()["workers"]) == 2
+        f = l2.fit(da.from_array(X, chunks=(100, 3)), da.from_array(y, chunks=100),
+                   weights=da.from_array(w, chunks=100))
+        # the blocks really ran on the workers
+        assert sum(client.run(lambda dask_worker: len(dask_worker.data) >= 0).values()) == 2
+    finally:
+        client.close()
+        cluster.close()
+    ref = sm_fit(X, y, w)
+    assert_same_fit(f, ref.params, ref.bse)
+
+
+@pytest.mark.cluster
+@pytest.mark.timeout(180)
+def test_killed_worker_result_unchanged():
+    X, y, w = _problem()
+    cluster, client = _cluster()
+    killed = {}
+    try:
+        pids = client.run(os.getpid)          # {worker address: pid}
+        victim = sorted(pids)[0]
+
+        def slow(block):                        # defined here: cloudpickle ships it by value
+            import time as _t
+
+            _t.sleep(0.15)
+            return block
+
+        dX = da.from_array(X, chunks=(100, 3)).map_blocks(slow, dtype=float)
+        dy = da.from_array(y, chunks=100)
+        dw = da.from_array(w, chunks=100)
+        done = threading.Event()
+
+        def killer():
+            time.sleep(1.0)                     # ~1/3 of the 20 slow blocks are done by now
+            killed["before_end"] = not done.is_set()
+            os.kill(pids[victim], signal.SIGKILL)
+
+        t = threading.Thread(target=killer)
+        t.start()
+        f = l2.fit(dX, dy, weights=dw)
+        done.set()
+        t.join()
+        # the nanny restarted the worker: a different process now serves
+        deadline = time.time() + 30
+        while time.time() < deadline and len(client.scheduler_info()["workers"]) < 2:
+            time.sleep(0.2)
+        assert pids[victim] not in client.run(os.getpid).values()
+    finally:
+        client.close()
+        cluster.close()
+    assert killed.get("before_end"), "the worker was killed after the computation had finished"
+    ref = sm_fit(X, y, w)
+    assert_same_fit(f, ref.params, ref.bse)

@@ -1,0 +1,84 @@
+"""GramState: exact Chan merging of centred TSQR factors, checked against two-pass NumPy."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from l2kit.linear._gram_state import GramState, solve_state
+
+
+def _two_pass(X, y, w=None):
+    Z = np.column_stack([X, y])
+    w = np.ones(len(y)) if w is None else w
+    m = (w @ Z) / w.sum()
+    Zc = Z - m
+    return m, (Zc * w[:, None]).T @ Zc
+
+
+def _states(X, y, w, cuts):
+    edges = [0, *sorted(cuts), len(y)]
+    return [GramState.from_chunk(X[a:b], y[a:b], None if w is None else w[a:b]) for a, b in zip(edges, edges[1:])]
+
+
+@given(cuts=st.lists(st.integers(0, 120), max_size=6), weighted=st.booleans(), seed=st.integers(0, 2**16))
+def test_merge_equals_two_pass(cuts, weighted, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(120, 3)) + 1e4  # large offset: naive one-pass sums would cancel
+    y = rng.normal(size=120) - 3e4
+    w = rng.uniform(0, 2, 120) if weighted else None
+    s = GramState.merge_all(_states(X, y, w, cuts))
+    m, G = _two_pass(X, y, w)
+    np.testing.assert_allclose(s.mean, m, rtol=1e-14)
+    np.testing.assert_allclose(s.gram, G, rtol=1e-10, atol=1e-10 * np.abs(G).max())
+    assert s.n_rows == 120
+
+
+def test_merge_order_and_pairwise_agree(rng):
+    X, y = rng.normal(size=(200, 4)), rng.normal(size=200)
+    parts = _states(X, y, None, [10, 50, 51, 120])
+    a = GramState.merge_all(parts)
+    b = parts[0]
+    for q in reversed(parts[1:]):
+        b = b.merge(q)
+    np.testing.assert_allclose(a.gram, b.gram, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(a.mean, b.mean, rtol=1e-14)
+
+
+def test_ill_conditioned_chunk_falls_back_to_householder(rng):
+    X = rng.normal(size=(500, 3))
+    X[:, 2] = X[:, 0] + 1e-7 * rng.normal(size=500)  # cond ~1e7: CholeskyQR2 would lose digits
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=500)
+    s = GramState.from_chunk(X, y)
+    Zc = np.column_stack([X, y]) - np.column_stack([X, y]).mean(0)
+    np.testing.assert_allclose(s.gram, Zc.T @ Zc, rtol=0, atol=1e-12 * np.abs(Zc.T @ Zc).max())
+    ref = np.linalg.lstsq(Zc[:, :3], Zc[:, 3], rcond=None)[0]
+    # accuracy ~ cond * eps (a squared-condition Gram solve would give ~1e-2 here)
+    np.testing.assert_allclose(solve_state(s).coef, ref, rtol=1e-6)
+
+
+def test_json_round_trip(rng):
+    X, y, w = rng.normal(size=(50, 2)), rng.normal(size=50), rng.uniform(size=50)
+    s = GramState.from_chunk(X, y, w)
+    t = GramState.from_dict(json.loads(json.dumps(s.to_dict())))
+    np.testing.assert_array_equal(t.R, s.R)
+    np.testing.assert_array_equal(t.mean, s.mean)
+    assert (t.sw, t.n_rows, t.n_pos, t.sum_log_w) == (s.sw, s.n_rows, s.n_pos, s.sum_log_w)
+
+
+def test_empty_and_zero_weight_chunks_are_neutral(rng):
+    X, y = rng.normal(size=(40, 2)), rng.normal(size=40)
+    base = GramState.from_chunk(X, y)
+    merged = GramState.merge_all([GramState.from_chunk(X[:0], y[:0]), base,
+                                  GramState.from_chunk(X[:5], y[:5], np.zeros(5))])
+    np.testing.assert_allclose(merged.gram, base.gram, rtol=1e-13)
+    assert merged.n_rows == 45 and merged.n_pos == 40
+
+
+def test_solve_state_refuses_no_weight():
+    from l2kit import InputError
+
+    s = GramState.from_chunk(np.ones((3, 1)), np.ones(3), np.zeros(3))
+    with pytest.raises(InputError, match="positive weight"):
+        solve_state(s)

@@ -1,0 +1,110 @@
+"""Table readers: numeric columns, streaming batches, and errors that name file, column, row and value."""
+
+import numpy as np
+import pytest
+
+from l2kit.io.errors import DataError
+from l2kit.io.tables import column_names, iter_batches, numeric_columns, read_columns, total_rows
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+def _csv(tmp_path, text, name="t.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_csv_and_parquet_read_the_same(tmp_path, rng):
+    a, b = rng.normal(size=1000), rng.integers(0, 9, 1000)
+    csvp = _csv(tmp_path, "a,b,s\n" + "".join(f"{float(x)!r},{y},z\n" for x, y in zip(a, b)))
+    pqp = str(tmp_path / "t.parquet")
+    pq.write_table(pa.table({"a": a, "b": b, "s": ["z"] * 1000}), pqp, row_group_size=300)
+    for path in (csvp, pqp):
+        assert column_names(path) == ["a", "b", "s"]
+        assert numeric_columns(path) == ["a", "b"]
+        names, cols = read_columns(path, ["b", "a"])
+        assert names == ["b", "a"] and cols["a"].dtype == np.float64
+        np.testing.assert_array_equal(cols["a"], a)  # repr round-trips exactly
+        np.testing.assert_array_equal(cols["b"], b)
+        got = list(iter_batches(path, ["a"], batch_rows=128))
+        assert len(got) > 1
+        starts = [s for s, _ in got]
+        assert starts[0] == 0 and starts == sorted(starts)
+        np.testing.assert_array_equal(np.concatenate([c["a"] for _, c in got]), a)
+        assert all(s == sum(len(c["a"]) for _, c in got[:i]) for i, (s, _) in enumerate(got))
+    assert total_rows(pqp) == 1000 and total_rows(csvp) is None
+
+
+def test_missing_cells_become_nan_never_dropped(tmp_path):
+    path = _csv(tmp_path, "a,b\n1,\n,2\nNA,3\nnan,inf\n")
+    _, cols = read_columns(path)
+    assert len(cols["a"]) == 4
+    assert np.isnan(cols["a"]).sum() == 3 and np.isnan(cols["b"]).sum() == 1 and np.isinf(cols["b"][3])
+    pqp = str(tmp_path / "n.parquet")
+    pq.write_table(pa.table({"a": pa.array([1.0, None, 3.0]), "i": pa.array([1, None, 2])}), pqp)
+    _, cols = read_columns(pqp)
+    assert np.isnan(cols["a"][1]) and np.isnan(cols["i"][1]) and cols["i"][2] == 2.0
+
+
+def test_bad_cell_names_column_row_and_value_even_in_a_later_batch(tmp_path):
+    rows = "".join(f"{i},{i}\n" for i in range(5000))
+    path = _csv(tmp_path, "a,b\n" + rows + "7,oops\n" + rows)
+    with pytest.raises(DataError) as e:
+        list(iter_batches(path, ["a", "b"], batch_rows=500))
+    assert e.value.column == "b" and e.value.row == 5001 and "'oops'" in str(e.value)
+    assert "rows are numbered from 1 after the header" in str(e.value)
+    with pytest.raises(DataError, match="oops"):
+        read_columns(path, ["b"])
+    read_columns(path, ["a"])  # other columns are fine
+
+
+def test_string_column_in_parquet(tmp_path):
+    pqp = str(tmp_path / "s.parquet")
+    pq.write_table(pa.table({"a": ["1.5", "2", "x", "4"]}), pqp)
+    with pytest.raises(DataError) as e:
+        read_columns(pqp)
+    assert e.value.row == 3 and "'x'" in str(e.value)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda d: str(d / "missing.csv"), "no such file"),
+    (lambda d: _csv(d, "a,b\n1,2\n", "t.xlsx"), "unsupported file type"),
+    (lambda d: _csv(d, "a,b\n", "e.csv"), "no data rows"),
+    (lambda d: _csv(d, "", "z.csv"), "empty"),
+    (lambda d: _csv(d, "not parquet", "z.parquet"), "cannot read"),
+])
+def test_file_errors(tmp_path, make, match):
+    with pytest.raises(DataError, match=match):
+        read_columns(make(tmp_path))
+
+
+def test_unknown_column_lists_the_columns(tmp_path):
+    path = _csv(tmp_path, "Alpha,beta\n1,2\n")
+    with pytest.raises(DataError) as e:
+        read_columns(path, ["alpha"])
+    assert "Alpha, beta" in str(e.value) and "did you mean 'Alpha'" in str(e.value)
+
+
+def test_stopping_early_releases_the_reader(tmp_path, rng):
+    pqp = str(tmp_path / "big.parquet")
+    pq.write_table(pa.table({"a": rng.normal(size=20000)}), pqp, row_group_size=1000)
+    it = iter_batches(pqp, ["a"], batch_rows=1000)
+    next(it)
+    it.close()  # the prefetch thread stops; no hang
+
+
+def test_progress_silent_when_not_a_tty_and_drawn_when_forced():
+    import io
+
+    from l2kit.io.progress import progress
+
+    s = io.StringIO()
+    with progress(100, desc="x", stream=s) as bar:
+        bar.update(100)
+    assert s.getvalue() == "" and bar.count == 100
+    s = io.StringIO()
+    with progress(100, desc="x", stream=s, enabled=True) as bar:
+        bar.update(50)
+    assert s.getvalue() != ""
