@@ -22,6 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 
 demo: $(VENV)/.installed-run
 	$(VENV)/bin/l2kit report --out l2kit-report.html
+	@echo "The report is at $(CURDIR)/l2kit-report.html (open file://$(CURDIR)/l2kit-report.html in a browser)"
 
 tour: $(VENV)/.installed-run
 	$(PY) examples/tour.py

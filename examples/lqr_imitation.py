@@ -90,7 +90,8 @@ def main():
              "(R + B'PB)-weighted": fit_rank1(X, U, H)}
     costs = {"expert": closed_loop_cost(A, B, Q, R, K, S0)}
     costs.update({k: closed_loop_cost(A, B, Q, R, G, S0) for k, G in gains.items()})
-    slug = {"expert": "expert", "plain L2": "plain", "R-weighted": "r_weighted", "(R + B'PB)-weighted": "hessian_weighted"}
+    slug = {"expert": "expert", "plain L2": "plain", "R-weighted": "r_weighted",
+            "(R + B'PB)-weighted": "hessian_weighted"}
     key("demo_states", len(X))
     for k, v in costs.items():
         key(f"closed_loop_cost_{slug[k]}", v)

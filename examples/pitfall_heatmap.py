@@ -64,9 +64,10 @@ def main():
         steps[name] = s if s is not None and np.linalg.norm(mu - true) < 0.1 else None
         paths[name] = np.array(path)
     for name in conventions:
-        key(f"grad_norm_zero_pred_{name}", zero_grad[name])
-        key(f"loss_all_zero_pred_{name}", loss_zero[name])
-        key(f"steps_to_locate_{name}", steps[name] if steps[name] is not None else "did not converge")
+        slug = name.replace("=", "")
+        key(f"grad_norm_zero_pred_{slug}", zero_grad[name])
+        key(f"loss_all_zero_pred_{slug}", loss_zero[name])
+        key(f"steps_to_locate_{slug}", steps[name] if steps[name] is not None else "diverged")
     key("grad_ratio_peak255_over_peak1", zero_grad["peak=255"] / zero_grad["peak=1"])
     key("grad_ratio_sum1_over_peak1", zero_grad["sum=1"] / zero_grad["peak=1"])
 
@@ -79,7 +80,7 @@ def main():
     ax[1].set(yscale="log", title="|MSE gradient| at an all-zero prediction", ylabel="L2 norm")
     for name, c in zip(names, ["C0", "C3", "C2"]):
         d = np.linalg.norm(paths[name] - true, axis=1)
-        lab = f"{name}: " + (f"{steps[name]} steps" if steps[name] else "no convergence")
+        lab = f"{name}: " + (f"{steps[name]} steps" if steps[name] else "diverged")
         ax[2].plot(np.arange(1, len(d) + 1), np.maximum(d, 1e-3), color=c, label=lab)
     ax[2].set(xscale="log", yscale="log", xlabel="step (same learning rate)", ylabel="|centre - keypoint| (px)",
               title="locating the keypoint by gradient steps")

@@ -48,7 +48,8 @@ def penalised(t, lam, mu, p0):
         g[1:] += 2 * lam * d
         return np.sum((p - t) ** 2) + lam * np.sum(d * d) + mu * np.sum(q * q), g.ravel()
 
-    return minimize(f, p0.ravel(), jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-10}).x.reshape(n, 3)
+    res = minimize(f, p0.ravel(), jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-10})
+    return res.x.reshape(n, 3)
 
 
 def riemannian(t, lam, steps, lr):

@@ -87,7 +87,8 @@ def _cmd_report(args) -> int:  # owner: report/diagnose issue
     print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
           file=sys.stderr)
     d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None)
-    title = f"l2kit report: {target} in {os.path.basename(source) if args.data else source}"
+    title = f"l2kit report: {target} in {os.path.basename(source)}" if os.path.exists(source) else \
+        f"l2kit report: {target} ({source})"
     d.to_html(args.out, title=title)
     print(d.summary())
     print("reasons:")

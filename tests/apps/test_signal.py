@@ -326,3 +326,45 @@ def test_cli_subprocess(pair):
     out = subprocess.run([sys.executable, "-m", "l2kit.cli", "align", a, b], capture_output=True, text=True,
                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert out.returncode == 0 and "20.000000 samples" in out.stdout
+
+
+@pytest.mark.parametrize("N", [64, 63])
+def test_fractional_error_kernel_against_direct_interpolation(rng, N):
+    """F(δ)/N differs from the directly computed band-limited L2 error by a constant; F', F'' match F."""
+    from l2kit.signal import _FractionalError
+
+    x, y = rng.normal(size=N), rng.normal(size=N)
+    X, Y = np.fft.rfft(x), np.fft.rfft(y)
+    f = _FractionalError(X, Y, N)
+    w = 2 * np.pi * np.fft.rfftfreq(N)
+
+    def direct(d):  # y advanced by d samples with band-limited (periodic sinc) interpolation
+        return np.sum((x - np.fft.irfft(Y * np.exp(1j * w * d), N)) ** 2)
+
+    base = direct(0.0) - f(0.0, derivatives=False) / N
+    for d in (-0.9, -0.3, 0.25, 0.77):
+        F, F1, F2 = f(d)
+        assert F / N + base == pytest.approx(direct(d), rel=1e-10)
+        h = 1e-5
+        assert F1 == pytest.approx((f(d + h, False) - f(d - h, False)) / (2 * h), rel=1e-5, abs=1e-6)
+        assert F2 == pytest.approx((f(d + h)[1] - f(d - h)[1]) / (2 * h), rel=1e-5, abs=1e-5)
+
+
+def test_minimiser_fallback_paths(rng):
+    """The bracketed fallback: Newton started at a bound, minima at the ends, and an empty bracket."""
+    from l2kit.signal import _FractionalError, _minimise
+
+    N = 256
+    s = np.fft.irfft(np.where(np.fft.rfftfreq(N) < 0.2, np.fft.rfft(rng.normal(size=N)), 0), N)
+    ys = np.fft.irfft(np.fft.rfft(s) * np.exp(-2j * np.pi * np.fft.rfftfreq(N) * 0.3), N)
+    f = _FractionalError(np.fft.rfft(s), np.fft.rfft(ys), N)
+    grid = np.linspace(-1, 1, 2001)
+    best = grid[np.argmin([f(d, False) for d in grid])]
+    for start in (-1.0, 0.0, 0.99):
+        d, F = _minimise(f, -1.0, 1.0, start)
+        assert d == pytest.approx(best, abs=1e-3) and F == pytest.approx(f(d, False), rel=1e-9)
+    d, _ = _minimise(f, 0.5, 1.0, 0.9)  # true minimum outside: the nearest end
+    assert d == 0.5
+    d, _ = _minimise(f, -1.0, -0.5, -0.7)
+    assert d == -0.5
+    assert _minimise(f, 0.2, 0.2, 0.0)[0] == 0.2

@@ -24,8 +24,8 @@ def assert_bad_input(p, *needles):
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
     err = p.stderr.strip()
     assert "Traceback" not in p.stderr and "Traceback" not in p.stdout
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("l2kit report: ")]
-    assert len(lines) == 1, err            # one paragraph
+    lines = [ln for ln in err.splitlines() if "error:" in ln]
+    assert len(lines) == 1 and err.splitlines()[-1] == lines[0], err   # one paragraph, the last thing said
     assert "Fix:" in lines[0], err
     for n in needles:
         assert n in lines[0], (n, err)
@@ -205,3 +205,35 @@ def test_fit_json_gives_coefficients_stderr_and_status(stack_csv):
     np.testing.assert_allclose(out["coef"], ref.params[1:], rtol=1e-8)
     np.testing.assert_allclose(out["stderr"], ref.bse[1:], rtol=1e-8)
     assert out["converged"] is True and isinstance(out["status"], str)
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path):
+    import pty
+
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))   # a 100-column terminal
+    proc = subprocess.Popen([L2KIT, "report", "--out", str(tmp_path / "r.html"), "--folds", "2"],
+                            stdout=subprocess.PIPE, stderr=slave, cwd=tmp_path)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO once the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = proc.stdout.read().decode()
+    assert proc.wait(timeout=300) == 0
+    os.close(master)
+    tty = b"".join(chunks).decode(errors="replace")
+    assert "l2kit diagnose" in tty            # the cross-validation progress display, on stderr
+    assert "l2kit diagnose" not in out.replace("l2kit diagnose:", "")   # stdout carries the summary only
+    # without a terminal (the other tests) nothing but plain lines reach stderr
+    p = run("report", "--out", tmp_path / "r2.html", "--folds", 2, check=0)
+    assert "\r" not in p.stderr

@@ -179,3 +179,11 @@ def test_l2_diagnose_stays_callable_after_the_package_is_imported():
     X = rng.normal(size=(25, 1))
     d = mod(X, X[:, 0] + rng.normal(size=25), progress=False)
     assert isinstance(d, l2.Diagnosis)
+
+
+def test_pandas_input_names_features_and_target():
+    pd = pytest.importorskip("pandas")
+    st = sm.datasets.stackloss.load_pandas()
+    d = l2.diagnose(st.exog, st.endog, progress=False, folds=3)
+    assert d.feature_names == ("AIRFLOW", "WATERTEMP", "ACIDCONC") and d.target == "STACKLOSS"
+    assert pd is not None

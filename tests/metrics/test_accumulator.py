@@ -1,7 +1,6 @@
 """Accumulator: chunk/merge invariance against exact two-pass sums, JSON, torch, distributed."""
 
 import json
-import os
 import socket
 
 import numpy as np
@@ -219,3 +218,25 @@ def test_reduce_distributed_two_processes():
     p = y + np.sin(np.arange(100.0))
     res = Accumulator.from_dict(got[0]).result()
     _check_against_exact(res, y, p)
+
+
+def test_merge_returns_new_and_leaves_operands():
+    a = Accumulator().update(np.arange(5.0), np.zeros(5))
+    b = Accumulator().update(np.arange(5.0, 9.0), np.ones(4))
+    da, db = a.to_dict(), b.to_dict()
+    c = a + b
+    assert c is not a and c is not b
+    assert a.to_dict() == da and b.to_dict() == db
+    assert c.result()["n"] == 9
+    np.testing.assert_allclose(c.result()["mse"], float(l2.mse(np.arange(9.0), np.r_[np.zeros(5), np.ones(4)])))
+    with pytest.raises(InputError, match="same targets"):
+        a.merge(Accumulator().update(np.zeros((3, 2)), np.ones((3, 2))))
+
+
+def test_jax_and_integer_inputs():
+    y = np.arange(10)
+    p = y * 2
+    want = float(l2.r2(y.astype(float), p.astype(float)))
+    assert Accumulator().update(y, p).result()["r2"] == pytest.approx(want, rel=1e-14)
+    jnp = pytest.importorskip("jax.numpy")
+    assert Accumulator().update(jnp.asarray(y), jnp.asarray(p)).result()["r2"] == pytest.approx(want, rel=1e-6)

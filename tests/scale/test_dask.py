@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import l2kit as l2
 from l2kit import InputError
@@ -28,6 +29,24 @@ def test_dask_equals_statsmodels(rng, weighted, chunks):
     ref = sm_fit(X, y, w)
     assert_same_fit(f, ref.params, ref.bse)
     assert f.residuals is None and f.df_resid == ref.df_resid
+
+
+@given(sizes=st.lists(st.integers(1, 80), min_size=1, max_size=6), seed=st.integers(0, 2**16),
+       split_every=st.integers(2, 5))
+@settings(max_examples=10)
+def test_any_row_chunking_and_tree_shape(sizes, seed, split_every):
+    from l2kit.linear._dask import fit_dask
+
+    rng = np.random.default_rng(seed)
+    n = sum(sizes)
+    if n < 8:
+        sizes = sizes + [8]
+        n += 8
+    X, y, w = make_data(rng, n=n, p=2, weights=True)
+    dX = da.from_array(X, chunks=(tuple(sizes), 2))
+    f = fit_dask(dX, da.from_array(y, chunks=(tuple(sizes),)), weights=w, split_every=split_every)
+    ref = sm_fit(X, y, w)
+    assert_same_fit(f, ref.params, ref.bse)
 
 
 def test_dask_equals_inmemory(rng):

@@ -116,7 +116,6 @@ class Diagnosis:
 
     def summary(self) -> str:
         """A short plain-text table of the candidates and the recommendation."""
-        terms = ["intercept", *self.feature_names]
         lines = [f"l2kit diagnose: {self.y.size} rows, {len(self.feature_names)} features, target {self.target!r}"
                  + (" (counts)" if self.is_count else "")]
         head = f"{'loss':<16}{'converged':>10}{'CV RMSE':>11}{'CV MAE':>10}" + (
@@ -135,7 +134,6 @@ class Diagnosis:
             shown = ", ".join(str(int(i) + 1) for i in self.outliers[:20])
             lines.append(f"outliers (rows, from 1): {shown}" + (" ..." if self.outliers.size > 20 else ""))
         lines.append(f"recommendation: {self.recommendation}")
-        del terms
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -211,6 +209,8 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     from ..linear._design import validate_design
     from ..linear import fit as l2fit
 
+    if target == "y" and isinstance(getattr(y, "name", None), str):  # a pandas Series names itself
+        target = y.name
     design = validate_design(X, y, feature_names=feature_names, allow_complex=False)
     Xn, yn = design.X, design.y
     n, p = Xn.shape

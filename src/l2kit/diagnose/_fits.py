@@ -72,6 +72,15 @@ def kind_of(fit) -> str | None:
     return None
 
 
+def point_prediction(fit, X: np.ndarray) -> np.ndarray:
+    """The mean prediction of a fit; for ZINB the mixture mean (1 - pi) mu, not the NB part's mu."""
+    if kind_of(fit) == "zinb":
+        parts = count_parts(fit, X)
+        if parts is not None and parts[2] is not None:
+            return (1.0 - parts[2]) * parts[0]
+    return np.asarray(fit.predict(X), dtype=np.float64)
+
+
 def count_parts(fit, X: np.ndarray):
     """``(mu, theta, pi)`` of a fitted count model on rows ``X``, or None for other fits.
 
@@ -96,12 +105,21 @@ def count_parts(fit, X: np.ndarray):
         return None
     pi = None
     if kind == "zinb":
-        pi = _get(fit, "pi")
+        logit = None
+        gamma = fit.extra.get("inflation_coef")
+        if gamma is not None:   # l2kit's GLM solver: the inflation logit's coefficients, intercept first
+            gamma = np.atleast_1d(np.asarray(gamma, dtype=np.float64))
+            if gamma.size != 1:  # an inflation design we were not given: no per-row pi here
+                return None
+            logit = float(gamma[0])
+        pi = _get(fit, "pi") if logit is None else None
         if pi is None:
-            logit = _get(fit, "pi_logit")
+            if logit is None:
+                logit = _get(fit, "pi_logit")
             if logit is None:
                 return None
-            pi = 1.0 / (1.0 + np.exp(-np.asarray(logit)))
+            pi = 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64)))
+            pi = float(pi) if np.ndim(pi) == 0 else pi
         if np.ndim(pi) == 1 and np.size(pi) != mu.size:  # per-row pi only valid on the training rows
             return None
     return mu, theta, pi

@@ -1,8 +1,8 @@
 """A tiny progress display for cross-validation: on stderr, and only on a terminal.
 
-Delegates to :mod:`l2kit.io.progress` (tqdm, rich or a plain counter); the
-fallback here (tqdm, else a one-line counter) only serves builds without it. Nothing is printed when stderr is
-not a TTY (pipes, CI logs, tests), so output stays clean.
+Uses tqdm (which can name the candidate and fold being fitted), else
+:mod:`l2kit.io.progress` (rich or a plain counter). Nothing is printed when
+stderr is not a TTY (pipes, CI logs, tests), so output stays clean.
 """
 
 from __future__ import annotations
@@ -65,22 +65,29 @@ def progress_bar(total: int, desc: str, enabled: bool | None = None, stream=None
     ``enabled=None`` shows the bar only when ``stream`` (stderr) is a TTY.
     """
     stream = sys.stderr if stream is None else stream
-    try:
-        from ..io.progress import Progress, _is_tty
-    except ImportError:  # pragma: no cover - the I/O layer is part of l2kit
-        Progress = None
-    if Progress is not None:
-        return _Adapter(Progress(total, desc, "fits", stream, _is_tty(stream) if enabled is None else bool(enabled)))
     if enabled is None:
-        enabled = bool(getattr(stream, "isatty", lambda: False)())
+        enabled = _is_tty(stream)
     if not enabled:
         return _Null()
-    try:
+    try:  # tqdm directly: it can show which candidate and fold is running
         from tqdm import tqdm
 
-        return _Tqdm(tqdm(total=total, desc=desc, file=stream, leave=False, dynamic_ncols=True))
+        return _Tqdm(tqdm(total=total, desc=desc, unit=" fits", file=stream, leave=False, dynamic_ncols=True))
     except ImportError:
+        pass
+    try:  # the CLI's progress helper (rich or a plain counter)
+        from ..io.progress import Progress
+
+        return _Adapter(Progress(total, desc, "fits", stream, True))
+    except ImportError:  # pragma: no cover - the I/O layer is part of l2kit
         return _Line(total, desc, stream)
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 ProgressFactory = Callable[[int, str], object]

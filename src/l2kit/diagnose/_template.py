@@ -36,12 +36,13 @@ th, td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:right
 th { background:#f0f3f6; font-weight:600; color:#333; position:sticky; top:0; }
 th:first-child, td:first-child { text-align:left; }
 td.num, .num { font-variant-numeric: tabular-nums; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size:12.5px; }
-td .se { color:var(--muted); }
+td .se { color:var(--muted); display:block; font-size:11.5px; }
 tr.sep td { border-top:2px solid #c9d1da; }
 th.recommended, td.recommended { background:#eef8f0; }
 .scroll { overflow-x:auto; }
 .tests td:nth-child(2), .tests td:nth-child(3) { text-align:right; }
-.tests td:last-child { text-align:left; white-space:normal; color:var(--muted); }
+.tests td:last-child, .tests th:last-child { text-align:left; white-space:normal; }
+.tests td:last-child { color:var(--muted); }
 .grid { display:grid; grid-template-columns: 1fr 1fr; gap:18px; }
 figure { margin:0; background:var(--card); border:1px solid var(--line); border-radius:10px; padding:12px 14px 8px; }
 figure.wide { grid-column: 1 / -1; }
@@ -74,7 +75,7 @@ footer { color:var(--muted); font-size:12.5px; text-align:center; padding:10px 0
   <div class="scroll"><table>
     <thead><tr><th>term</th>{% for c in columns %}<th class="{{ 'recommended' if c.recommended else '' }}">{{ c.label }}</th>{% endfor %}</tr></thead>
     <tbody>
-    {% for row in coef_rows %}<tr><td>{{ row.term }}</td>{% for cell in row.cells %}<td class="num {{ 'recommended' if columns[loop.index0].recommended else '' }}">{{ cell.est }}{% if cell.se %} <span class="se">({{ cell.se }})</span>{% endif %}</td>{% endfor %}</tr>
+    {% for row in coef_rows %}<tr><td>{{ row.term }}</td>{% for cell in row.cells %}<td class="num {{ 'recommended' if columns[loop.index0].recommended else '' }}">{{ cell.est }}{% if cell.se %}<span class="se">({{ cell.se }})</span>{% endif %}</td>{% endfor %}</tr>
     {% endfor %}
     {% for row in stat_rows %}<tr class="{{ 'sep' if loop.first else '' }}"><td>{{ row.term }}</td>{% for cell in row.cells %}<td class="num {{ 'recommended' if columns[loop.index0].recommended else '' }}">{{ cell }}</td>{% endfor %}</tr>
     {% endfor %}

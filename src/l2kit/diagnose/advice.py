@@ -67,6 +67,12 @@ def _p(p: float) -> str:
     return "< 1e-16" if p < 1e-16 else (f"{p:.2g}" if p < 0.001 else f"{p:.3f}")
 
 
+def _peq(p: float) -> str:
+    """"p = 0.012" or "p < 1e-16"."""
+    t = _p(p)
+    return f"p {t}" if t.startswith("<") else f"p = {t}"
+
+
 def _rows(idx) -> str:
     rows = [str(int(i) + 1) for i in idx]
     if len(rows) > 12:
@@ -104,6 +110,27 @@ def advise(d) -> tuple[Recommendation, list[str]]:
     return _advise_continuous(d, reasons), reasons
 
 
+def _fitted_loss(d, name):
+    """The candidate loss with its estimated parameters (NB theta, ZINB theta and pi) filled in."""
+    from ._fits import count_parts
+
+    loss = d.losses[name]
+    f = d.fits.get(name)
+    if f is None or name not in ("negative_binomial", "zinb"):
+        return loss
+    parts = count_parts(f, d.X[:1])
+    if parts is None or parts[1] is None:
+        return loss
+    params = {"theta": float(f"{parts[1]:.6g}")}
+    if name == "zinb" and parts[2] is not None and np.ndim(parts[2]) == 0:
+        pi = float(parts[2])
+        params["pi_logit"] = float(f"{np.log(pi / (1 - pi)):.6g}")
+    try:
+        return type(loss)(**{**loss.params, **params})
+    except Exception:  # pragma: no cover - a loss that refuses the estimates keeps its defaults
+        return loss
+
+
 def _advise_counts(d, reasons: list[str]) -> Recommendation | None:
     y = d.y
     nz = int(np.sum(y == 0))
@@ -119,15 +146,15 @@ def _advise_counts(d, reasons: list[str]) -> Recommendation | None:
     over = od.ratio > 1.1 and od.pvalue < 0.01
     reasons.append(
         f"Overdispersion: the Poisson fit's Pearson chi2/df is {od.ratio:.2f} (chi2 = {od.pearson_chi2:.1f} on "
-        f"{od.df_resid:.0f} degrees of freedom, p {'=' if od.pvalue >= 1e-16 else ''}{_p(od.pvalue)}); a Poisson model "
+        f"{od.df_resid:.0f} degrees of freedom, {_peq(od.pvalue)}); a Poisson model "
         f"requires 1, so {'the variance grows faster than the mean' if over else 'Poisson variance is adequate'}.")
     zp, znb = d.zero_inflation_poisson, d.zero_inflation_nb
     if zp is not None:
         s = (f"Zeros: {zp.observed} observed against {zp.expected:.1f} expected under Poisson "
-             f"(ratio {zp.ratio:.2f}, p {'=' if zp.pvalue >= 1e-16 else ''}{_p(zp.pvalue)})")
+             f"(ratio {zp.ratio:.2f}, {_peq(zp.pvalue)})")
         if znb is not None:
             s += (f" and {znb.expected:.1f} under the negative binomial (ratio {znb.ratio:.2f}, "
-                  f"p = {_p(znb.pvalue)})")
+                  f"{_peq(znb.pvalue)})")
         reasons.append(s + ".")
     ok = {k for k in COUNT_MODELS if k in d.fits and d.fits[k] is not None}
     def better(a, b):  # CV log score of a beats b (lower NLL)
@@ -135,24 +162,25 @@ def _advise_counts(d, reasons: list[str]) -> Recommendation | None:
         if ca is None or not ca.ok or not np.isfinite(ca.log_score):
             return False
         return cb is None or not cb.ok or not np.isfinite(cb.log_score) or ca.log_score < cb.log_score
+    nb_why = ("it models the extra variance (variance mu + mu^2/theta"
+              + (f", theta = {d.nb_theta:.3g}" if d.nb_theta is not None else "") + ")"
+              + (" and accounts for the zeros" if znb is not None and znb.pvalue >= ALPHA else ""))
     if over:
-        choice = "negative_binomial" if "negative_binomial" in ok else None
+        # zeros beyond the NB's expectation (or the Poisson's when NB is unavailable)
         excess = znb.pvalue < ALPHA if znb is not None else (zp is not None and zp.pvalue < ALPHA)
-        if "zinb" in ok and (choice is None or (excess and better("zinb", "negative_binomial"))):
+        if "negative_binomial" in ok and not (excess and "zinb" in ok and better("zinb", "negative_binomial")):
+            choice, why = "negative_binomial", nb_why
+        elif "zinb" in ok:
             choice = "zinb"
             why = ("zeros exceed even the negative binomial's expectation and ZINB has the better "
-                   "cross-validated log score" if choice and excess else "the negative binomial fit is unavailable")
+                   "cross-validated log score" if "negative_binomial" in ok else
+                   "the data are overdispersed and the negative binomial fit is unavailable")
         else:
-            why = ("it models the extra variance (variance mu + mu^2/theta"
-                   + (f", theta = {d.nb_theta:.3g}" if d.nb_theta is not None else "") + ")"
-                   + (" and accounts for the zeros" if znb is not None and znb.pvalue >= ALPHA else ""))
-        if choice is None:
             reasons.append("Neither the negative binomial nor the ZINB fit succeeded; the Poisson fit is kept "
                            "but its standard errors understate the uncertainty.")
-            choice = "poisson" if "poisson" in ok else None
+            choice, why = ("poisson" if "poisson" in ok else None), "it is the only count model that could be fitted"
     else:
-        choice = "poisson" if "poisson" in ok else None
-        why = "the variance matches the mean"
+        choice, why = ("poisson" if "poisson" in ok else None), "the variance matches the mean"
         if zp is not None and zp.pvalue < ALPHA and "zinb" in ok and better("zinb", "poisson"):
             choice, why = "zinb", "zeros exceed the Poisson expectation and ZINB has the better log score"
     if choice is None:
@@ -164,7 +192,7 @@ def _advise_counts(d, reasons: list[str]) -> Recommendation | None:
     s = _cv_sentence(d, ["squared", *[k for k in COUNT_MODELS if k in ok]], "mae", "mean absolute error", None)
     if s:
         reasons.append(s)
-    rec = Recommendation(choice, d.losses[choice])
+    rec = Recommendation(choice, _fitted_loss(d, choice))
     reasons.append(f"Recommended: {LABELS[choice]} ({rec.loss!r}) because {why}.")
     return rec
 
@@ -187,7 +215,7 @@ def _advise_continuous(d, reasons: list[str]) -> Recommendation:
             reasons.append(
                 f"The robust fits put {out.size} of {n} observations (rows {_rows(out)}, counting from 1) more "
                 f"than {t.cutoff} robust standard deviations from their fitted values; a Gaussian would put "
-                f"{t.expected:.2g} there (binomial p = {_p(t.pvalue)} under {LABELS[worst]}). "
+                f"{t.expected:.2g} there (binomial {_peq(t.pvalue)} under {LABELS[worst]}). "
                 + ("Squared error gives these rows the most pull on the fit." if heavy else
                    "That is no more than chance allows."))
         else:
@@ -204,17 +232,17 @@ def _advise_continuous(d, reasons: list[str]) -> Recommendation:
             f"(D = {inf.cooks_distance[top]:.2g}, leverage {inf.leverage[top]:.2f}). OLS pulls toward them, "
             "which is why its own residuals understate them.")
     reasons.append(
-        f"Jarque-Bera on the OLS residuals: JB = {jb.statistic:.3g}, p = {_p(jb.pvalue)}, kurtosis "
+        f"Jarque-Bera on the OLS residuals: JB = {jb.statistic:.3g}, {_peq(jb.pvalue)}, kurtosis "
         f"{jb.kurtosis:.2f} (3 for a Gaussian), skewness {jb.skew:.2f}; "
         + (f"normality is rejected (p < {JB_ALPHA})." if jb_reject else
            ("normality is not rejected, but with " + str(n) + " rows the test has little power and OLS "
             "residuals mask outliers." if heavy else "normality is not rejected.")))
     if d.qq is not None and np.isfinite(d.qq.correlation):
         reasons.append(f"The QQ plot's correlation with Gaussian quantiles is {d.qq.correlation:.3f} "
-                       f"(Shapiro-Wilk p = {_p(d.qq.shapiro_pvalue)}).")
+                       f"(Shapiro-Wilk {_peq(d.qq.shapiro_pvalue)}).")
     bp_reject = bp is not None and bp.lm_pvalue < ALPHA
     if bp is not None:
-        reasons.append(f"Breusch-Pagan: LM = {bp.lm:.3g}, p = {_p(bp.lm_pvalue)}; "
+        reasons.append(f"Breusch-Pagan: LM = {bp.lm:.3g}, {_peq(bp.lm_pvalue)}; "
                        + ("the residual variance changes with the features (heteroscedasticity)." if bp_reject
                           else "no evidence that the residual variance changes with the features."))
     if (heavy or jb_reject) and robust_ok:

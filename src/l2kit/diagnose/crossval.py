@@ -80,6 +80,7 @@ def cross_validate(X: np.ndarray, y: np.ndarray, candidates: dict, *, folds: int
     (True, True)
     """
     from ..linear import fit as l2fit
+    from ._fits import point_prediction
 
     fit_options = fit_options or {}
     test_folds = kfold_indices(y.size, folds, random_state)
@@ -93,7 +94,7 @@ def cross_validate(X: np.ndarray, y: np.ndarray, candidates: dict, *, folds: int
                 tr = np.setdiff1d(np.arange(y.size), te, assume_unique=True)
                 try:
                     f = l2fit(X[tr], y[tr], loss=loss, **fit_options.get(name, {}))
-                    pred = np.asarray(f.predict(X[te]), dtype=np.float64)
+                    pred = point_prediction(f, X[te])
                     err[te] = y[te] - pred
                     lp = count_logpmf(f, X[te], y[te])
                     if lp is not None:

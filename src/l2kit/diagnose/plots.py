@@ -135,7 +135,9 @@ def plot_qq(d) -> str:
         _label_rows(ax, q.theoretical[ks], q.sample[ks], out)
     ax.set_xlabel("Gaussian quantile")
     ax.set_ylabel("standardized OLS residual")
-    ax.set_title(f"Normal QQ plot (JB p = {d.jarque_bera.pvalue:.3g}, kurtosis {d.jarque_bera.kurtosis:.2f})")
+    jp = d.jarque_bera.pvalue
+    ptxt = "p < 1e-16" if jp < 1e-16 else f"p = {jp:.3g}"
+    ax.set_title(f"Normal QQ plot (Jarque-Bera {ptxt}, kurtosis {d.jarque_bera.kurtosis:.2f})")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()
     return _svg(fig)
@@ -274,6 +276,9 @@ def plot_count_histogram(d) -> str:
         lw = 2.6 if d.recommendation and d.recommendation.name == name else 1.4
         ax.plot(k, freq, marker="o", ms=4, color=COLORS[name], lw=lw, label=LABELS[name])
     ax.set_xlabel("count")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("number of rows")
     ax.set_title(f"Observed vs fitted counts of {d.target!r} (counts above {kmax} not shown)")
     ax.legend(fontsize=8, frameon=False)

@@ -39,12 +39,20 @@ def _first_nonfinite(name: str, a: np.ndarray) -> None:
                          "drop or impute those rows before fitting (l2kit never drops rows silently)")
 
 
+def check_finite_design(design: Design) -> None:
+    """Raise the NaN/inf :class:`~l2kit._array.InputError` (count, first row) for ``X`` then ``y``."""
+    _first_nonfinite("X", design.X)
+    _first_nonfinite("y", design.y)
+
+
 def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
-                    allow_complex: bool = True) -> Design:
+                    allow_complex: bool = True, check_finite: bool = True) -> Design:
     """Validate ``X`` (n, p), ``y`` (n,) and optional non-negative ``weights`` (n,).
 
     Raises :class:`~l2kit._array.InputError` naming the argument, the count of
-    bad values and the first bad row.
+    bad values and the first bad row. ``check_finite=False`` skips the NaN/inf
+    scan of ``X`` and ``y`` for a solver that detects them itself at no cost
+    (the least-squares Gram pass) and then calls :func:`check_finite_design`.
 
     Examples
     --------
@@ -84,8 +92,9 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     dtype = np.complex128 if cplx else np.float64
     Xn = np.ascontiguousarray(Xn, dtype=dtype)
     yn = np.ascontiguousarray(yn, dtype=dtype)
-    _first_nonfinite("X", Xn)
-    _first_nonfinite("y", yn)
+    if check_finite:
+        _first_nonfinite("X", Xn)
+        _first_nonfinite("y", yn)
     wn = None
     if weights is not None:
         wn = np.asarray(to_numpy(weights), dtype=np.float64)

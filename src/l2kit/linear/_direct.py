@@ -46,15 +46,19 @@ from typing import Any, Callable
 import numpy as np
 
 _EPS = np.finfo(np.float64).eps
-_BLOCK = 4096
+_BLOCK = 8192
 #: estimated relative error of the Cholesky solve above which ``auto`` uses QR
 _CHOL_MAX_ERR = 1e-6
 #: problems with n * p at most this refine their residuals in extended precision
-_LONGDOUBLE_MAX = 2_000_000
+_LONGDOUBLE_MAX = 50_000
 
 
 class CollinearityWarning(UserWarning):
     """The design is rank deficient; the minimum-norm solution was returned."""
+
+
+class NonFiniteInput(ArithmeticError):
+    """The one-pass Gram matrix is not finite: the data hold NaN/inf (the caller reports where)."""
 
 
 # ---------------------------------------------------------------------------
@@ -564,7 +568,10 @@ def _solve_svd(A, b, c, *, ridge=0.0, max_refine=5):
 def _solve_cholesky(A, b, c, *, ridge=0.0, strict=False, max_refine=4):
     """One-pass Gram + Cholesky + refinement; returns None when ``auto`` should fall back."""
     n, p = A.shape
-    g = centred_gram(A, b, c)
+    with np.errstate(all="ignore"):   # non-finite data are reported by the caller
+        g = centred_gram(A, b, c)
+    if not (np.all(np.isfinite(g.G.diagonal())) and np.isfinite(g.bss)):
+        raise NonFiniteInput("NaN/inf in A or b (or overflow of their squares)")
     notes = []
     sol = solve_normal_equations(g.G, g.Atb, ridge=ridge, n=n)
     err = g.cancellation * _EPS * max(p, 1) / max(sol.rcond, 1e-300)

@@ -23,11 +23,11 @@ so ``R`` of the union is the R factor of the stacked
 ``k`` states in one small QR (the k-way form of the same identity), used by
 tree reductions.
 
-Per chunk, ``R`` comes from CholeskyQR2 on the column-scaled centred chunk
-(two Gram matrices and one triangular solve: BLAS-3, several times faster
-than Householder QR) with a fall back to Householder QR when the chunk is
-ill-conditioned (estimated condition above 1e6), where CholeskyQR2 would
-lose accuracy.
+Per chunk, ``R`` comes from the Cholesky factor of the centred, equilibrated
+chunk Gram matrix when the chunk is well conditioned (estimated condition
+<= 100: one BLAS-3 pass), from CholeskyQR2 (two Gram matrices and one
+triangular solve) up to condition 1e6, and from Householder QR beyond, where
+the Cholesky routes would lose accuracy.
 
 Examples
 --------
@@ -49,29 +49,44 @@ from typing import Any, Sequence
 
 import numpy as np
 
+_CHOLQR1_MAX_COND = 1e2
 _CHOLQR_MAX_COND = 1e6
 
 
 def _r_factor(Zc: np.ndarray, *, fast: bool = True) -> np.ndarray:
-    """Upper-triangular R with R'R = Zc'Zc (Zc is modified in place)."""
+    """Upper-triangular R with R'R = Zc'Zc (Zc may be modified in place).
+
+    Columns are equilibrated (unit norm) for the condition estimate. The
+    estimated condition ``kappa`` of the equilibrated chunk picks the path:
+    ``kappa <= 1e2``: Cholesky of the Gram (one BLAS-3 pass; error
+    ~kappa^2 eps <= 1e-12, like the in-memory Cholesky path);
+    ``kappa <= 1e6``: CholeskyQR2 (second pass restores orthogonality,
+    Householder-level accuracy); otherwise Householder QR.
+    """
     m, k = Zc.shape
     if m == 0:
         return np.zeros((k, k))
+    if fast and m >= 4 * k:
+        G = Zc.T @ Zc
+        d = np.sqrt(np.maximum(G.diagonal(), 0.0))
+        d[d == 0] = 1.0
+        try:
+            R1 = np.linalg.cholesky(G / np.outer(d, d)).T
+            kappa = np.linalg.cond(R1)
+            if kappa <= _CHOLQR1_MAX_COND:
+                return R1 * d
+            if kappa <= _CHOLQR_MAX_COND:
+                import scipy.linalg as sl
+
+                R1 = R1 * d
+                Q = sl.solve_triangular(R1, Zc.T, trans="T", lower=False, check_finite=False).T
+                R2 = np.linalg.cholesky(Q.T @ Q).T
+                return R2 @ R1
+        except np.linalg.LinAlgError:
+            pass
     d = np.sqrt(np.einsum("ij,ij->j", Zc, Zc))
     d[d == 0] = 1.0
     Zc /= d
-    if fast and m >= 4 * k:
-        try:
-            import scipy.linalg as sl
-
-            R1 = np.linalg.cholesky(Zc.T @ Zc).T
-            if np.linalg.cond(R1) < _CHOLQR_MAX_COND:
-                # CholeskyQR2: the second pass restores orthogonality of Q = Zc R1^-1
-                Q = sl.solve_triangular(R1, Zc.T, trans="T", lower=False, check_finite=False).T
-                R2 = np.linalg.cholesky(Q.T @ Q).T
-                return (R2 @ R1) * d
-        except np.linalg.LinAlgError:
-            pass
     R = np.linalg.qr(Zc, mode="r")
     if R.shape[0] < k:  # fewer rows than columns
         R = np.vstack([R, np.zeros((k - R.shape[0], k))])
@@ -231,6 +246,7 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
     rank = int(np.count_nonzero(S > _rank_tol(S, n, p, rcond))) if p else 0
     status_bits = []
     edf = None
+    collinear: tuple[str, ...] = ()
     if alpha > 0:
         # ridge, glmnet scaling 1/(2 sw) RSS + alpha/2 |b|^2: lam = alpha * sw (as the in-memory solver);
         # filter factors from the SVD of R11 (original units); sandwich covariance sigma^2 (g - lam g^2)
@@ -258,8 +274,10 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
         # the same choice of dependent columns as the in-memory solver (pivoted QR of the scaled design)
         piv = qr(R11 / d, pivoting=True, mode="r")[1]
         involved = sorted(int(j) for j in piv[rank:])
-        warn_collinear(tuple(involved), rank, p, names, wide=n <= p, stacklevel=4)
-        status_bits.append(f"rank deficient: rank {rank} of {p} (collinear: {', '.join(names[j] for j in involved)})")
+        warn_collinear(tuple(involved), rank, p, names, wide=n <= p, stacklevel=5)  # caller of fit
+        collinear = tuple(names[j] for j in involved)
+        status_bits.append(f"rank deficient: rank {rank} of {p} (dependent: {', '.join(collinear)}); "
+                           "minimum-norm solution")
     resid = r12 - R11 @ coef
     rss = float(resid @ resid + r22 * r22)
     df_resid = float(n - (rank if edf is None else edf) - (1 if fit_intercept else 0))
@@ -276,10 +294,10 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
             c0 = -(cb @ mx)
             cov_params = np.empty((p + 1, p + 1))
             cov_params[0, 0], cov_params[0, 1:], cov_params[1:, 0], cov_params[1:, 1:] = v0, c0, c0, cb
-            intercept_se = float(np.sqrt(v0))
+            intercept_se = float(np.sqrt(abs(v0)))
         else:
             cov_params = cb
-        stderr = np.sqrt(np.diag(cb))
+        stderr = np.sqrt(np.abs(np.diag(cb)))
     tss_c = float(np.sum(state.R[:, p] ** 2))  # centred weighted TSS of y
     loglike = (float(-0.5 * n * (np.log(2 * np.pi * rss / n) + 1) + 0.5 * state.sum_log_w) if rss > 0
                else float("inf"))
@@ -287,7 +305,7 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
         loglike = None
         status_bits.append(f"ridge alpha={alpha:g}, effective degrees of freedom {edf:.6g}")
     chunks = f" over {n_chunks} chunk{'s' if n_chunks != 1 else ''}" if n_chunks is not None else ""
-    status = (f"solved exactly by centred TSQR{chunks} ({state.n_rows} rows"
+    status = (f"solved by centred TSQR of {where} data{chunks} ({state.n_rows} rows"
               + (f", {n} with positive weight" if n != state.n_rows else "") + ")"
               + ("; " + "; ".join(status_bits) if status_bits else "") + ".")
     extra = {"sum_weights": state.sw, "n_rows": state.n_rows, "rss": rss, "tss": tss_c,
@@ -296,6 +314,8 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
         extra["n_chunks"] = n_chunks
     if edf is not None:
         extra["edf"] = edf + fit_intercept
+    if collinear:
+        extra["collinear"] = collinear
     from ..losses import Squared
 
     return Fit(coef=np.asarray(coef, dtype=float), intercept=intercept, stderr=stderr,

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from .._array import InputError
-from ._design import Design
-from ._direct import CollinearityWarning, lstsq, warn_collinear
+from ._design import Design, check_finite_design
+from ._direct import CollinearityWarning, NonFiniteInput, lstsq, warn_collinear
 from ._inference import COV_TYPES, classical_cov, gaussian_loglike, robust_cov
 from ._result import Fit
 
@@ -185,6 +185,11 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     n, p = X.shape
     cplx = np.iscomplexobj(X)
     names = design.feature_names
+    # the one-pass Cholesky path and the elastic net find NaN/inf in their first pass instead
+    enet = akind == "scalar" and float(np.asarray(alpha)) > 0 and l1_ratio > 0
+    if not (cov is None and design.weights is None and akind == "scalar"
+            and (method in ("auto", "cholesky") or enet)):
+        check_finite_design(design)
     A, b, c, keep, n_obs, logdet, n_pen, kind = _whiten(design, cov, fit_intercept)
     extra: dict[str, Any] = {"n_dropped_zero_weight": int(n - n_obs) if keep is not None else 0}
     if design.weights is not None:
@@ -210,7 +215,12 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
                          max_iter, kind, extra, cov_type)
 
     ridge = n_pen * alpha_val
-    sol = lstsq(A, b, c, method=method, ridge=ridge)
+    try:
+        sol = lstsq(A, b, c, method=method, ridge=ridge)
+    except NonFiniteInput:
+        check_finite_design(design)        # raises the InputError with the count and first row
+        raise InputError("X, y", "values whose squares are finite", "overflow in X^T X or y^T y",
+                         "rescale the columns (e.g. divide by their standard deviation)") from None
     notes += list(sol.notes)
     p_eff = p
     rank = sol.rank
@@ -271,8 +281,7 @@ def _scalar(v):
 
 def _fit_enet(design, loss, A, b, c, keep, n_obs, n_pen, alpha, l1_ratio, fit_intercept, tol, max_iter, kind,
               extra, cov_type):
-    from ._direct import centred_gram
-    from ._enet import enet_gram
+    from ._enet import NonFiniteData, enet_active_set
 
     if np.iscomplexobj(A) or np.iscomplexobj(b):
         raise InputError("X, y", "real data for the elastic net", "complex data",
@@ -284,11 +293,15 @@ def _fit_enet(design, loss, A, b, c, keep, n_obs, n_pen, alpha, l1_ratio, fit_in
         raise InputError("max_iter", "a positive integer", repr(max_iter), "e.g. max_iter=10000")
     if not (isinstance(tol, numbers.Real) and tol > 0):
         raise InputError("tol", "a positive number", repr(tol), "e.g. tol=1e-10")
-    g = centred_gram(A, b, c)
-    coef, it, gap, ok = enet_gram(g.G, g.Atb, g.bss, n_pen, alpha, l1_ratio, tol=tol, max_iter=max_iter)
-    b0 = (g.bmean - g.mean @ coef) if c is not None else 0.0
+    try:
+        coef, b0, it, gap, ok, n_work, rw = enet_active_set(A, b, c, n_pen, alpha, l1_ratio, tol=tol,
+                                                            max_iter=max_iter)
+    except NonFiniteData:
+        check_finite_design(design)
+        raise InputError("X, y", "finite column statistics", "overflow", "rescale the columns") from None
+    extra["working_set_size"] = n_work
     X, y = design.X, design.y
-    resid = y - X @ coef - (b0 if fit_intercept else 0.0)
+    resid = rw if kind == "ols" else y - X @ coef - (b0 if fit_intercept else 0.0)
     nnz = int(np.count_nonzero(coef))
     status = (f"coordinate descent {'converged' if ok else 'did NOT converge'} after {it} sweep(s): duality gap "
               f"{gap:.3g} {'<=' if ok else '>'} tol {tol:g} x ||y_c||^2/n; {nnz} non-zero coefficient(s)")

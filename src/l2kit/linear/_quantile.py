@@ -37,6 +37,7 @@ from ._result import Fit
 __all__ = ["fit_quantile", "solve_quantile_lp"]
 
 _OPTIONS = ("max_iter", "tol")
+_GLOB_MIN_ROWS = 20000  # above this, "auto" solves the exact LP by Portnoy-Koenker preprocessing
 
 
 def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,
@@ -75,6 +76,68 @@ def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: fl
     return beta, res
 
 
+def solve_quantile_globbed(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,
+                           solver: str = "highs-ipm", seed: int = 0, max_rounds: int = 20):
+    r"""Exact quantile LP for large ``n`` by Portnoy & Koenker's (1997) preprocessing.
+
+    1. Solve the LP on a random subsample of :math:`m \approx 2(kn)^{2/3}` rows.
+    2. Keep the :math:`M \approx 3m` rows whose residuals are nearest the
+       fitted quantile; the rows below/above are *globbed*: in the dual their
+       :math:`\lambda_i` sit at the bounds :math:`-(1-q)c_i` / :math:`q c_i`,
+       which only shifts the right-hand side of :math:`X^\top\lambda = 0`.
+    3. Solve the reduced dual LP, then check every globbed row's residual
+       sign. KKT for the full LP holds exactly when all signs agree (then the
+       reduced optimum *is* the full optimum); otherwise the violators join
+       the kept rows (and ``M`` doubles if there are many) and we repeat.
+
+    Memory is one residual vector and a few index arrays besides ``X``.
+    Returns ``(beta, result, n_rounds)``.
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    if c is not None:
+        keep = c > 0
+        if not keep.all():
+            Xa, y, c = Xa[keep], y[keep], c[keep]
+    n, k = Xa.shape
+    cw = np.ones(n) if c is None else c
+    rng = np.random.default_rng(seed)
+    m = int(min(n, max(20 * k, 2 * (k * n) ** (2 / 3))))
+    sub = np.sort(rng.choice(n, m, replace=False))
+    beta, res = solve_quantile_lp(Xa[sub], y[sub], cw[sub], q, solver=solver)
+    if beta is None:
+        return None, res, 0
+    M = min(n, 3 * m)
+    r = y - Xa @ beta
+    # rank the residuals around the fitted q-quantile: keep a band of about M rows
+    lo_q, hi_q = max(0.0, q - M / (2 * n)), min(1.0, q + M / (2 * n))
+    lo, hi = np.quantile(r, [lo_q, hi_q]) if M < n else (-np.inf, np.inf)
+    for rounds in range(1, max_rounds + 1):
+        below, above = r < lo, r > hi
+        mid = ~(below | above)
+        b = (1.0 - q) * (cw[below] @ Xa[below]) - q * (cw[above] @ Xa[above])
+        idx = np.flatnonzero(mid)
+        bounds = np.empty((idx.size, 2))
+        bounds[:, 0] = -(1.0 - q) * cw[idx]
+        bounds[:, 1] = q * cw[idx]
+        res = linprog(-y[idx], A_eq=sparse.csc_array(Xa[idx].T), b_eq=b, bounds=bounds, method=solver)
+        if res.status != 0:
+            return None, res, rounds
+        beta = -np.asarray(res.eqlin.marginals)
+        r = y - Xa @ beta
+        tol = 1e-9 * (1.0 + np.abs(y))
+        bad = (below & (r > tol)) | (above & (r < -tol))
+        nbad = int(np.count_nonzero(bad))
+        if nbad == 0:
+            return beta, res, rounds
+        # widen the band to take in the violators (and double it if there are many)
+        grow = 2.0 if nbad > 0.1 * idx.size else 1.0
+        lo = min(lo * grow if lo < 0 else lo / grow, float(r[bad].min()) - 1e-12)
+        hi = max(hi * grow if hi > 0 else hi / grow, float(r[bad].max()) + 1e-12)
+    return None, res, max_rounds
+
+
 def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     r"""Exact quantile (``Quantile(q)``) or L1 (``Absolute()``) regression by linear programming.
 
@@ -86,8 +149,12 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         the objective.
     fit_intercept : bool, default True
     method : {"auto", "dual", "primal", "highs-ipm", "highs-ds"}
-        ``"auto"``/``"dual"``: HiGHS on the dual LP (``k`` equality rows, the
-        bounded-memory choice for large ``n``). ``"primal"``: HiGHS on the
+        ``"dual"``: HiGHS on the dual LP (``k`` equality rows, about one
+        copy of ``X`` in memory). ``"auto"``: the dual for up to 20000 rows;
+        beyond, the same exact LP after Portnoy-Koenker preprocessing
+        (:func:`solve_quantile_globbed`: a subsample fit, a band of rows
+        kept, the rest fixed at their bounds and verified), which solves 1e6
+        rows in seconds. ``"primal"``: HiGHS on the
         standard sparse primal formulation. ``"highs-ipm"`` / ``"highs-ds"``:
         the dual LP with that HiGHS algorithm (interior point with crossover,
         or dual simplex).
@@ -128,14 +195,21 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     formulation = "primal" if method == "primal" else "dual"
     solver = method if method.startswith("highs") else "highs"
     time_limit = opts.get("max_iter")
-    beta, res = solve_quantile_lp(Xa, y, c, q, formulation=formulation, solver=solver, time_limit=time_limit,
-                                  tol=opts.get("tol"))
-    converged = res.status == 0
+    n_eff = int(y.size if c is None else np.count_nonzero(c))
+    if method == "auto" and n_eff > _GLOB_MIN_ROWS:
+        formulation, solver = "globbed dual", "highs-ipm"
+        beta, res, rounds = solve_quantile_globbed(Xa, y, c, q)
+    else:
+        beta, res = solve_quantile_lp(Xa, y, c, q, formulation=formulation, solver=solver, time_limit=time_limit,
+                                      tol=opts.get("tol"))
+    converged = res.status == 0 and beta is not None
     if beta is None:
         beta = np.full(Xa.shape[1], np.nan)
         status = f"not converged: HiGHS stopped with status {res.status} ({res.message})"
     else:
         status = f"optimal: HiGHS solved the {formulation} LP exactly ({res.message.rstrip('.')})"
+        if formulation == "globbed dual":
+            status += f"; every globbed row's residual sign verified (KKT), {rounds} round(s)"
     r = y - Xa @ beta
     rho = np.where(r < 0, (q - 1.0) * r, q * r) * factor
     cw = np.ones(y.size) if c is None else c
@@ -147,7 +221,7 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         stderr=None, intercept_stderr=None, cov_params=None, rank=rank, scale=obj / float(cw.sum()),
         loglike=None, converged=bool(converged), n_iter=int(getattr(res, "nit", 0) or 0), status=status,
         residuals=r, n_obs=int(y.size), df_resid=float(cw.sum() - rank), loss=loss,
-        method=f"linprog-{formulation}" + ("" if solver == "highs" else f"-{solver}"), fit_intercept=fit_intercept,
+        method="linprog-" + formulation.replace(" ", "-") + ("" if solver == "highs" else f"-{solver}"), fit_intercept=fit_intercept,
         dist="normal", cov_type="none", feature_names=design.feature_names, backend=design.backend,
         extra={"objective": obj, "quantile": q, "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y)))),
                "sum_weights": float(cw.sum())},

@@ -28,7 +28,8 @@ def check_common(loss, *, cov, alpha, l1_ratio, method, opts, where: str) -> tup
                          "load the data into memory for other losses")
     unknown = sorted(set(opts) - _KNOWN_OPTS)
     if unknown:
-        raise InputError(", ".join(unknown), f"options of the {where} least-squares path ({', '.join(sorted(_KNOWN_OPTS))})",
+        known = ", ".join(sorted(_KNOWN_OPTS))
+        raise InputError(", ".join(unknown), f"options of the {where} least-squares path ({known})",
                          "unknown keyword(s)", "remove them")
     if method not in ("auto", "tsqr"):
         raise InputError("method", f"'auto' or 'tsqr' for {where} data", repr(method), "use method='auto'")

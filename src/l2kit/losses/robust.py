@@ -61,6 +61,11 @@ def _floor(xp, r) -> float:
     return float(xp.finfo(r.dtype).eps) ** 0.5
 
 
+def _keep_nan(xp, r, out):
+    """``out`` with NaN wherever ``r`` is NaN (indicator-based kernels would map NaN to a number)."""
+    return xp.where(xp.isnan(r), r, out)
+
+
 def _as_float(obj: Any, name: str) -> None:
     # store tuning constants as Python floats: hashable, equal across int/float/np.float64,
     # and a repr that round-trips
@@ -104,7 +109,7 @@ class Absolute(ResidualLoss):
         return xp.sign(r)
 
     def _psi_prime(self, xp, r):
-        return xp.zeros_like(r)
+        return _keep_nan(xp, r, xp.zeros_like(r))
 
     def _weight(self, xp, r):
         return 1.0 / xp.clip(xp.abs(r), min=_floor(xp, r))
@@ -165,7 +170,7 @@ class Huber(ResidualLoss):
         return xp.clip(r, min=-self.delta, max=self.delta)
 
     def _psi_prime(self, xp, r):
-        return xp.astype(xp.abs(r) <= self.delta, r.dtype)
+        return _keep_nan(xp, r, xp.astype(xp.abs(r) <= self.delta, r.dtype))
 
     def _weight(self, xp, r):
         return self.delta / xp.clip(xp.abs(r), min=self.delta)
@@ -186,9 +191,11 @@ class PseudoHuber(ResidualLoss):
         \psi'(r) = \left(1+(r/\delta)^2\right)^{-3/2},\qquad
         w(r) = \left(1+(r/\delta)^2\right)^{-1/2}
 
-    Identical to ``scipy.special.pseudo_huber(delta, r)``. Computed as
-    :math:`\delta^2 x \cdot x/(1+\operatorname{hypot}(1, x))`, :math:`x = r/\delta`,
-    which neither cancels for tiny :math:`r` nor overflows for huge :math:`r`.
+    Identical to ``scipy.special.pseudo_huber(delta, r)``. With
+    :math:`x = r/\delta` and :math:`s = \operatorname{hypot}(1, x)`, computed as
+    :math:`\delta^2 x^2/(1+s)` for :math:`|x| \le 1` and :math:`\delta^2 (s-1)`
+    beyond, which neither cancels for tiny :math:`r` nor overflows for huge
+    :math:`r` (scipy's formula returns 0 below :math:`|r| \approx 10^{-8}`).
 
     Parameters
     ----------
@@ -218,12 +225,19 @@ class PseudoHuber(ResidualLoss):
         return x, xp.hypot(xp.ones_like(x), x)
 
     def _rho(self, xp, r):
+        # |x| <= 1: x^2/(1+s) has no cancellation; beyond, s - 1 has none and stays inf at inf
         x, s = self._s(xp, r)
-        return (self.delta * self.delta) * x * (x / (1.0 + s))
+        big = xp.abs(x) > 1.0
+        xc = xp.clip(x, min=-1.0, max=1.0)
+        return (self.delta * self.delta) * xp.where(big, s - 1.0, xc * xc / (1.0 + xp.where(big, 1.0, s)))
 
     def _psi(self, xp, r):
-        _, s = self._s(xp, r)
-        return r / s
+        # delta * x / hypot(1, x) = delta * sign(x) / hypot(1/x, 1) for |x| > 1 (finite at inf)
+        x, s = self._s(xp, r)
+        big = xp.abs(x) > 1.0
+        u = 1.0 / xp.where(big, x, 1.0)
+        far = self.delta * xp.sign(x) / xp.hypot(u, xp.ones_like(u))
+        return xp.where(big, far, self.delta * (xp.clip(x, min=-1.0, max=1.0) / xp.where(big, 1.0, s)))
 
     def _psi_prime(self, xp, r):
         _, s = self._s(xp, r)
@@ -292,7 +306,7 @@ class SmoothL1(ResidualLoss):
         return xp.clip(r / self.beta, min=-1.0, max=1.0)
 
     def _psi_prime(self, xp, r):
-        return xp.astype(xp.abs(r) < self.beta, r.dtype) / self.beta
+        return _keep_nan(xp, r, xp.astype(xp.abs(r) < self.beta, r.dtype) / self.beta)
 
     def _weight(self, xp, r):
         return 1.0 / xp.clip(xp.abs(r), min=self.beta)
@@ -476,26 +490,26 @@ class Tukey(ResidualLoss):
 
     def _parts(self, xp, r):
         x = r / self.c
-        inside = xp.abs(x) <= 1.0
-        x = xp.clip(x, min=-1.0, max=1.0)  # outside, only the zero branch is used
+        outside = xp.abs(x) > 1.0  # False for NaN, so NaN propagates through the inner branch
+        x = xp.clip(x, min=-1.0, max=1.0)  # outside, only the constant branch is used
         x2 = x * x
-        return inside, x2, 1.0 - x2
+        return outside, x, x2, 1.0 - x2
 
     def _rho(self, xp, r):
-        inside, _, t = self._parts(xp, r)
-        return (self.c * self.c / 6.0) * xp.where(inside, 1.0 - t * t * t, 1.0)
+        outside, _, _, t = self._parts(xp, r)
+        return (self.c * self.c / 6.0) * xp.where(outside, 1.0, 1.0 - t * t * t)
 
     def _psi(self, xp, r):
-        inside, _, t = self._parts(xp, r)
-        return xp.where(inside, r * (t * t), 0.0)
+        outside, x, _, t = self._parts(xp, r)
+        return xp.where(outside, 0.0, self.c * x * (t * t))
 
     def _psi_prime(self, xp, r):
-        inside, x2, t = self._parts(xp, r)
-        return xp.where(inside, t * (1.0 - 5.0 * x2), 0.0)
+        outside, _, x2, t = self._parts(xp, r)
+        return xp.where(outside, 0.0, t * (1.0 - 5.0 * x2))
 
     def _weight(self, xp, r):
-        inside, _, t = self._parts(xp, r)
-        return xp.where(inside, t * t, 0.0)
+        outside, _, _, t = self._parts(xp, r)
+        return xp.where(outside, 0.0, t * t)
 
     @classmethod
     def _example(cls, rng, n=7):
@@ -555,10 +569,10 @@ class Quantile(ResidualLoss):
 
     def _psi(self, xp, r):
         q, one = self.q, xp.ones_like(r)
-        return xp.where(r > 0, q * one, xp.where(r < 0, (q - 1.0) * one, (q - 0.5) * one))
+        return _keep_nan(xp, r, xp.where(r > 0, q * one, xp.where(r < 0, (q - 1.0) * one, (q - 0.5) * one)))
 
     def _psi_prime(self, xp, r):
-        return xp.zeros_like(r)
+        return _keep_nan(xp, r, xp.zeros_like(r))
 
     def _weight(self, xp, r):
         q, one = self.q, xp.ones_like(r)

@@ -21,7 +21,10 @@ like ``1e9 + noise`` where one-pass sum-of-squares formulas lose all of them.
 The kernels are numba-compiled on first use (``cache=True``, so later
 processes load them from disk); small inputs and machines without numba use
 a NumPy implementation of the same algorithm with bounded temporaries.
-Accumulation is always in float64 (float32 input is read as float32).
+Accumulation is always in float64 (float32 input is read as float32). Inputs
+of at least :data:`SPLIT` elements are reduced as two halves on two threads
+(the kernels release the GIL) and the halves merged exactly. Set the
+environment variable ``L2KIT_DISABLE_NUMBA=1`` to force the NumPy path.
 
 Examples
 --------
@@ -36,7 +39,6 @@ array([4.])
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -52,18 +54,19 @@ SMALL = 16384
 BLOCK = 2048
 #: inputs with at least this many elements are split in two halves reduced on two threads
 #: (the kernels release the GIL); a fixed split keeps results independent of the core count
-SPLIT = 1 << 21
+SPLIT = 1 << 20
 
-_POOL = None
+_POOL: tuple | None = None  # (pid, executor)
 
 
 def _pool():
     global _POOL
-    if _POOL is None:
+    # a forked child inherits the executor but not its thread: make a fresh one there
+    if _POOL is None or _POOL[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(1, thread_name_prefix="l2kit-fused")
-    return _POOL
+        _POOL = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="l2kit-fused"))
+    return _POOL[1]
 
 
 def _halves(fn, n: int, block: int):

@@ -17,8 +17,9 @@ cache) and combined by the pairwise formulas of Chan, Golub and LeVeque:
     M_2 = M_{2,a} + M_{2,b} + \delta^2 \frac{W_a W_b}{W}.
 
 Because every state is centred (never raw power sums) and values are taken
-relative to a data-valued shift, results agree with an exact two-pass
-computation to ~1e-15 relative whatever the chunking and merge order, even
+relative to a data-valued shift, results agree with an exactly rounded
+two-pass computation far below 1e-9 relative (the tested bound) whatever the
+chunking and merge order, even
 for a target like ``1e9 + noise``: the case where one-pass R^2 (as in
 torchmetrics or Keras) loses every digit. From the state:
 

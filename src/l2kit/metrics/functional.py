@@ -240,8 +240,14 @@ def _is_traced(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
+def _from_pandas(x):
+    """pandas Series/DataFrame -> NumPy (as scikit-learn accepts them); anything else unchanged."""
+    return x.to_numpy() if type(x).__module__.split(".")[0] == "pandas" else x
+
+
 def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
     _check_nonfinite_option(nonfinite)
+    y_true, y_pred, weights = _from_pandas(y_true), _from_pandas(y_pred), _from_pandas(weights)
     if _is_dask(y_true) or _is_dask(y_pred):
         from ._dask import dask_metric
 
@@ -258,7 +264,6 @@ def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
     args = {"y_true": yt, "y_pred": yp, "weights": w}
     st = stats_fn(xp, yt, yp, w, metric)
     if not _all_finite(xp, st):
-        mask = None
         if nonfinite == "omit":
             mask = _finite_rows(xp, yt, yp, w)
             n_total = int(yt.shape[0])
@@ -298,11 +303,6 @@ def _finite_rows(xp, yt, yp, w):
     if ok.ndim == 2:
         ok = xp.all(ok, axis=1)
     return ok
-
-
-def _needs(metric: str) -> tuple[str, ...]:
-    return {"mse": ("W", "sse"), "rmse": ("W", "sse"), "mae": ("W", "sae"),
-            "r2": ("sse", "sst"), "explained_variance": ("ssr_c", "sst")}[metric]
 
 
 def _numpy_stats(xp, yt, yp, w, metric):

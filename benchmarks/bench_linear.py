@@ -1,0 +1,136 @@
+"""Least squares engine (issue 3): one-pass OLS, wide OLS, ridge over 100 alphas, elastic net.
+
+Targets (ratios, interleaved timing, medians):
+
+* dense 1e6 x 50 with an intercept: ``l2.fit`` <= 1.5x the time of ``X.T @ X`` alone, >= 8x faster
+  than ``sklearn LinearRegression().fit``, coefficients within 1e-9 (relative) of ``numpy.linalg.lstsq``;
+* elastic net on 10000 x 200: >= 2x faster than ``sklearn ElasticNet`` and within 1e-6 of it.
+
+Also reported: 200000 x 200 against sklearn and statsmodels OLS, ridge with 100 alphas (LOO) against
+``RidgeCV``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._harness import interleaved, table
+
+
+def _rel(a, b) -> float:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
+def _ols_big(report, quick: bool) -> None:
+    import l2kit as l2
+    from sklearn.linear_model import LinearRegression
+
+    n, p = (20_000, 50) if quick else (1_000_000, 50)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, p)) * rng.uniform(0.5, 2.0, p) + rng.uniform(-3, 3, p)
+    y = X @ rng.normal(size=p) + 2.0 + rng.normal(size=n)
+    t = interleaved({
+        "X.T @ X": lambda: X.T @ X,
+        "l2.fit": lambda: l2.fit(X, y),
+        "sklearn LinearRegression": lambda: LinearRegression().fit(X, y),
+    }, repeats=3 if quick else 7)
+    report.section(f"OLS, dense {n}x{p} with intercept", table(t, baseline="X.T @ X"))
+    f = l2.fit(X, y)
+    Z = np.column_stack([np.ones(n), X])
+    ref = np.linalg.lstsq(Z, y, rcond=None)[0]
+    del Z
+    r_gram = t["l2.fit"].median / t["X.T @ X"].median
+    r_sk = t["sklearn LinearRegression"].median / t["l2.fit"].median
+    err = _rel(f.params, ref)
+    report.check(f"OLS {n}x{p}: l2.fit time / X.T@X time", "<= 1.5x", f"{r_gram:.2f}x", r_gram <= 1.5)
+    report.check(f"OLS {n}x{p}: speed-up over sklearn LinearRegression", ">= 8x", f"{r_sk:.1f}x", r_sk >= 8)
+    report.check(f"OLS {n}x{p}: max relative coef difference to numpy.linalg.lstsq", "<= 1e-9", f"{err:.1e}",
+                 err <= 1e-9)
+    report.section(f"OLS {n}x{p}: path", f"`{f.method}`, status: {f.status}")
+
+
+def _ols_wide(report, quick: bool) -> None:
+    import l2kit as l2
+    import statsmodels.api as sm
+    from sklearn.linear_model import LinearRegression
+
+    n, p = (5_000, 200) if quick else (200_000, 200)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, p)) + 1.0
+    y = X @ rng.normal(size=p) + rng.normal(size=n)
+    Z = sm.add_constant(X)
+    t = interleaved({
+        "X.T @ X": lambda: X.T @ X,
+        "l2.fit": lambda: l2.fit(X, y),
+        "l2.fit(cov_type='HC3')": lambda: l2.fit(X, y, cov_type="HC3"),
+        "sklearn LinearRegression": lambda: LinearRegression().fit(X, y),
+        "statsmodels OLS": lambda: sm.OLS(y, Z).fit(),
+    }, repeats=3 if quick else 5)
+    report.section(f"OLS, dense {n}x{p} with intercept (with inference)", table(t, baseline="X.T @ X"))
+    f, r = l2.fit(X, y), sm.OLS(y, Z).fit()
+    ratio = t["statsmodels OLS"].median / t["l2.fit"].median
+    report.check(f"OLS {n}x{p}: speed-up over statsmodels OLS (coef + SEs)", "reported (no target)",
+                 f"{ratio:.1f}x; SE rel. diff {_rel(f.bse, r.bse):.1e}", True)
+
+
+def _ridge(report, quick: bool) -> None:
+    import l2kit as l2
+    from sklearn.linear_model import RidgeCV
+
+    n, p = (2_000, 50) if quick else (20_000, 200)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(n, p)) @ rng.normal(size=(p, p)) / np.sqrt(p)
+    y = X @ rng.normal(size=p) + 3.0 * rng.normal(size=n)
+    alphas = np.logspace(-6, 1, 100)
+    t = interleaved({
+        "l2.fit(alpha=grid) (LOO)": lambda: l2.fit(X, y, alpha=alphas),
+        "l2.fit(alpha=grid, criterion='gcv')": lambda: l2.fit(X, y, alpha=alphas, criterion="gcv"),
+        "sklearn RidgeCV (LOO)": lambda: RidgeCV(alphas=alphas * n).fit(X, y),
+    }, repeats=3 if quick else 5)
+    report.section(f"Ridge with 100 alphas, {n}x{p}", table(t, baseline="l2.fit(alpha=grid) (LOO)"))
+    f = l2.fit(X, y, alpha=alphas)
+    r = RidgeCV(alphas=alphas * n).fit(X, y)
+    ratio = t["sklearn RidgeCV (LOO)"].median / t["l2.fit(alpha=grid) (LOO)"].median
+    same = bool(np.isclose(f.alpha, r.alpha_ / n, rtol=1e-12))
+    report.check(f"Ridge 100 alphas {n}x{p}: speed-up over sklearn RidgeCV, same alpha chosen",
+                 "reported; same alpha", f"{ratio:.1f}x; same alpha: {same}; coef diff {_rel(f.coef, r.coef_):.1e}",
+                 same)
+
+
+def _enet(report, quick: bool) -> None:
+    import l2kit as l2
+    from sklearn.linear_model import ElasticNet
+
+    n, p = (2_000, 100) if quick else (10_000, 200)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, p)) + rng.uniform(-1, 1, p)
+    beta = np.where(rng.uniform(size=p) < 0.2, rng.normal(size=p) * 2, 0.0)
+    y = X @ beta + rng.normal(size=n)
+    a, l1 = 0.01, 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # sklearn's ConvergenceWarning at tight tol is reported below
+        t = interleaved({
+            "l2.fit(alpha, l1_ratio) (gap tol 1e-10)": lambda: l2.fit(X, y, alpha=a, l1_ratio=l1),
+            "sklearn ElasticNet (default tol 1e-4)": lambda: ElasticNet(alpha=a, l1_ratio=l1).fit(X, y),
+            "sklearn ElasticNet(precompute=True)": lambda: ElasticNet(alpha=a, l1_ratio=l1, precompute=True)
+            .fit(X, y),
+        }, repeats=3 if quick else 7)
+        tight = ElasticNet(alpha=a, l1_ratio=l1, tol=1e-13, max_iter=100_000).fit(X, y)
+    base = "l2.fit(alpha, l1_ratio) (gap tol 1e-10)"
+    report.section(f"Elastic net, {n}x{p}, alpha={a}, l1_ratio={l1}", table(t, baseline=base))
+    f = l2.fit(X, y, alpha=a, l1_ratio=l1)
+    ratio = t["sklearn ElasticNet (default tol 1e-4)"].median / t[base].median
+    diff = float(np.max(np.abs(f.coef - tight.coef_)))
+    report.check(f"Elastic net {n}x{p}: speed-up over sklearn ElasticNet", ">= 2x", f"{ratio:.1f}x", ratio >= 2)
+    report.check(f"Elastic net {n}x{p}: max |coef - sklearn ElasticNet(tol=1e-13)|", "<= 1e-6", f"{diff:.1e}",
+                 diff <= 1e-6)
+
+
+def run(report, quick: bool) -> None:
+    _ols_big(report, quick)
+    _ols_wide(report, quick)
+    _ridge(report, quick)
+    _enet(report, quick)
