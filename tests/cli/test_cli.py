@@ -105,10 +105,14 @@ def test_report_parquet_with_target(tmp_path, stack_csv):
     assert pa is not None
 
 
-def test_report_embedded_dataset_by_name(tmp_path):
-    out = tmp_path / "longley.html"
-    p = run("report", "longley", "--out", out, "--folds", 4, check=0)
-    assert out.is_file() and "embedded dataset 'longley'" in p.stderr
+def test_report_embedded_count_dataset_by_name(tmp_path):
+    out = tmp_path / "randhie.html"
+    p = run("report", "randhie", "--out", out, "--folds", 3, check=0)
+    assert "embedded dataset 'randhie'" in p.stderr
+    assert "recommendation: NegativeBinomialNLL" in p.stdout or "recommendation: ZINB" in p.stdout
+    assert "log score" in p.stdout
+    text = out.read_text()
+    assert 'id="fig-counts"' in text and "not drawn" not in text
 
 
 # -- bad input: exit 2, one paragraph, no traceback, no output file --------------

@@ -31,14 +31,15 @@ def _chromium(*args, timeout=120):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
+@pytest.fixture(scope="module", params=["stackloss", "randhie"])
+def report(request, tmp_path_factory):
     if CHROMIUM is None:
         pytest.skip("no chromium binary on PATH (.ci/run installs Debian's chromium; "
                     "apt-get install chromium to run this test)")
     folder = tmp_path_factory.mktemp("browser")
     out = folder / "report.html"
-    p = subprocess.run([L2KIT, "report", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    p = subprocess.run([L2KIT, "report", request.param, "--out", str(out), "--folds", "3"], capture_output=True,
+                       text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     return out
 

@@ -187,3 +187,40 @@ def test_pandas_input_names_features_and_target():
     d = l2.diagnose(st.exog, st.endog, progress=False, folds=3)
     assert d.feature_names == ("AIRFLOW", "WATERTEMP", "ACIDCONC") and d.target == "STACKLOSS"
     assert pd is not None
+
+
+def test_structural_zeros_recommend_zinb():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(800, 2))
+    mu = np.exp(1.2 + X @ [0.4, -0.3])
+    y = rng.negative_binomial(2.0, 2.0 / (2.0 + mu)).astype(float)
+    y[rng.uniform(size=800) < 0.35] = 0
+    d = l2.diagnose(X, y, progress=False, folds=3)
+    assert d.is_count and d.recommendation.name == "zinb"
+    # the NB soaks up some zeros with a small theta; the likelihood-ratio test still finds the inflation
+    assert any("likelihood-ratio statistic" in r for r in d.reasons)
+    pi = 1 / (1 + np.exp(-d.recommendation.loss.pi_logit))
+    assert 0.25 < pi < 0.45 and 1.0 < d.recommendation.loss.theta < 3.5   # truth: pi = 0.35, theta = 2
+    assert d.cv["zinb"].log_score < d.cv["negative_binomial"].log_score
+    assert "zeros exceed even the negative binomial" in d.reasons[-1]
+
+
+def test_plain_poisson_counts_recommend_poisson():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(600, 2))
+    y = rng.poisson(np.exp(0.5 + X @ [0.3, 0.2])).astype(float)
+    d = l2.diagnose(X, y, progress=False, folds=3)
+    assert d.is_count and d.overdispersion.ratio < 1.1
+    assert d.recommendation.name == "poisson"
+
+
+def test_randhie_from_statsmodels_recommends_a_count_likelihood():
+    # an independent sample of statsmodels' full RAND HIE data (not the shipped rows)
+    df = sm.datasets.randhie.load_pandas().data
+    rows = np.random.default_rng(777).choice(len(df), 2500, replace=False)
+    sub = df.iloc[np.sort(rows)]
+    d = l2.diagnose(sub.drop(columns="mdvis"), sub["mdvis"], progress=False, folds=3)
+    assert d.target == "mdvis" and d.is_count
+    assert d.recommendation.name in ("negative_binomial", "zinb")
+    assert d.overdispersion.ratio > 2
+    assert any("Overdispersion" in r for r in d.reasons) and any(r.startswith("Zeros:") for r in d.reasons)

@@ -42,3 +42,29 @@ def test_count_parts_poisson_nb_zinb():
     _, theta, pi = count_parts(f, X)
     assert theta == 2.0 and pi == pytest.approx(1 / (1 + np.e))
     assert count_parts(_fit(l2.Squared(), [0.25], 0.5, link="identity"), X) is None
+
+
+def test_count_parts_reads_the_estimated_inflation_not_the_loss_default():
+    X = np.array([[0.0], [1.0]])
+    f = _fit(l2.ZINB(), [0.1], 0.2, extra={"theta": 1.5, "inflation_coef": np.array([-1.2]),
+                                          "inflation_names": ("intercept",)})
+    mu, theta, pi = count_parts(f, X)
+    assert theta == 1.5 and pi == pytest.approx(1 / (1 + np.exp(1.2)))
+    from l2kit.diagnose._fits import point_prediction
+
+    np.testing.assert_allclose(point_prediction(f, X), (1 - pi) * np.exp(0.2 + 0.1 * X[:, 0]))
+    f = _fit(l2.ZINB(), [0.1], 0.2, extra={"theta": 1.5, "inflation_coef": np.array([-1.2, 0.3])})
+    assert count_parts(f, X) is None   # per-row inflation needs a design diagnose does not have
+
+
+def test_zinb_fit_by_l2kit_round_trips_through_count_parts():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(800, 1))
+    mu = np.exp(1.0 + 0.4 * X[:, 0])
+    y = rng.negative_binomial(2.0, 2.0 / (2.0 + mu)).astype(float)
+    y[rng.uniform(size=800) < 0.3] = 0
+    f = l2.fit(X, y, loss=l2.ZINB())
+    _, theta, pi = count_parts(f, X)
+    gamma = float(np.asarray(f.extra["inflation_coef"])[0])
+    assert pi == pytest.approx(1 / (1 + np.exp(-gamma)))
+    assert 0.15 < pi < 0.45 and 1.0 < theta < 4.0

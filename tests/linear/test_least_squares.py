@@ -213,3 +213,26 @@ def test_pickle_roundtrip(rng):
     g = pickle.loads(pickle.dumps(f))
     np.testing.assert_array_equal(g.coef, f.coef)
     assert g.extra["cv_criterion"] == "gcv" and not g.coef.flags.writeable
+
+
+def test_status_and_convergence_flags(rng):
+    X, y = _problem(rng, 200, 3)
+    f = l2.fit(X, y)
+    assert f.converged and f.method == "cholesky" and "refinement" in f.status
+    x = np.linspace(-1, 1, 60)
+    V = np.column_stack([x**k for k in range(1, 13)])      # Gram numerically singular
+    yy = np.cos(3 * x)
+    g = l2.fit(V, yy)
+    assert g.method == "qr" and "too ill-conditioned for Cholesky" in g.status
+    ref = linalg.lstsq(np.column_stack([np.ones(60), V]), yy, lapack_driver="gelsy")[0]
+    np.testing.assert_allclose(g.predict(V), np.column_stack([np.ones(60), V]) @ ref, atol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollinearityWarning)
+        h = l2.fit(V, yy, method="cholesky")
+    assert h.method in ("cholesky", "eigh") and "method='qr' is more accurate" in h.status
+
+
+def test_summary_lists_every_coefficient(rng):
+    X, y = _problem(rng)
+    s = l2.fit(X, y, alpha=0.1, feature_names=["a", "b", "c"]).summary()
+    assert all(name in s for name in ("intercept", "a", "b", "c"))

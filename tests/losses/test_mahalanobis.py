@@ -207,7 +207,8 @@ def test_value_semantics_and_immutability():
     assert a == b and a.cov[0, 0] != 99.0
     with pytest.raises(ValueError):
         a.cov[0, 0] = 1.0
-    assert repr(Mahalanobis(cov=np.diag([4.0, 1.0]))) == "Mahalanobis(cov=[[4., 0.], [0., 1.]])"
+    assert repr(Mahalanobis(cov=np.diag([4.0, 1.0]))) == "Mahalanobis(cov=[[4.0, 0.0], [0.0, 1.0]])"
+    assert "..." in repr(Mahalanobis(cov=np.eye(20)))  # large matrices are summarised
     assert l2.get_loss("mahalanobis", **a.params) == a
     assert a.dim == 3
 
@@ -259,3 +260,12 @@ def test_array_api_strict():
     np.testing.assert_allclose(np.asarray(g._array), loss.grad(yt, yp), rtol=1e-12)
     w = whiten(xps.asarray(cov), kind="cholesky")
     np.testing.assert_allclose(np.asarray(w._array), whiten(cov, kind="cholesky"), rtol=1e-12, atol=1e-14)
+
+
+def test_last_axis_is_checked_under_jax_jit():
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    loss = Mahalanobis(cov=np.eye(3))
+    with pytest.raises(InputError, match="last axis has length 3"):
+        jax.jit(lambda a, b: loss(a, b))(jnp.zeros((4, 2)), jnp.zeros((4, 2)))

@@ -77,7 +77,7 @@ def test_huber_and_pseudo_huber_match_scipy_special():
         np.testing.assert_allclose(PseudoHuber(delta=delta).rho(R), pseudo_huber(delta, R), rtol=1e-12, atol=1e-300)
 
 
-def test_pseudo_huber_is_accurate_where_scipy_cancels():
+def test_pseudo_huber_is_accurate_from_tiny_to_huge_residuals():
     import mpmath
 
     loss = PseudoHuber(delta=1.0)

@@ -147,3 +147,33 @@ def test_fit_refuses_nonfinite_rows_with_count(tmp_path):
     r = run("fit", str(tmp_path / "m.csv"), "--target", "y")
     assert r.returncode == 2
     assert "2 rows of 5" in r.stderr and "row 2" in r.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test for Linux")
+def test_progress_bar_on_a_terminal_only(scored):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    path = scored[0]
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    cmd = [BIN, "score", path, "--true", "y", "--pred", "p"] if os.path.exists(BIN) else \
+        [sys.executable, "-m", "l2kit.cli", "score", path, "--true", "y", "--pred", "p"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave)
+    out, _ = proc.communicate(timeout=120)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"scoring pred.parquet" in err  # drawn on the terminal (stderr)...
+    assert b"scoring" not in out and b"mse" in out  # ...never on the piped stdout

@@ -82,3 +82,16 @@ def test_solve_state_refuses_no_weight():
     s = GramState.from_chunk(np.ones((3, 1)), np.ones(3), np.zeros(3))
     with pytest.raises(InputError, match="positive weight"):
         solve_state(s)
+
+
+@pytest.mark.parametrize("eps_col, path", [(1e-1, "cholesky"), (1e-4, "cholesky-qr2"), (1e-8, "householder")])
+def test_every_factor_path_matches_lstsq(rng, eps_col, path):
+    X = rng.normal(size=(2000, 3))
+    X[:, 2] = X[:, 0] + eps_col * rng.normal(size=2000)   # condition ~ 1/eps_col picks the path
+    y = X @ [1.0, 2.0, 3.0] + 0.1 * rng.normal(size=2000)
+    s = GramState.merge_all([GramState.from_chunk(X[i:i + 500], y[i:i + 500]) for i in range(0, 2000, 500)])
+    Xc, yc = X - X.mean(0), y - y.mean()
+    ref = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    kappa = np.linalg.cond(Xc / np.linalg.norm(Xc, axis=0))
+    np.testing.assert_allclose(solve_state(s).coef, ref, rtol=max(1e-12, 50 * kappa**2 * 2.2e-16) if
+                               path == "cholesky" else 1e-12 * max(1.0, kappa))

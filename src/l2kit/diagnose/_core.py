@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._array import InputError
-from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts
+from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts, point_prediction
 from .advice import Recommendation, advise
 from .crossval import CVScore, cross_validate
 from .influence import Influence, influence
@@ -150,7 +150,7 @@ class Diagnosis:
 def _residuals(fit, X, y) -> np.ndarray:
     if fit.residuals is not None:
         return np.asarray(fit.residuals, dtype=np.float64)
-    return y - np.asarray(fit.predict(X), dtype=np.float64)
+    return y - point_prediction(fit, X)
 
 
 def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", counts: bool | None = None,

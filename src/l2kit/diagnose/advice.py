@@ -131,6 +131,22 @@ def _fitted_loss(d, name):
         return loss
 
 
+def _lr_test(d, big: str, small: str):
+    """``(LR, p, pi)`` for ZINB against NB (pi = 0 on the boundary), or None without log-likelihoods."""
+    from scipy import stats
+
+    from ._fits import count_parts
+
+    fb, fs = d.fits.get(big), d.fits.get(small)
+    if fb is None or fs is None or fb.loglike is None or fs.loglike is None:
+        return None
+    lr = max(0.0, 2.0 * (float(fb.loglike) - float(fs.loglike)))
+    p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
+    parts = count_parts(fb, d.X[:1])
+    pi = float(np.mean(parts[2])) if parts is not None and parts[2] is not None else float("nan")
+    return lr, p, pi
+
+
 def _advise_counts(d, reasons: list[str]) -> Recommendation | None:
     y = d.y
     nz = int(np.sum(y == 0))
@@ -166,14 +182,22 @@ def _advise_counts(d, reasons: list[str]) -> Recommendation | None:
               + (f", theta = {d.nb_theta:.3g}" if d.nb_theta is not None else "") + ")"
               + (" and accounts for the zeros" if znb is not None and znb.pvalue >= ALPHA else ""))
     if over:
-        # zeros beyond the NB's expectation (or the Poisson's when NB is unavailable)
-        excess = znb.pvalue < ALPHA if znb is not None else (zp is not None and zp.pvalue < ALPHA)
+        # does the inflation part earn its keep? a likelihood-ratio test of pi = 0 (on the boundary:
+        # p = P(chi2_1 > LR) / 2, Self & Liang 1987) and a better out-of-sample log score
+        lr = _lr_test(d, "zinb", "negative_binomial")
+        if lr is not None:
+            excess = lr[1] < ALPHA
+            reasons.append(f"Zero inflation on top of the negative binomial: likelihood-ratio statistic "
+                           f"{lr[0]:.3g} ({_peq(lr[1])}, boundary chi-square), estimated inflation "
+                           f"probability {lr[2]:.3g}.")
+        else:  # no log-likelihoods: the zero count against the NB's expectation
+            excess = znb.pvalue < ALPHA if znb is not None else (zp is not None and zp.pvalue < ALPHA)
         if "negative_binomial" in ok and not (excess and "zinb" in ok and better("zinb", "negative_binomial")):
             choice, why = "negative_binomial", nb_why
         elif "zinb" in ok:
             choice = "zinb"
-            why = ("zeros exceed even the negative binomial's expectation and ZINB has the better "
-                   "cross-validated log score" if "negative_binomial" in ok else
+            why = ("zeros exceed even the negative binomial's expectation (the inflation part is significant) "
+                   "and ZINB has the better cross-validated log score" if "negative_binomial" in ok else
                    "the data are overdispersed and the negative binomial fit is unavailable")
         else:
             reasons.append("Neither the negative binomial nor the ZINB fit succeeded; the Poisson fit is kept "

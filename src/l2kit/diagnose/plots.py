@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from ._fits import COUNT_MODELS, LABELS, ROBUST, count_parts
+from ._fits import COUNT_MODELS, LABELS, ROBUST, count_parts, point_prediction
 
 COLORS = {"squared": "#1f77b4", "huber": "#2ca02c", "tukey": "#d62728", "absolute": "#9467bd",
           "poisson": "#8c564b", "negative_binomial": "#e377c2", "zinb": "#17becf"}
@@ -71,7 +71,7 @@ def _fitted(d, name):
     f = d.fits.get(name)
     if f is None:
         return None, None
-    fitted = np.asarray(f.predict(d.X), dtype=float)
+    fitted = point_prediction(f, d.X)
     return fitted, d.y - fitted
 
 

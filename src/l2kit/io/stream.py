@@ -185,7 +185,12 @@ def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_co
     if scored == 0:
         raise DataError(f"all {rows} rows have missing or non-finite values; nothing to score", file=path,
                         fix="check the column choice")
-    return ScoreResult(acc.result(), rows, bad_rows.count, bad_rows.count if skip_invalid else 0,
+    try:
+        metrics = acc.result()
+    except InputError as exc:  # e.g. weights summing to zero: name the file and column
+        raise DataError(f"cannot score: {exc.got}", file=path, column=weights_col or pred_col,
+                        fix=exc.fix) from None
+    return ScoreResult(metrics, rows, bad_rows.count, bad_rows.count if skip_invalid else 0,
                        bad_rows.first, {"true": true_col, "pred": pred_col, "weights": weights_col})
 
 
@@ -277,7 +282,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
                         bar.update(len(b2[target]))
                         bad_rows.scan(s2, b2)
                     raise bad_rows.error(f"of {rows[0]}", fix)
-                X = np.empty((m, len(feats)))
+                X = np.empty((m, len(feats)), order="F")  # column copies are contiguous
                 for j, c in enumerate(feats):
                     X[:, j] = batch[c]
                 yield (X, batch[target], batch[weights]) if weights else (X, batch[target])

@@ -42,18 +42,24 @@ def _block_part(Xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None, block: in
     Xb = np.asarray(Xb, dtype=np.float64)
     yb = np.asarray(yb, dtype=np.float64).reshape(-1)
     wb = None if wb is None else np.asarray(wb, dtype=np.float64).reshape(-1)
+    if wb is not None and not (wb >= 0).all():
+        neg = wb < 0
+        if neg.any() and np.isfinite(wb).all():
+            rows = np.flatnonzero(neg)
+            return _Part(None, 0, None, int(rows.size), (block, int(rows[0])))
+    state = GramState.from_chunk(Xb, yb, wb)
+    if state.finite:
+        return _Part(state)
+    # a NaN/inf row poisoned the state: find and count them (clean blocks never pay this scan)
     bad = ~np.isfinite(yb) | ~np.isfinite(Xb).all(axis=1)
     if wb is not None:
         bad |= ~np.isfinite(wb)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        r = int(rows[0])
-        what = "X" if not np.isfinite(Xb[r]).all() else ("y" if not np.isfinite(yb[r]) else "weights")
-        return _Part(None, int(rows.size), (block, r, what))
-    if wb is not None and (wb < 0).any():
-        rows = np.flatnonzero(wb < 0)
-        return _Part(None, 0, None, int(rows.size), (block, int(rows[0])))
-    return _Part(GramState.from_chunk(Xb, yb, wb))
+    if not bad.any():
+        return _Part(None, 0, (block, -1, "overflow"))
+    rows = np.flatnonzero(bad)
+    r = int(rows[0])
+    what = "X" if not np.isfinite(Xb[r]).all() else ("y" if not np.isfinite(yb[r]) else "weights")
+    return _Part(None, int(rows.size), (block, r, what))
 
 
 def _merge_parts(*parts: _Part) -> _Part:
@@ -61,7 +67,7 @@ def _merge_parts(*parts: _Part) -> _Part:
     n_neg = sum(q.n_negative for q in parts)
     first_bad = min((q.first_bad for q in parts if q.first_bad is not None), default=None)
     first_neg = min((q.first_negative for q in parts if q.first_negative is not None), default=None)
-    if n_bad or n_neg:
+    if n_bad or n_neg or first_bad is not None:
         return _Part(None, n_bad, first_bad, n_neg, first_neg)
     return _Part(GramState.merge_all([q.state for q in parts]))
 
@@ -172,6 +178,9 @@ def fit_dask(X: Any, y: Any, *, loss: Any = None, weights: Any = None, cov: Any 
         parts = [merge(*parts[i:i + split_every]) if len(parts[i:i + split_every]) > 1 else parts[i]
                  for i in range(0, len(parts), split_every)]
     (part,) = dask.compute(parts[0])
+    if part.first_bad is not None and part.first_bad[2] == "overflow":
+        raise InputError("X, y", "values whose squares fit in float64", f"an overflow in block {part.first_bad[0]}",
+                         "rescale the columns (e.g. standardise) before fitting")
     if part.n_bad or part.n_negative:
         known = not any(np.isnan(r) for r in rows)
         offsets = np.concatenate([[0], np.cumsum(rows)]) if known else None

@@ -51,6 +51,8 @@ _BLOCK = 8192
 _CHOL_MAX_ERR = 1e-6
 #: problems with n * p at most this refine their residuals in extended precision
 _LONGDOUBLE_MAX = 50_000
+#: refinement with extended-precision residuals stops when every correction is below this (relative)
+_EXT_TOL = 1e-14
 
 
 class CollinearityWarning(UserWarning):
@@ -317,6 +319,7 @@ class Solution:
     collinear: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
     svd: Any = None                   # (U, s, Vh, d) of the scaled centred design when computed
+    refined: bool = True              # the last refinement correction met its tolerance
 
 
 def _residuals(A, b, c, coef, b0, ext: bool, keep_ext: bool = False):
@@ -355,12 +358,27 @@ def _resid_and_grad(A, b, c, coef, b0, *, block=_BLOCK):
     return r, g, sc
 
 
-def _small(d, coef, tol, *, elementwise):
-    """Stopping rule of refinement: the correction is below ``tol`` (per coefficient when exact)."""
-    if elementwise:
-        a = np.abs(coef)
-        return bool(np.all(np.abs(d) <= tol * np.where(a > 0, a, np.abs(coef).max(initial=0.0))))
-    return bool(np.linalg.norm(d) <= tol * np.linalg.norm(coef))
+def _rel_change(d, coef) -> float:
+    a = np.abs(coef)
+    scale = np.where(a > 0, a, a.max(initial=0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.abs(d) / scale
+    r = r[np.isfinite(r)]
+    return float(r.max(initial=0.0)) if np.all(np.isfinite(d)) else np.inf
+
+
+def _stop(d, coef, prev: float, ext: bool) -> tuple[bool, bool, float]:
+    """LAPACK-style refinement stop: (stop, done, size). ``done`` when the correction is below
+    tolerance or has stopped shrinking (stagnation: the attainable accuracy is reached)."""
+    cur = _rel_change(d, coef) if ext else (float(np.linalg.norm(d) / max(np.linalg.norm(coef), 1e-300))
+                                            if np.all(np.isfinite(d)) else np.inf)
+    if not np.isfinite(cur):
+        return True, False, cur
+    if cur <= (_EXT_TOL if ext else 1e-12):
+        return True, True, cur
+    if cur > 0.5 * prev:
+        return True, True, cur
+    return False, False, cur
 
 
 def _cvec(c, n, dtype):
@@ -393,7 +411,7 @@ def _col_scale(Ac):
 def _refine(A, b, c, cv, coef, b0, mean, sw, correct, *, ridge, ext, max_steps):
     """Iterative refinement on the residuals of the full (uncentred) problem."""
     steps = 0
-    r = None
+    prev = np.inf
     for _ in range(max_steps):
         r = _residuals(A, b, cv, coef, b0, ext)
         rc = r - cv * (np.vdot(cv, r) / sw) if c is not None else r
@@ -401,13 +419,16 @@ def _refine(A, b, c, cv, coef, b0, mean, sw, correct, *, ridge, ext, max_steps):
         steps += 1
         coef = coef + d
         b0 = (np.vdot(cv, b - A @ coef) / sw) if c is not None else b0
-        if not np.all(np.isfinite(d)) or np.linalg.norm(d) <= 8 * _EPS * np.linalg.norm(coef):
+        stop, done, prev = _stop(d, coef, prev, ext)
+        if stop:
             break
+    else:
+        done = False
     r = _residuals(A, b, cv, coef, b0, ext)
     if c is not None:   # final intercept from the refined residuals
         b0 = b0 + np.vdot(cv, r) / sw
         r = r - cv * (np.vdot(cv, r) / sw)
-    return coef, b0, r, steps
+    return coef, b0, r, steps, done
 
 
 def _bjorck(A, b, cv, coef, b0, Q, rsolve, rhsolve, mean, sw, *, ext, max_steps):
@@ -433,6 +454,7 @@ def _bjorck(A, b, cv, coef, b0, Q, rsolve, rhsolve, mean, sw, *, ext, max_steps)
 
     r = (bl - Zx(coef, b0)).astype(dt)
     steps = 0
+    prev = np.inf
     for _ in range(max_steps):
         rl = r.astype(Al.dtype)
         f = (bl - rl - Zx(coef, b0)).astype(dt)
@@ -450,10 +472,13 @@ def _bjorck(A, b, cv, coef, b0, Q, rsolve, rhsolve, mean, sw, *, ext, max_steps)
         b0 = b0 + xc
         r = r + dr
         steps += 1
-        if not np.all(np.isfinite(xA)) or _small(xA, coef, 4 * _EPS, elementwise=ext):
+        stop, done, prev = _stop(xA, coef, prev, ext)
+        if stop:
             break
+    else:
+        done = False
     r = (bl - Zx(coef, b0)).astype(dt)     # residuals consistent with the returned coefficients
-    return coef, b0, r, steps
+    return coef, b0, r, steps, done
 
 
 def _solve_qr(A, b, c, *, ridge=0.0, max_refine=5):
@@ -487,7 +512,7 @@ def _solve_qr(A, b, c, *, ridge=0.0, max_refine=5):
                 v = np.concatenate([rc, -np.sqrt(ridge) * coef])
                 return solve_triangular(Rk, Q.conj().T @ v)[inv_piv] / d
 
-            coef, b0, r, steps = _refine(A, b, c, cv, coef, b0, mean, sw, correct, ridge=ridge, ext=ext,
+            coef, b0, r, steps, done = _refine(A, b, c, cv, coef, b0, mean, sw, correct, ridge=ridge, ext=ext,
                                          max_steps=max_refine)
         else:
             def rsolve(v):      # (R P^T D)^-1 v
@@ -496,15 +521,15 @@ def _solve_qr(A, b, c, *, ridge=0.0, max_refine=5):
             def rhsolve(g):     # (R P^T D)^-H g
                 return solve_triangular(Rk, (g / d)[piv], trans="C")
 
-            coef, b0, r, steps = _bjorck(A, b, cv, coef, b0, Q, rsolve, rhsolve, mean, sw, ext=ext,
+            coef, b0, r, steps, done = _bjorck(A, b, cv, coef, b0, Q, rsolve, rhsolve, mean, sw, ext=ext,
                                          max_steps=max_refine)
     else:
         coef, correct, ginv = _min_norm(Ac, bc, rank, ridge)
         b0 = (bmean - mean @ coef) if c is not None else 0.0
-        coef, b0, r, steps = _refine(A, b, c, cv, coef, b0, mean, sw, correct, ridge=ridge, ext=ext,
+        coef, b0, r, steps, done = _refine(A, b, c, cv, coef, b0, mean, sw, correct, ridge=ridge, ext=ext,
                                      max_steps=max_refine)
     rcond = float(abs(R[rank - 1, rank - 1] / R[0, 0])) ** 2 if rank else 0.0
-    return Solution(coef, b0, r, rank, "qr", mean, sw, ginv, rcond, steps, collinear)
+    return Solution(coef, b0, r, rank, "qr", mean, sw, ginv, rcond, steps, collinear, refined=done)
 
 
 def _min_norm(Ac, bc, rank, ridge):
@@ -548,7 +573,7 @@ def _solve_svd(A, b, c, *, ridge=0.0, max_refine=5):
 
         coef = rsolve(U.conj().T @ bc)
         b0 = (bmean - mean @ coef) if c is not None else 0.0
-        coef, b0, r, steps = _bjorck(A, b, cv, coef, b0, U, rsolve, rhsolve, mean, sw, ext=ext,
+        coef, b0, r, steps, done = _bjorck(A, b, cv, coef, b0, U, rsolve, rhsolve, mean, sw, ext=ext,
                                      max_steps=max_refine)
     else:
         if rank < p:
@@ -559,10 +584,11 @@ def _solve_svd(A, b, c, *, ridge=0.0, max_refine=5):
         # ridge acts in the original coordinates: filter factors of the unscaled SVD
         coef, correct, ginv = _min_norm(Ac, bc, rank if rank < p else p, ridge)
         b0 = (bmean - mean @ coef) if c is not None else 0.0
-        coef, b0, r, steps = _refine(A, b, c, cv, coef, b0, mean, sw, correct, ridge=ridge, ext=ext,
+        coef, b0, r, steps, done = _refine(A, b, c, cv, coef, b0, mean, sw, correct, ridge=ridge, ext=ext,
                                      max_steps=max_refine)
     rcond = float(s[rank - 1] / s[0]) ** 2 if rank else 0.0
-    return Solution(coef, b0, r, rank, "svd", mean, sw, ginv, rcond, steps, collinear, svd=(U, s, Vh, d))
+    return Solution(coef, b0, r, rank, "svd", mean, sw, ginv, rcond, steps, collinear, svd=(U, s, Vh, d),
+                    refined=done)
 
 
 def _solve_cholesky(A, b, c, *, ridge=0.0, strict=False, max_refine=4):
@@ -583,6 +609,7 @@ def _solve_cholesky(A, b, c, *, ridge=0.0, strict=False, max_refine=4):
     coef = sol.coef
     b0 = (g.bmean - g.mean @ coef) if c is not None else 0.0
     steps = 0
+    prev = np.inf
     ext = n * p <= _LONGDOUBLE_MAX
     if ext:
         max_refine = max(max_refine, 8)
@@ -611,10 +638,19 @@ def _solve_cholesky(A, b, c, *, ridge=0.0, strict=False, max_refine=4):
         coef = coef + d
         b0 = b0 + d0
         # extended-precision residuals refine to full accuracy; float64 ones stop at cond * eps
-        if not np.all(np.isfinite(d)) or _small(d, coef, (4 * _EPS) if ext else 1e-12, elementwise=ext):
+        stop, done, prev = _stop(d, coef, prev, ext)
+        if stop and ext and prev > _EXT_TOL:
+            if not strict:
+                return None   # small problem whose refinement stagnated above full accuracy: QR does better
+            notes.append(f"refinement of the forced Cholesky solution stagnated at a relative correction of "
+                         f"{prev:.1g}; method='qr' is more accurate here")
+        if stop and (done or strict):
             break
+        if stop:
+            return None
     else:
-        if ext and not strict:   # refinement stagnated: the Gram route cannot resolve it, QR can
+        done = False
+        if not strict:   # refinement stagnated: the Gram route cannot resolve it, QR can
             return None
     # ||c d0 + A d||^2 = d^H G d + sw |d0 + m d|^2 from the Gram alone: the last correction moves the
     # residuals by less than their rounding error on well-conditioned data, so they are computed once
@@ -628,7 +664,7 @@ def _solve_cholesky(A, b, c, *, ridge=0.0, strict=False, max_refine=4):
     if not np.all(np.isfinite(coef)) and not strict:
         return None
     return Solution(coef, b0, r, sol.rank, "cholesky" if sol.method == "cholesky" else "eigh", g.mean, g.sw,
-                    sol.ginv, sol.rcond, steps, sol.collinear, tuple(notes))
+                    sol.ginv, sol.rcond, steps, sol.collinear, tuple(notes), refined=done)
 
 
 def lstsq(A: np.ndarray, b: np.ndarray, c: np.ndarray | float | None = 1.0, *, method: str = "auto",

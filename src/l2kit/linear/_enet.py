@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 _KERNEL = None
+#: above this many columns the full p x p Gram matrix is never formed (working sets only)
+_FULL_GRAM_MAX_P = 2000
 
 
 def _cd_gram(Q, q, w, H, l1, l2, yy, tol, max_iter):  # pragma: no cover - compiled by numba
@@ -159,8 +161,8 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
 
     order = np.argsort(-np.abs(q), kind="stable")
     cand = int((np.abs(q) > l1).sum())
-    S = order[: min(p, max(32, cand // 4), max(cand, 1))]
-    if S.size > p // 2:
+    S = order[: min(p, max(32, min(cand // 4, n)), max(cand, 1))]   # a lasso has at most n non-zeros
+    if S.size > p // 2 and p <= _FULL_GRAM_MAX_P:
         from ._direct import centred_gram
 
         S, XS, GS = np.arange(p), None, centred_gram(A, b, c).G / n_pen
@@ -197,7 +199,11 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
         if viol.size == 0:
             break
         ok = False
-        if S.size + viol.size > p // 2:
+        if p > _FULL_GRAM_MAX_P:
+            # wide data: never form the p x p Gram; grow S by the worst violators only
+            k = max(32, S.size)
+            viol = viol[np.argsort(-g[viol], kind="stable")[:k]]
+        elif S.size + viol.size > p // 2:
             # most columns are needed: the blocked one-pass Gram of all columns is cheaper than growing
             from ._direct import centred_gram
 

@@ -126,6 +126,11 @@ class GramState:
         return self.mean.shape[0] - 1
 
     @property
+    def finite(self) -> bool:
+        """Whether every statistic is finite (a NaN/inf row poisons them: then scan the rows)."""
+        return bool(np.isfinite(self.sw) and np.isfinite(self.mean).all() and np.isfinite(self.R).all())
+
+    @property
     def gram(self) -> np.ndarray:
         """The centred weighted co-moment matrix of ``[X, y]``, ``R.T @ R``."""
         return self.R.T @ self.R
@@ -139,10 +144,21 @@ class GramState:
     def from_chunk(cls, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> "GramState":
         """State of one chunk (float64 ``X`` (m, p), ``y`` (m,), optional ``w`` >= 0).
 
-        Inputs are trusted (validated by the caller).
+        Inputs are trusted; NaN/inf rows make the state non-finite (see
+        :attr:`finite`), so callers scan the rows only then.
         """
+        with np.errstate(all="ignore"):
+            try:
+                return cls._from_chunk(X, y, w)
+            except (np.linalg.LinAlgError, ValueError):
+                p = X.shape[1]
+                return cls(float("nan"), X.shape[0], 0, 0.0, np.full(p + 1, np.nan), np.full((p + 1, p + 1), np.nan))
+
+    @classmethod
+    def _from_chunk(cls, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> "GramState":
         m, p = X.shape
-        Z = np.empty((m, p + 1))
+        # keep X's memory order so that the copy streams (column-major tables, row-major arrays)
+        Z = np.empty((m, p + 1), order="F" if X.flags.f_contiguous and not X.flags.c_contiguous else "C")
         Z[:, :p] = X
         Z[:, p] = y
         if w is None:

@@ -259,6 +259,9 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     path = sol.method
     status = (f"solved by {path} ({sol.n_refine} refinement step{'s' if sol.n_refine != 1 else ''}); "
               f"rank {rank} of {p}; reciprocal condition estimate {sol.rcond:.3g}")
+    if not sol.refined:
+        notes.append("iterative refinement stopped at its step limit before the correction fell below its "
+                     "tolerance: the solution may be inaccurate (ill-conditioned design)")
     if notes:
         status += ". " + "; ".join(notes)
     extra.update({"rcond": sol.rcond, "n_refine": sol.n_refine, "problem": kind, "rss": rss})
@@ -267,7 +270,7 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     return Fit(
         coef=np.asarray(coef), intercept=_scalar(b0) if fit_intercept else 0.0,
         stderr=se[1:] if fit_intercept else se, intercept_stderr=float(se[0]) if fit_intercept else None,
-        cov_params=cov_params, rank=int(rank), scale=scale, loglike=loglike, converged=True,
+        cov_params=cov_params, rank=int(rank), scale=scale, loglike=loglike, converged=bool(sol.refined),
         n_iter=int(sol.n_refine), status=status, residuals=resid, n_obs=int(n_obs), df_resid=float(df_resid),
         loss=loss, method=path, fit_intercept=fit_intercept, cov_type=cov_type, alpha=alpha_val,
         dist="t" if cov_type == "nonrobust" else "normal",   # statsmodels' default (use_t=False for HC)

@@ -80,7 +80,8 @@ def _chunk_arrays(chunk: Any, i: int, offset: int, p_expected: int | None):
         wn = np.asarray(to_numpy(w) if not isinstance(w, (list, tuple)) else w, dtype=np.float64)
         if wn.shape != yn.shape:
             raise InputError(f"weights (chunk {i})", f"shape {yn.shape}", f"shape {wn.shape}", "one weight per row")
-    _check_finite(Xn, yn, wn, offset, f"chunk {i}")
+    if wn is not None and not (wn >= 0).all():  # also catches NaN weights
+        _check_finite(Xn, yn, wn, offset, f"chunk {i}")
     return Xn, yn, wn, names
 
 
@@ -165,6 +166,10 @@ def fit_chunks(chunks: Iterable[Any], *, loss: Any = None, weights: Any = None, 
         if names is None:
             names = cnames
         part = GramState.from_chunk(X, y, w)
+        if not part.finite:  # only now pay for a scan of the rows
+            _check_finite(X, y, w, offset, f"chunk {i}")
+            raise InputError(f"X, y (chunk {i})", "values whose squares fit in float64", "an overflow",
+                             "rescale the columns (e.g. standardise) before fitting")
         state = part if state is None else state.merge(part)
         offset += X.shape[0]
         n_chunks += 1

@@ -176,8 +176,8 @@ def _cast(xp, out, dtype):
 
 def positive_param(owner: str, name: str, value: float, *, allow_zero: bool = False) -> None:
     """Refuse a tuning constant that is not a positive finite number."""
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) and np.isfinite(value) and (
-        value >= 0 if allow_zero else value > 0)
+    ok = (isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+          and np.isfinite(value) and (value >= 0 if allow_zero else value > 0))
     if not ok:
         raise InputError(f"{owner}({name}=...)", "a positive finite number" if not allow_zero
                          else "a non-negative finite number", repr(value), f"pass e.g. {owner}({name}=1.0)")

@@ -174,7 +174,10 @@ class Mahalanobis(Loss):
 
     def __repr__(self) -> str:
         which = "cov" if self.cov is not None else "precision"
-        body = np.array2string(self._matrix, separator=", ", threshold=64, precision=6)
+        m = self._matrix
+        if m.size <= 64:  # nested lists of round-trip floats: eval(repr(loss)) == loss
+            return f"Mahalanobis({which}={m.tolist()!r})"
+        body = np.array2string(m, separator=", ", threshold=64, edgeitems=2, precision=4)
         return f"Mahalanobis({which}={' '.join(body.split())})"
 
     # -- kernels ------------------------------------------------------------
@@ -183,7 +186,12 @@ class Mahalanobis(Loss):
         """Length ``d`` of the last axis the loss expects."""
         return int(self._matrix.shape[0])
 
-    def _check_domain(self, xp, y_true, y_pred) -> None:
+    def _validate(self, y_true, y_pred, weights, kwargs):
+        v = super()._validate(y_true, y_pred, weights, kwargs)
+        self._check_last_axis(v.y_true)  # a shape check: runs under JAX tracing too
+        return v
+
+    def _check_last_axis(self, y_true) -> None:
         shape = tuple(y_true.shape)
         if len(shape) == 0 or shape[-1] != self.dim:
             raise InputError("y_true", f"an array whose last axis has length {self.dim} (the size of "

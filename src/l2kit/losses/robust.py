@@ -195,7 +195,8 @@ class PseudoHuber(ResidualLoss):
     :math:`x = r/\delta` and :math:`s = \operatorname{hypot}(1, x)`, computed as
     :math:`\delta^2 x^2/(1+s)` for :math:`|x| \le 1` and :math:`\delta^2 (s-1)`
     beyond, which neither cancels for tiny :math:`r` nor overflows for huge
-    :math:`r` (scipy's formula returns 0 below :math:`|r| \approx 10^{-8}`).
+    :math:`r` (``scipy.special.pseudo_huber`` gives inf beyond
+    :math:`|r/\delta| \approx 10^{154}`).
 
     Parameters
     ----------
