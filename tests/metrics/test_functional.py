@@ -59,6 +59,7 @@ def test_matches_sklearn(rng, name, skname, shape, weighted, multioutput):
     assert np.shape(got) == np.shape(want)
 
 
+@pytest.mark.parametrize("name,skname", PAIRS)
 def test_per_element_weights_equal_per_column_sklearn(rng, name, skname):
     y, p = _data(rng, (60, 3))
     w = rng.uniform(0, 2, size=(60, 3))
