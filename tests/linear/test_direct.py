@@ -136,3 +136,26 @@ def test_refinement_repairs_the_rank_one_centring(rng, offset):
     assert err_after < 1e-13
     if offset >= 1000:
         assert err_before > 1e-11 > err_after      # the refinement step is what makes it exact
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_centred_gram_wide_path(rng, dtype, weighted):
+    """p >= 64 takes the no-copy syrk/herk route; same statistics as explicit centring."""
+    n, p = 300, 70
+    A = rng.normal(size=(n, p)) + 3.0
+    b = rng.normal(size=n) + 1.0
+    if dtype == np.complex128:
+        A = A + 1j * rng.normal(size=A.shape)
+        b = b + 1j * rng.normal(size=n)
+    s = np.sqrt(rng.uniform(0.5, 2.0, n)) if weighted else None
+    Aw, bw = (A * s[:, None], b * s) if weighted else (A, b)
+    g = centred_gram(Aw, bw, s if weighted else 1.0)
+    w = s**2 if weighted else np.ones(n)
+    m = (w @ A) / w.sum()
+    bm = (w @ b) / w.sum()
+    Ac = (A - m) * np.sqrt(w)[:, None]
+    bc = (b - bm) * np.sqrt(w)
+    np.testing.assert_allclose(g.G, Ac.conj().T @ Ac, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(g.Atb, Ac.conj().T @ bc, rtol=1e-10, atol=1e-9)
+    assert abs(g.bss - np.vdot(bc, bc).real) < 1e-9 * g.bss

@@ -47,6 +47,8 @@ import numpy as np
 
 _EPS = np.finfo(np.float64).eps
 _BLOCK = 8192
+#: from this many columns the Gram ``syrk`` runs on the design itself rather than on row blocks
+_WIDE_P = 64
 #: estimated relative error of the Cholesky solve above which ``auto`` uses QR
 _CHOL_MAX_ERR = 1e-6
 #: problems with n * p at most this refine their residuals in extended precision
@@ -99,13 +101,16 @@ def _herk(dtype):
 
 
 def centred_gram(A: np.ndarray, b: np.ndarray, c: np.ndarray | float | None = 1.0,
-                 *, block: int = _BLOCK) -> CentredGram:
+                 *, block: int | None = None) -> CentredGram:
     """One blocked pass: the Gram matrix of ``[A, c, b]``, then centring by a rank-one update.
 
     ``c=1.0`` means a column of ones (no vector is allocated), ``None`` no
     intercept. Each block of rows is copied into a small cache-resident buffer
     next to ``c`` and ``b`` so a single ``syrk`` (``herk`` for complex) call
     per block yields ``A^H A``, ``A^H c``, ``A^H b``, ``c^H b`` and ``b^H b``.
+    For wide designs (p >= 64) the ``syrk`` runs on ``A`` itself (no copy)
+    and the few cross products with ``c`` and ``b`` are matrix-vector products:
+    their extra O(np) reads are negligible next to the O(np^2) ``syrk``.
 
     Examples
     --------
@@ -122,7 +127,21 @@ def centred_gram(A: np.ndarray, b: np.ndarray, c: np.ndarray | float | None = 1.
     has_c = c is not None
     k = p + 1 + has_c
     herk = _herk(dtype)
-    B = min(block, n)
+    if p >= _WIDE_P and A.dtype == dtype:
+        cols = [np.full(n, c, dtype=dtype) if has_c and np.ndim(c) == 0 else c] if has_c else []
+        C = cols + [b]
+        M = np.empty((k, k), dtype=dtype)
+        # herk on the (p, n) view gives the lower triangle of conj(A^H A); its transpose is the
+        # upper triangle of A^H A (Hermitian)
+        M[:p, :p] = herk(1.0, A.T, trans=0, lower=1).T
+        M[:p, :p] = np.triu(M[:p, :p]) + np.triu(M[:p, :p], 1).conj().T
+        for j, v in enumerate(C):       # vector @ matrix: the fastest GEMV layout for C-ordered A
+            M[p + j, :p] = v.conj() @ A
+            M[:p, p + j] = M[p + j, :p].conj()
+            for i, u in enumerate(C):
+                M[p + j, p + i] = np.vdot(v, u)
+        return _centre_gram(M, p, has_c, dtype, n)
+    B = min(block or max(512, min(_BLOCK, 2**19 // k)), n)
     buf = np.empty((B, k), dtype=dtype)
     if has_c and np.ndim(c) == 0:
         buf[:, p] = c
@@ -139,6 +158,12 @@ def centred_gram(A: np.ndarray, b: np.ndarray, c: np.ndarray | float | None = 1.
     M = np.triu(M) + np.triu(M, 1).conj().T
     if dtype == np.complex128:
         M = M.conj()
+    return _centre_gram(M, p, has_c, dtype, n)
+
+
+def _centre_gram(M, p, has_c, dtype, n) -> CentredGram:
+    """Centre the Gram matrix ``M`` of ``[A, c, b]`` (or ``[A, b]``) by a rank-one update."""
+    k = M.shape[0]
     Mxx, Mxb, bb = M[:p, :p], M[:p, k - 1], M[k - 1, k - 1].real
     if not has_c:
         return CentredGram(Mxx.copy(), Mxb.copy(), np.zeros(p, dtype), dtype.type(0), 0.0, float(bb), n)
@@ -337,9 +362,10 @@ def _residuals(A, b, c, coef, b0, ext: bool, keep_ext: bool = False):
     return r
 
 
-def _resid_and_grad(A, b, c, coef, b0, *, block=_BLOCK):
+def _resid_and_grad(A, b, c, coef, b0, *, block=None):
     """Fused pass: residuals r = b - c b0 - A coef, and A^H r, c^H r (data stays in cache)."""
     n, p = A.shape
+    block = block or max(256, min(_BLOCK, 2**19 // max(p, 1)))
     dtype = np.result_type(A, b)
     r = np.empty(n, dtype=dtype)
     g = np.zeros(p, dtype=dtype)

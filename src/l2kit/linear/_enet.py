@@ -113,6 +113,37 @@ def enet_gram(G, Atb, bss, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=10000)
     return w, int(it), float(gap), bool(ok)
 
 
+def _times(blocks, w):
+    """``[X_1, X_2, ...] @ w`` for a working set kept as column blocks (no concatenation copy)."""
+    out, k = None, 0
+    for Xi in blocks:
+        v = Xi @ w[k:k + Xi.shape[1]]
+        out = v if out is None else out + v
+        k += Xi.shape[1]
+    return out
+
+
+_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """Context limiting BLAS to one thread (threadpoolctl, when installed).
+
+    The working-set products are small (n x |S|); threading them costs more in
+    wake-ups than it saves, and much more on a busy machine.
+    """
+    global _CONTROLLER
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # optional: same results, default threading
+        import contextlib
+
+        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 class NonFiniteData(ArithmeticError):
     """Column statistics are not finite: the caller reports where the NaN/inf are."""
 
@@ -132,6 +163,12 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
 
     Returns ``coef, b0, n_sweeps, gap, converged, working_set_size, residuals``.
     """
+    with _one_blas_thread():
+        return _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, tol=tol, max_iter=max_iter,
+                                max_rounds=max_rounds)
+
+
+def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_rounds):
     n, p = A.shape
     has_c = c is not None
     cv = None
@@ -161,20 +198,21 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
 
     order = np.argsort(-np.abs(q), kind="stable")
     cand = int((np.abs(q) > l1).sum())
-    S = order[: min(p, max(32, min(cand // 4, n)), max(cand, 1))]   # a lasso has at most n non-zeros
+    S = order[: min(p, max(64, min(cand // 3, n)), max(cand, 1))]   # a lasso has at most n non-zeros
     if S.size > p // 2 and p <= _FULL_GRAM_MAX_P:
+        # most columns will be needed: one full Gram pass is cheaper than growing a working set
         from ._direct import centred_gram
 
-        S, XS, GS = np.arange(p), None, centred_gram(A, b, c).G / n_pen
+        S, blocks, GS = np.arange(p), None, centred_gram(A, b, c).G / n_pen
     else:
-        XS = centred(S)
-        GS = (XS.T @ XS) / n_pen
+        blocks = [centred(S)]
+        GS = (blocks[0].T @ blocks[0]) / n_pen
     w = np.zeros(p)
     kernel = _kernel()
     sweeps = 0
     gap, ok = np.inf, False
     for _ in range(max_rounds):
-        if XS is None:         # the full problem was solved: nothing is outside S
+        if blocks is None:     # the full problem was solved: nothing is outside S
             wS = np.ascontiguousarray(w)
             it, gap, ok = kernel(np.ascontiguousarray(GS), np.ascontiguousarray(q), wS, GS @ wS, l1, l2, yy,
                                  float(tol * max(yy, 1e-300)), int(max_iter - sweeps))
@@ -191,7 +229,7 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
         if not ok:
             break
         # KKT for the columns outside S: |A_c^T r| / n <= l1 where their coefficient is 0
-        fitted = XS @ wS
+        fitted = _times(blocks, wS)
         grad = (fitted @ A - (mean * float(cv @ fitted) if has_c else 0.0)) / n_pen
         g = np.abs(q - grad)
         g[S] = 0.0
@@ -209,15 +247,15 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
 
             S = np.arange(p)
             GS = centred_gram(A, b, c).G / n_pen
-            XS = None
+            blocks = None
             continue
         XN = centred(viol)
-        GSN = (XS.T @ XN) / n_pen
+        GSN = np.vstack([Xi.T @ XN for Xi in blocks]) / n_pen
         GNN = (XN.T @ XN) / n_pen
         GS = np.block([[GS, GSN], [GSN.T, GNN]])
-        XS = np.hstack([XS, XN])
+        blocks.append(XN)
         S = np.concatenate([S, viol])
     b0 = (bmean - float(mean @ w)) if has_c else 0.0
     # residuals b - c b0 - A w = b_c - A_c w (whitened scale), from the working-set columns
-    r = bc - (XS @ w[S] if XS is not None else A @ w - (cv * float(mean @ w) if has_c else 0.0))
+    r = bc - (_times(blocks, w[S]) if blocks is not None else A @ w - (cv * float(mean @ w) if has_c else 0.0))
     return w, b0, sweeps, float(gap), bool(ok), int(S.size), r
