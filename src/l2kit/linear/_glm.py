@@ -11,8 +11,8 @@ The loss object decides the model (``fit_family = "glm"``):
 * ``ZINB()``: a logit-link inflation probability :math:`\pi = \sigma(Z\gamma)`,
   :math:`Z` a column of ones (intercept-only) or its own design
   ``inflation_X=``; Newton on :math:`(\beta, \gamma, \log\theta)` with the
-  analytic gradient and a Hessian by central differences of that gradient,
-  started from the NB fit.
+  analytic gradient and Hessian (log-sum-exp form for the zeros), started
+  from the NB fit.
 
 Every step is safeguarded (step halving on the log-likelihood, a Levenberg
 shift when the Hessian is not negative definite). Convergence is declared
@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 from scipy import linalg
-from scipy.special import digamma, expit, gammaln, polygamma
+from scipy.special import digamma, expit, polygamma
 
 from .._array import InputError, to_numpy
 from ._design import Design
@@ -57,7 +57,7 @@ def _pois_ll(y, mu, eta):
 
 
 def _newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float):
-    """Maximise ``f`` by safeguarded Newton. ``fgh(x, need_hess)`` -> (f, g, H or None)."""
+    """Maximise ``f`` by safeguarded Newton. ``fgh(x, need, f=None)`` -> (f, g, H), or (f, None, None)."""
     x = np.asarray(x0, dtype=float).copy()
     f, g, H = fgh(x, True)
     dec = math.inf
@@ -81,9 +81,10 @@ def _newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float):
         accepted = False
         for _ in range(50):
             xn = x + t * step
-            fn, gn, Hn = fgh(xn, True)
+            fn = fgh(xn, False)[0]   # value only; derivatives once a step is accepted
             if np.isfinite(fn) and fn >= f - 1e-12 * abs(f):
                 accepted = True
+                fn, gn, Hn = fgh(xn, True, fn)   # the value is known: derivatives only
                 break
             t *= 0.5
         if not accepted:
@@ -216,17 +217,21 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     if fit_intercept:
         b_start[0] = math.log(ybar) - float(cw @ offset) / sw
 
-    def pois_fgh(b, need):
+    def pois_fgh(b, need, ll=None):
         eta = Xa @ b + offset
         if np.max(eta) > 700:
             return -np.inf, None, None
         mu = np.exp(eta)
-        ll = float(cw @ _pois_ll(y, mu, eta))
+        if ll is None:
+            ll = float(cw @ _pois_ll(y, mu, eta))
+        if not need:
+            return ll, None, None
         g = Xa.T @ (cw * (y - mu))
         H = -(Xa * (cw * mu)[:, None]).T @ Xa
         return ll, g, H
 
-    b, ll, g, H, it_p, conv_p, why_p = _newton(pois_fgh, b_start, max_iter, tol)
+    # for NB / ZINB the Poisson fit is only a start: a loose tolerance saves iterations
+    b, ll, g, H, it_p, conv_p, why_p = _newton(pois_fgh, b_start, max_iter, tol if kind == "PoissonNLL" else 1e-3)
     if kind == "PoissonNLL":
         mu = np.exp(Xa @ b + offset)
         cov = _inv_neg(H)
@@ -237,7 +242,7 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     theta_fixed = float(getattr(loss, "theta", 1.0))
 
     # -- negative binomial: (beta, tau = log theta) -----------------------------
-    def nb_fgh(x, need):
+    def nb_fgh(x, need, ll=None):
         bb, tau = x[:k], x[k]
         if tau > 40 or tau < -40:
             return -np.inf, None, None
@@ -246,7 +251,10 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
         if np.max(eta) > 700:
             return -np.inf, None, None
         mu = np.exp(eta)
-        ll = float(cw @ _nb_ll(y, mu, th))
+        if ll is None:
+            ll = float(cw @ _nb_ll(y, mu, th))
+        if not need:
+            return ll, None, None
         tm = th + mu
         g_eta = th * (y - mu) / tm
         d_th = digamma(y + th) - digamma(th) - np.log1p(mu / th) + (mu - y) / tm
@@ -318,32 +326,50 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
         ll = np.where(zero, log_mix0, log_1mpi + _nb_ll(y, mu, th))
         return float(cw @ ll)
 
-    def zinb_grad(x):
+    def zinb_fgh(x, need, ll=None):
+        ll = zinb_ll(x) if ll is None else ll
+        if not np.isfinite(ll) or not need:
+            return ll, None, None
         bb, gg, th, eta, mu, zeta, log_pi, log_1mpi, log_p0, log_mix0 = zinb_parts(x)
         pi = expit(zeta)
+        ppi = pi * (1 - pi)
         tm = th + mu
-        # y > 0
+        # y > 0: log(1 - pi) + NB log-likelihood
         g_eta = th * (y - mu) / tm
         d_th = digamma(y + th) - digamma(th) - np.log1p(mu / th) + (mu - y) / tm
-        g_zeta = -pi
-        # y == 0: shares of the mixture
-        r0 = np.exp(log_1mpi + log_p0 - log_mix0)          # (1-pi) p0 / P
-        g_eta0 = -r0 * th * mu / tm
-        d_th0 = r0 * (-np.log1p(mu / th) + mu / tm)
-        g_zeta0 = np.exp(log_pi + log_1mpi - log_mix0) * (1 - np.exp(log_p0))   # pi(1-pi)(1-p0)/P
-        ge = np.where(zero, g_eta0, g_eta)
-        gz = np.where(zero, g_zeta0, g_zeta)
-        gt = np.where(zero, d_th0, d_th)
-        gtau = th * float(cw @ gt) if estimate_theta else 0.0
-        return np.concatenate([Xa.T @ (cw * ge), Z.T @ (cw * gz), [gtau]])
-
-    def zinb_fgh(x, need):
-        ll = zinb_ll(x)
-        if not np.isfinite(ll):
-            return ll, None, None
-        gr = zinb_grad(x)
-        Hm = _fd_hessian(zinb_grad, x)
+        h_ee = -th * mu * (th + y) / tm ** 2
+        h_et = th * (y - mu) * mu / tm ** 2
+        h_tt = th * th * (polygamma(1, y + th) - polygamma(1, th) + 1 / th - 1 / tm - (mu - y) / tm ** 2) + th * d_th
+        # y == 0: log(pi + (1-pi) p0) = logaddexp(a, b), a = log pi, b = log(1-pi) + L, L = log p0
+        s0 = np.exp(log_pi - log_mix0)            # inflation share of the zero
+        r0 = np.exp(log_1mpi + log_p0 - log_mix0)  # NB share of the zero
+        L_e = -th * mu / tm
+        L_t = th * (-np.log1p(mu / th) + mu / tm)
+        L_ee = -th * th * mu / tm ** 2
+        L_et = -th * mu * mu / tm ** 2
+        L_tt = th * th * (1 / th - 1 / tm - mu / tm ** 2) + L_t
+        sr = s0 * r0
+        ge = np.where(zero, r0 * L_e, g_eta)
+        gz = np.where(zero, s0 * (1 - pi) - r0 * pi, -pi)
+        gt = np.where(zero, r0 * L_t, th * d_th)
+        Hee = np.where(zero, r0 * L_ee + sr * L_e * L_e, h_ee)
+        Hez = np.where(zero, -sr * L_e, 0.0)
+        Het = np.where(zero, r0 * L_et + sr * L_e * L_t, h_et)
+        Hzz = np.where(zero, -ppi + sr, -ppi)
+        Hzt = np.where(zero, -sr * L_t, 0.0)
+        Htt = np.where(zero, r0 * L_tt + sr * L_t * L_t, h_tt)
+        gr = np.concatenate([Xa.T @ (cw * ge), Z.T @ (cw * gz), [float(cw @ gt)]])
+        K = k + m + 1
+        Hm = np.empty((K, K))
+        Hm[:k, :k] = (Xa * (cw * Hee)[:, None]).T @ Xa
+        Hm[:k, k:k + m] = (Xa * (cw * Hez)[:, None]).T @ Z
+        Hm[k:k + m, :k] = Hm[:k, k:k + m].T
+        Hm[k:k + m, k:k + m] = (Z * (cw * Hzz)[:, None]).T @ Z
+        Hm[:k, -1] = Hm[-1, :k] = Xa.T @ (cw * Het)
+        Hm[k:k + m, -1] = Hm[-1, k:k + m] = Z.T @ (cw * Hzt)
+        Hm[-1, -1] = float(cw @ Htt)
         if not estimate_theta:
+            gr[-1] = 0.0
             Hm[-1, :] = Hm[:, -1] = 0.0
             Hm[-1, -1] = -1.0
         return ll, gr, Hm

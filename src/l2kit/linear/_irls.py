@@ -61,21 +61,6 @@ def check_common(options: dict, solver: str, allowed: tuple[str, ...]) -> dict:
     return opts
 
 
-def design_matrix(design: Design, fit_intercept: bool):
-    """Column-centred design with a leading ones column (when fitting an intercept), and the centring."""
-    X = design.X
-    c = design.weights
-    if np.iscomplexobj(X):
-        raise InputError("X", "real data for this loss", "complex data", "use loss=Squared() for complex data")
-    if fit_intercept:
-        mean = (c @ X) / c.sum() if c is not None else X.mean(axis=0)
-        Xa = np.empty((X.shape[0], X.shape[1] + 1))
-        Xa[:, 0] = 1.0
-        np.subtract(X, mean, out=Xa[:, 1:])
-        return Xa, mean
-    return np.array(X, dtype=float, copy=True), None
-
-
 def uncentre(params: np.ndarray, cov: np.ndarray | None, mean, fit_intercept: bool):
     """Map (b0 on centred X, beta) to (intercept, beta) and transform the covariance alike."""
     if not fit_intercept:
@@ -187,6 +172,8 @@ def huber_scale(r: np.ndarray, c: np.ndarray | None, df_resid: float, d: float =
 # ---------------------------------------------------------------------------
 # the solver
 # ---------------------------------------------------------------------------
+_START_NAMES = {"ols": "an OLS start", "l1": "an L1 (median regression) start", "huber": "a Huber(1.345) start",
+                "given": "the given start"}
 _OPTIONS = ("scale", "cov_type", "max_iter", "tol", "start", "update_scale", "huber_d")
 
 
@@ -216,14 +203,17 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         Huber's sandwich covariances from :math:`\psi` and :math:`\psi'`,
         as statsmodels RLM (H1 is its default).
     max_iter : int, default 100
-    tol : float, default 1e-10
+    tol : float, default 1e-8
         Stop when the change of the fitted values (RMS, in units of the
         scale) and the relative change of the scale are both below ``tol``.
     start : {"auto", "ols", "huber", "l1"} or array, default "auto"
         Starting coefficients (intercept first). ``"auto"``: OLS for
-        monotone losses; for redescending losses (Tukey, Cauchy) a converged
-        Huber(1.345) fit, never OLS alone, since OLS may sit in the basin of
-        a bad local minimum.
+        monotone (convex) losses, whose optimum is unique; for redescending
+        losses (Tukey, Cauchy) the exact L1 (median regression) fit, never
+        OLS alone: OLS - and even a Huber fit - may sit in the basin of a bad
+        local minimum when many outliers lie on one side (40 % one-sided
+        outliers: both lead Tukey to a wrong fit, L1 does not; see the tests).
+        ``"huber"`` starts from a converged Huber(1.345) fit.
     huber_d : float, default 2.5
         Tuning constant of Huber's proposal 2 scale.
 
@@ -264,7 +254,7 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     if cov_type not in ("H1", "H2", "H3"):
         raise InputError("cov_type", "'H1', 'H2' or 'H3'", repr(cov_type), "pass cov_type='H1' (statsmodels' default)")
     max_iter = int(opts.get("max_iter", 100))
-    tol = float(opts.get("tol", 1e-10))
+    tol = float(opts.get("tol", 1e-8))
     if max_iter < 1 or not tol > 0:
         raise InputError("max_iter, tol", "max_iter >= 1 and tol > 0", f"{max_iter}, {tol}", "pass e.g. max_iter=100")
     start = opts.get("start", "auto")
@@ -287,12 +277,10 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         start = start.lower()
         if start not in ("auto", "ols", "huber", "l1"):
             raise InputError("start", "'auto', 'ols', 'huber', 'l1' or an array of coefficients", repr(start),
-                             "pass start='huber'")
+                             "pass start='l1'")
         if start == "auto":
-            start = "huber" if getattr(loss, "redescending", False) else "ols"
-        beta = state.ols()
-        if start == "l1":
-            beta = _l1_start(state)
+            start = "l1" if getattr(loss, "redescending", False) else "ols"
+        beta = _l1_start(state) if start == "l1" else state.ols()
         start_name = start
     else:
         b0 = np.asarray(start, dtype=float).reshape(-1)
@@ -327,12 +315,15 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     kind = "Newton-accelerated IRLS" if newton else "IRLS"
     if converged:
         status = (f"converged in {n_iter} {kind} iterations (fitted values and scale changed by less than "
-                  f"tol={tol:g})" + (f" after a {start_name} start ({n_pre} iterations)" if n_pre else ""))
+                  f"tol={tol:g}), from {_START_NAMES[start_name]}" + (f" ({n_pre} Huber iterations)" if n_pre else ""))
     else:
         status = why
 
     # -- sandwich covariance (statsmodels RLM H1/H2/H3, with case weights) --------
-    cov = _sandwich(loss, r, scale, state, cov_type)
+    cov = _sandwich(loss, r, scale, state, cov_type) if state.full else None
+    if not state.full:
+        status += (f"; X is rank deficient (rank {state.rank} of {k} columns): minimum-norm coefficients, "
+                   "no standard errors (drop the dependent columns)")
     if fit_intercept and state.mean is not None:
         intercept, coef, cov = uncentre(beta, cov, state.mean, True)
     elif fit_intercept:
@@ -440,7 +431,7 @@ class _Problem:
 
 
 def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, tol, newton=False):
-    """statsmodels RLM order: weights from the current scale, a WLS (or Newton) step, then a new scale.
+    r"""statsmodels RLM order: weights from the current scale, a WLS (or Newton) step, then a new scale.
 
     With ``newton=True`` (convex, monotone losses) the step is a safeguarded
     Newton step on :math:`\sum c\,\rho(r/s)` for the current scale, built from
@@ -458,7 +449,7 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
     dfit = math.inf
     for it in range(1, max_iter + 1):
         if not scale > 0:
-            return beta, 0.0, it - 1, it > 1, (
+            return beta, 0.0, it - 1, False, (
                 "stopped: the robust scale is 0 (more than half of the residuals are exactly 0, a perfect fit "
                 "of the bulk of the data); pass a fixed scale= to continue")
         u = r / scale
@@ -473,7 +464,14 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
             (Gw, H), idx, Xs = state.grams([wt, dp], [w0, d0])
             grad = state.rhs(wt, w0, idx, Xs) - Gw @ beta
             step = small_solve(H, grad, state.full) if np.all(np.isfinite(H)) else None
-            if step is not None and np.all(np.isfinite(step)):
+            big_step = step is not None and (
+                math.sqrt(max(float(step @ state.G0 @ step), 0.0) / state.sumw) > 0.05 * scale)
+            if step is not None and np.all(np.isfinite(step)) and not big_step:
+                # a small step (a twentieth of the scale in RMS fitted change): the quadratic model is
+                # accurate there, so skip the objective check (two passes over the data)
+                new = beta + step
+                r_new = y - state.fitted(new)
+            elif step is not None and np.all(np.isfinite(step)):
                 f0 = float(state.cw @ np.asarray(loss._rho(xp, u)))
                 t = 1.0
                 for _ in range(20):
@@ -541,7 +539,13 @@ def _sandwich(loss, r, scale, state, cov_type):
 
 def _l1_start(state):
     """Least absolute deviations start (exact LP), for redescending losses on request."""
-    from ._quantile import solve_quantile_lp
+    from ._quantile import _GLOB_MIN_ROWS, solve_quantile_globbed, solve_quantile_lp
 
     Xa = np.column_stack([np.ones(state.y.size), state.X]) if state.intercept else state.X
-    return solve_quantile_lp(Xa, state.y, state.c, 0.5)[0]
+    if state.y.size > _GLOB_MIN_ROWS:
+        beta = solve_quantile_globbed(Xa, state.y, state.c, 0.5)[0]
+    else:
+        beta = solve_quantile_lp(Xa, state.y, state.c, 0.5)[0]
+    if beta is None:   # LP failure: fall back to OLS (the Huber pre-fit is then the safeguard)
+        return state.ols()
+    return beta

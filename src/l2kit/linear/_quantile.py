@@ -36,7 +36,7 @@ from ._result import Fit
 
 __all__ = ["fit_quantile", "solve_quantile_lp"]
 
-_OPTIONS = ("max_iter", "tol")
+_OPTIONS = ("max_iter", "tol", "cov_type")
 _GLOB_MIN_ROWS = 20000  # above this, "auto" solves the exact LP by Portnoy-Koenker preprocessing
 
 
@@ -77,11 +77,12 @@ def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: fl
 
 
 def solve_quantile_globbed(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,
-                           solver: str = "highs-ipm", seed: int = 0, max_rounds: int = 20):
+                           solver: str = "highs-ipm", seed: int = 0, max_rounds: int = 20, band: float = 2.0,
+                           m: int | None = None):
     r"""Exact quantile LP for large ``n`` by Portnoy & Koenker's (1997) preprocessing.
 
-    1. Solve the LP on a random subsample of :math:`m \approx 2(kn)^{2/3}` rows.
-    2. Keep the :math:`M \approx 3m` rows whose residuals are nearest the
+    1. Solve the LP on a random subsample of :math:`m \approx (kn)^{2/3}` rows.
+    2. Keep the :math:`M \approx 2m` rows whose residuals are nearest the
        fitted quantile; the rows below/above are *globbed*: in the dual their
        :math:`\lambda_i` sit at the bounds :math:`-(1-q)c_i` / :math:`q c_i`,
        which only shifts the right-hand side of :math:`X^\top\lambda = 0`.
@@ -103,12 +104,12 @@ def solve_quantile_globbed(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, 
     n, k = Xa.shape
     cw = np.ones(n) if c is None else c
     rng = np.random.default_rng(seed)
-    m = int(min(n, max(20 * k, 2 * (k * n) ** (2 / 3))))
+    m = int(min(n, max(20 * k, (k * n) ** (2 / 3)) if m is None else m))
     sub = np.sort(rng.choice(n, m, replace=False))
     beta, res = solve_quantile_lp(Xa[sub], y[sub], cw[sub], q, solver=solver)
     if beta is None:
         return None, res, 0
-    M = min(n, 3 * m)
+    M = min(n, int(band * m))
     r = y - Xa @ beta
     # rank the residuals around the fitted q-quantile: keep a band of about M rows
     lo_q, hi_q = max(0.0, q - M / (2 * n)), min(1.0, q + M / (2 * n))
@@ -122,6 +123,12 @@ def solve_quantile_globbed(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, 
         bounds[:, 0] = -(1.0 - q) * cw[idx]
         bounds[:, 1] = q * cw[idx]
         res = linprog(-y[idx], A_eq=sparse.csc_array(Xa[idx].T), b_eq=b, bounds=bounds, method=solver)
+        if res.status == 2 and M < n:
+            # infeasible: the band holds too few rows to balance the globs; double it around the same fit
+            M = min(n, 2 * M)
+            lo_q, hi_q = max(0.0, q - M / (2 * n)), min(1.0, q + M / (2 * n))
+            lo, hi = np.quantile(r, [lo_q, hi_q]) if M < n else (-np.inf, np.inf)
+            continue
         if res.status != 0:
             return None, res, rounds
         beta = -np.asarray(res.eqlin.marginals)
@@ -169,8 +176,17 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     Fit
         ``scale`` is the weighted mean pinball loss at the optimum,
         ``extra["objective"]`` the weighted sum, ``extra["n_zero_residuals"]``
-        the residuals at exactly 0 (at least ``rank`` at a vertex). Standard
-        errors are not computed (``stderr`` is None).
+        the residuals at exactly 0 (at least ``rank`` at a vertex),
+        ``extra["sparsity"]`` the estimated :math:`1/f(0)`.
+    cov_type : {"robust", "iid", "none"}, default "robust"
+        Standard errors as statsmodels ``QuantReg`` (its defaults): the
+        sparsity :math:`1/f(0)` of the residual density is estimated with an
+        Epanechnikov kernel and the Hall-Sheather bandwidth (as Stata 12);
+        "robust" is the sandwich :math:`(X^\top X)^{-1} X^\top D X (X^\top X)^{-1}`
+        with :math:`D_i = (q\text{ or }1-q)^2/f(0)^2` by residual sign (the
+        exactly-zero residuals of the LP basis get :math:`q(1-q)/f(0)^2`), "iid"
+        :math:`q(1-q)/f(0)^2\,(X^\top X)^{-1}`. With case weights the
+        percentiles and sums are weighted.
 
     Examples
     --------
@@ -199,6 +215,9 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     if method == "auto" and n_eff > _GLOB_MIN_ROWS:
         formulation, solver = "globbed dual", "highs-ipm"
         beta, res, rounds = solve_quantile_globbed(Xa, y, c, q)
+        if beta is None:   # preprocessing gave up: solve the whole dual LP (exact, more memory)
+            formulation = "dual"
+            beta, res = solve_quantile_lp(Xa, y, c, q, solver="highs-ipm", time_limit=time_limit, tol=opts.get("tol"))
     else:
         beta, res = solve_quantile_lp(Xa, y, c, q, formulation=formulation, solver=solver, time_limit=time_limit,
                                       tol=opts.get("tol"))
@@ -214,16 +233,69 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     rho = np.where(r < 0, (q - 1.0) * r, q * r) * factor
     cw = np.ones(y.size) if c is None else c
     obj = float(cw @ rho)
-    G = (Xa * cw[:, None]).T @ Xa
-    rank = gram_rank(G)
+    XtX = Xa.T @ Xa if c is None else (Xa * cw[:, None]).T @ Xa
+    rank = gram_rank(XtX)
+    cov_type = str(opts.get("cov_type", "robust")).lower()
+    if cov_type not in ("robust", "iid", "none"):
+        raise InputError("cov_type", "'robust', 'iid' or 'none'", repr(cov_type), "pass cov_type='robust'")
+    cov, sparsity = None, None
+    if converged and cov_type != "none" and rank == Xa.shape[1]:
+        cov, sparsity = _kernel_cov(Xa, y, r, cw, q, XtX, cov_type)
+    se = None if cov is None else np.sqrt(np.clip(np.diag(cov), 0, None))
     return Fit(
         coef=beta[1:] if fit_intercept else beta, intercept=float(beta[0]) if fit_intercept else 0.0,
-        stderr=None, intercept_stderr=None, cov_params=None, rank=rank, scale=obj / float(cw.sum()),
+        stderr=None if se is None else (se[1:] if fit_intercept else se),
+        intercept_stderr=float(se[0]) if (se is not None and fit_intercept) else None,
+        cov_params=cov, rank=rank, scale=obj / float(cw.sum()),
         loglike=None, converged=bool(converged), n_iter=int(getattr(res, "nit", 0) or 0), status=status,
         residuals=r, n_obs=int(y.size), df_resid=float(cw.sum() - rank), loss=loss,
-        method="linprog-" + formulation.replace(" ", "-") + ("" if solver == "highs" else f"-{solver}"), fit_intercept=fit_intercept,
-        dist="normal", cov_type="none", feature_names=design.feature_names, backend=design.backend,
-        extra={"objective": obj, "quantile": q, "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y)))),
-               "sum_weights": float(cw.sum())},
+        method="linprog-" + formulation.replace(" ", "-") + ("" if solver == "highs" else f"-{solver}"),
+        fit_intercept=fit_intercept,
+        dist="normal", cov_type=cov_type, feature_names=design.feature_names, backend=design.backend,
+        extra={"sparsity": sparsity, "objective": obj, "quantile": q,
+               "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y)))), "sum_weights": float(cw.sum())},
         _like=design.backend_like,
     )
+
+
+def _weighted_percentile(a, w, pct):
+    """Percentile with linear interpolation (``scipy.stats.scoreatpercentile``); weighted: lower quantile."""
+    if np.all(w == 1):
+        return float(np.percentile(a, pct))
+    order = np.argsort(a)
+    cum = np.cumsum(w[order])
+    return float(a[order][min(int(np.searchsorted(cum, pct / 100 * cum[-1])), a.size - 1)])
+
+
+def _kernel_cov(Xa, y, r, cw, q, XtX, cov_type):
+    """statsmodels QuantReg covariance: Epanechnikov kernel sparsity, Hall-Sheather bandwidth."""
+    from scipy.stats import norm
+
+    n = float(cw.sum())
+    alpha = 0.05
+    z = norm.ppf(q)
+    hs = n ** (-1 / 3) * norm.ppf(1 - alpha / 2) ** (2 / 3) * (1.5 * norm.pdf(z) ** 2 / (2 * z ** 2 + 1)) ** (1 / 3)
+    iqre = _weighted_percentile(r, cw, 75) - _weighted_percentile(r, cw, 25)
+    ybar = float(cw @ y) / n
+    sd = float(np.sqrt(cw @ (y - ybar) ** 2 / n))
+    lo, hi = q - hs, q + hs
+    if not (0 < lo and hi < 1):
+        return None, None
+    h = min(sd, iqre / 1.34) * (norm.ppf(hi) - norm.ppf(lo))
+    if not h > 0:
+        return None, None
+    u = r / h
+    kern = 0.75 * (1 - u * u) * (np.abs(u) <= 1)
+    fhat0 = float(cw @ kern) / (n * h)
+    if not fhat0 > 0:
+        return None, None
+    from ._irls import pinvh
+
+    xtxi = pinvh(XtX)
+    if cov_type == "iid":
+        return q * (1 - q) / fhat0 ** 2 * xtxi, 1 / fhat0
+    # psi(r)^2 = q^2 or (1-q)^2 by residual sign; the LP puts >= k residuals exactly at 0 (the basis), whose
+    # sign is arbitrary: give them the expectation q(1-q) rather than one side (statsmodels' IRLS never hits 0)
+    zero = np.abs(r) <= 1e-9 * (1 + np.abs(y))
+    d = np.where(zero, q * (1 - q), np.where(r > 0, q * q, (1 - q) ** 2)) / fhat0 ** 2 * cw
+    return xtxi @ ((Xa * d[:, None]).T @ Xa) @ xtxi, 1 / fhat0

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from .._array import InputError
 from ._base import Loss, positive_param
 from ._reduce import check_reduction, reduce
 from ._registry import register
-from .likelihood import sigmoid, softplus
+from .likelihood import _any, sigmoid, softplus
 
 __all__ = ["Focal", "HeatmapFocal", "HeatmapMSE"]
 
@@ -334,7 +334,7 @@ class HeatmapMSE(Loss):
                              f"shape {tuple(tw.shape)}", "pass target_weight of shape y_true.shape[:-2]; "
                              "l2kit never broadcasts")
         tw = xp.astype(tw, v.y_true.dtype) if tw.dtype != v.y_true.dtype else tw
-        if bool(xp.any(~(tw >= 0))):
+        if _any(xp, ~(tw >= 0)):
             raise InputError("target_weight", "non-negative weights", f"minimum {float(xp.min(tw)):g}",
                              "use 0 for invisible keypoints and 1 for visible ones")
         return {"w": xp.reshape(tw, tuple(tw.shape) + (1, 1))}

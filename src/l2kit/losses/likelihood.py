@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from .._array import InputError, to_numpy
+from .._array import InputError, is_traced, to_numpy
 from ._base import Loss, positive_param
 from ._registry import register
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-_LOG_CLAMP = -100.0  # torch's binary_cross_entropy clamp, reused where a log may hit -inf
 
 __all__ = ["GaussianNLL", "NegativeBinomialNLL", "PoissonNLL", "ZINB"]
 
@@ -153,6 +152,11 @@ def _nb_grad(xp, y, mu, theta):
 # ---------------------------------------------------------------------------
 # shared validation
 # ---------------------------------------------------------------------------
+def _any(xp, pred) -> bool:
+    """``any(pred)`` for a value check; False under JAX tracing, where values cannot be inspected."""
+    return not is_traced(pred) and bool(xp.any(pred))
+
+
 def _check_counts(xp, y, owner: str, allow_fractional: bool) -> None:
     if bool(xp.any(y < 0)):
         n = int(xp.sum(xp.astype(y < 0, xp.int64)))
@@ -195,7 +199,7 @@ def _param_array(v, value, name: str, owner: str, *, positive: bool):
         value = xp.astype(value, dtype) if value.dtype != dtype else value
         if tuple(value.shape) == ():
             value = xp.full(v.y_true.shape, float(value), dtype=dtype)
-    if positive and bool(xp.any(~(value > 0))):
+    if positive and _any(xp, ~(value > 0)):
         raise InputError(name, f"positive values for {owner}", f"minimum {float(xp.min(value)):g}",
                          f"{name} must be > 0; pass e.g. {name}=1.0")
     return value
@@ -260,7 +264,7 @@ class GaussianNLL(Loss):
             raise InputError("var", "the predicted variance (var=...)", "nothing", "call loss(y_true, y_pred, var=v)")
         var = _param_array(v, kwargs["var"], "var", "GaussianNLL", positive=False)
         xp = v.xp
-        if bool(xp.any(var < 0)):
+        if _any(xp, var < 0):
             raise InputError("var", "non-negative variances", f"minimum {float(xp.min(var)):g}",
                              "predict the variance through softplus() or exp()")
         return {"var": xp.maximum(var, xp.full_like(var, self.eps))}
@@ -489,7 +493,7 @@ class ZINB(Loss):
     def _prepare_kwargs(self, v, kwargs):
         theta = _param_array(v, kwargs.get("theta", self.theta), "theta", "ZINB", positive=True)
         logit = _param_array(v, kwargs.get("pi_logit", self.pi_logit), "pi_logit", "ZINB", positive=False)
-        if not bool(v.xp.all(v.xp.isfinite(logit))):
+        if _any(v.xp, ~v.xp.isfinite(logit)):
             raise InputError("pi_logit", "finite logits", "NaN or inf", "clip the logits")
         return {"theta": theta, "pi_logit": logit}
 

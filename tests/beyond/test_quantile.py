@@ -1,0 +1,120 @@
+"""Quantile / L1 regression: exact LP optimum against scikit-learn and statsmodels."""
+
+import numpy as np
+import pytest
+
+import l2kit as l2
+import l2kit.linear._quantile as quantile_mod
+from l2kit._array import InputError
+
+
+def data(seed=0, n=400, p=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    y = 1 + X @ np.arange(1, p + 1) + rng.standard_t(2, size=n)
+    return X, y
+
+
+def objective(q, y, pred, w=None):
+    r = y - pred
+    rho = np.where(r < 0, (q - 1) * r, q * r)
+    return float(rho.sum() if w is None else w @ rho)
+
+
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("method", ["auto", "dual", "primal", "highs-ipm", "highs-ds"])
+def test_optimum_equals_sklearn_quantile_regressor(q, method):
+    from sklearn.linear_model import QuantileRegressor
+
+    X, y = data()
+    f = l2.fit(X, y, loss=l2.Quantile(q), method=method)
+    sk = QuantileRegressor(quantile=q, alpha=0.0, solver="highs").fit(X, y)
+    ours, ref = objective(q, y, f.predict(X)), objective(q, y, sk.predict(X))
+    assert f.converged and "optimal" in f.status
+    assert ours == pytest.approx(ref, rel=1e-10)
+    assert f.extra["objective"] == pytest.approx(ours, rel=1e-12)
+    assert f.extra["n_zero_residuals"] >= X.shape[1] + 1     # a vertex of the LP
+
+
+def test_not_worse_than_statsmodels_quantreg():
+    import statsmodels.api as sm
+
+    X, y = data(1)
+    for q in (0.25, 0.75):
+        f = l2.fit(X, y, loss=l2.Quantile(q))
+        ref = sm.QuantReg(y, sm.add_constant(X)).fit(q=q, max_iter=5000, p_tol=1e-12)
+        ours, theirs = objective(q, y, f.predict(X)), objective(q, y, sm.add_constant(X) @ ref.params)
+        assert ours <= theirs + 1e-9 and ours == pytest.approx(theirs, rel=1e-6)
+        np.testing.assert_allclose(f.params, ref.params, atol=1e-3)
+
+
+def test_absolute_is_median_regression():
+    X, y = data(2)
+    a = l2.fit(X, y, loss=l2.Absolute())
+    b = l2.fit(X, y, loss=l2.Quantile(0.5))
+    assert objective(0.5, y, a.predict(X)) == pytest.approx(objective(0.5, y, b.predict(X)), rel=1e-12)
+    assert a.extra["objective"] == pytest.approx(np.abs(y - a.predict(X)).sum(), rel=1e-12)
+    # intercept-only: the median
+    f = l2.fit(np.zeros((5, 0)), np.array([1.0, 7.0, 3.0, 100.0, 2.0]), loss=l2.Absolute())
+    assert f.intercept == pytest.approx(3.0)
+
+
+def test_integer_weights_equal_repeated_rows_and_zero_weights():
+    X, y = data(3, n=150)
+    w = np.random.default_rng(9).integers(0, 4, size=y.size)
+    rep = np.repeat(np.arange(y.size), w)
+    a = l2.fit(X, y, loss=l2.Quantile(0.3), weights=w.astype(float))
+    b = l2.fit(X[rep], y[rep], loss=l2.Quantile(0.3))
+    assert objective(0.3, y, a.predict(X), w) == pytest.approx(objective(0.3, y[rep], b.predict(X[rep])), rel=1e-10)
+
+
+def test_globbed_large_n_path_is_exact(monkeypatch):
+    """Portnoy-Koenker preprocessing reaches the same optimum as the plain LP (forced on a small problem)."""
+    X, y = data(4, n=6000, p=4)
+    plain = l2.fit(X, y, loss=l2.Quantile(0.7), method="dual")
+    monkeypatch.setattr(quantile_mod, "_GLOB_MIN_ROWS", 1000)
+    glob = l2.fit(X, y, loss=l2.Quantile(0.7))
+    assert glob.method.startswith("linprog-globbed") and "verified" in glob.status
+    assert objective(0.7, y, glob.predict(X)) == pytest.approx(objective(0.7, y, plain.predict(X)), rel=1e-10)
+    w = np.random.default_rng(1).uniform(0, 2, size=y.size)
+    a = l2.fit(X, y, loss=l2.Quantile(0.2), weights=w)
+    monkeypatch.setattr(quantile_mod, "_GLOB_MIN_ROWS", 10 ** 9)
+    b = l2.fit(X, y, loss=l2.Quantile(0.2), weights=w, method="dual")
+    assert objective(0.2, y, a.predict(X), w) == pytest.approx(objective(0.2, y, b.predict(X), w), rel=1e-10)
+
+
+def test_bad_quantile_and_options():
+    for q in (0.0, 1.0, -0.2, 1.5):
+        with pytest.raises(InputError, match="between 0 and 1"):
+            l2.Quantile(q=q)
+    X, y = data()
+    with pytest.raises(InputError, match="method"):
+        l2.fit(X, y, loss=l2.Quantile(0.5), method="simplex")
+    with pytest.raises(InputError, match="alpha"):
+        l2.fit(X, y, loss=l2.Quantile(0.5), alpha=1.0)
+
+
+def test_globbed_repairs_sign_violations():
+    """A band far too narrow forces wrong globs; the KKT check must catch them and re-solve to the optimum."""
+    X, y = data(7, n=5000, p=3)
+    Xa = np.column_stack([np.ones(y.size), X])
+    beta, res, rounds = quantile_mod.solve_quantile_globbed(Xa, y, None, 0.4, band=0.2, m=40)
+    plain, _ = quantile_mod.solve_quantile_lp(Xa, y, None, 0.4)
+    assert rounds > 1
+    assert objective(0.4, y, Xa @ beta) == pytest.approx(objective(0.4, y, Xa @ plain), rel=1e-10)
+
+
+@pytest.mark.parametrize("q", [0.25, 0.5, 0.9])
+def test_standard_errors_match_statsmodels_quantreg(q):
+    import statsmodels.api as sm
+
+    X, y = data(1, n=2000)
+    iid = l2.fit(X, y, loss=l2.Quantile(q), cov_type="iid")
+    ref = sm.QuantReg(y, sm.add_constant(X)).fit(q=q, max_iter=5000, p_tol=1e-12, vcov="iid")
+    np.testing.assert_allclose(iid.bse, ref.bse, rtol=1e-5)            # same sparsity estimate
+    rob = l2.fit(X, y, loss=l2.Quantile(q))
+    ref = sm.QuantReg(y, sm.add_constant(X)).fit(q=q, max_iter=5000, p_tol=1e-12)
+    # the sandwich differs only through the k basis rows whose LP residual is exactly 0 (see the docstring)
+    np.testing.assert_allclose(rob.bse, ref.bse, rtol=0.05)
+    assert rob.extra["sparsity"] == pytest.approx(ref.sparsity, rel=1e-5)
+    assert l2.fit(X, y, loss=l2.Quantile(q), cov_type="none").stderr is None
