@@ -112,17 +112,10 @@ def jax():
     return pytest.importorskip("jax")
 
 
-# Value checks on call keywords that call bool() on traced arrays (fix: guard them with
-# l2kit._array.is_traced, as Loss._validate does for _check_domain). Non-strict: XPASS once fixed.
-JIT_GAPS = {"gaussian_nll", "negative_binomial_nll", "zinb", "heatmap_mse"}
-
-
 @pytest.mark.parametrize("cls", CLASSES, ids=ids(CLASSES))
-def test_jax_jit_and_grad_match_numpy(cls, jax, request):
+def test_jax_jit_and_grad_match_numpy(cls, jax):
     import jax.numpy as jnp
 
-    if cls.name in JIT_GAPS:
-        request.applymarker(pytest.mark.xfail(reason="_prepare_kwargs checks values under jax.jit", strict=False))
     loss, yt, yp, kw = example(cls)
     with jax.enable_x64(True):  # scoped, so other tests keep JAX's float32 default
         kw_j = convert_kwargs(kw, jnp.asarray)
