@@ -211,10 +211,11 @@ def test_registry_names():
     assert l2.get_loss("poisson") == l2.PoissonNLL()
     assert l2.get_loss("nb", theta=2.0) == l2.NegativeBinomialNLL(theta=2.0)
     assert l2.get_loss("zinb").fit_family == "glm"
-    assert l2.GaussianNLL.fit_family is None
+    assert l2.GaussianNLL.fit_family == "gradient"
     assert repr(l2.NegativeBinomialNLL(theta=2.0)) == "NegativeBinomialNLL(theta=2.0, allow_fractional=False)"
 
 
-def test_gaussian_nll_is_not_fittable():
-    with pytest.raises(InputError, match="loss"):
+def test_gaussian_nll_fit_needs_its_variances():
+    # fitted by the generic gradient solver (tests/beyond/test_gradient_fit.py); var= is required
+    with pytest.raises(InputError, match="var"):
         l2.fit(np.ones((3, 1)), np.arange(3.0), loss=l2.GaussianNLL())

@@ -28,7 +28,7 @@ from l2kit.losses import Loss, ResidualLoss, get_loss, loss_classes
 
 CLASSES = loss_classes()
 RESIDUAL = [c for c in CLASSES if issubclass(c, ResidualLoss)]
-FIT_FAMILIES = {"least_squares", "irls", "linprog", "glm", None}
+FIT_FAMILIES = {"least_squares", "irls", "linprog", "glm", "gradient", None}
 # fixed residual grid away from every kink of the registered robust losses' examples
 R_GRID = np.array([-7.3, -2.1, -0.37, -0.013, 0.021, 0.43, 1.3, 4.4])
 

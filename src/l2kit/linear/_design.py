@@ -15,7 +15,7 @@ class Design:
     """Validated fitting inputs as NumPy arrays (float64, or complex128 for complex data)."""
 
     X: np.ndarray            # (n, p)
-    y: np.ndarray            # (n,)
+    y: np.ndarray            # (n,), or (n, d) for multi-output losses (validate_design(multi_output=True))
     weights: np.ndarray | None
     feature_names: tuple[str, ...]
     backend: str             # "numpy", "torch", ... : the library predictions are returned in
@@ -46,8 +46,12 @@ def check_finite_design(design: Design) -> None:
 
 
 def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
-                    allow_complex: bool = True, check_finite: bool = True) -> Design:
+                    allow_complex: bool = True, check_finite: bool = True, multi_output: bool = False) -> Design:
     """Validate ``X`` (n, p), ``y`` (n,) and optional non-negative ``weights`` (n,).
+
+    ``multi_output=True`` (used only by the generic gradient solver, for
+    losses over the last axis such as Mahalanobis) requires ``y`` of shape
+    (n, d) instead.
 
     Raises :class:`~l2kit._array.InputError` naming the argument, the count of
     bad values and the first bad row. ``check_finite=False`` skips the NaN/inf
@@ -73,10 +77,14 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     if Xn.ndim != 2:
         raise InputError("X", "a 2-D array of shape (n_samples, n_features)", f"shape {Xn.shape}",
                          "for one feature pass X.reshape(-1, 1)" if Xn.ndim == 1 else "reshape X to 2-D")
-    if yn.ndim == 2 and yn.shape[1] == 1:
+    if multi_output:
+        if yn.ndim != 2 or yn.shape[1] < 1:
+            raise InputError("y", "a 2-D array of shape (n_samples, d) for a loss over the last axis",
+                             f"shape {yn.shape}", "put the d target variables in the columns of y")
+    elif yn.ndim == 2 and yn.shape[1] == 1:
         raise InputError("y", f"shape ({Xn.shape[0]},)", f"shape {yn.shape}", "pass y.reshape(-1) (a column "
                          "vector would silently broadcast in many libraries)")
-    if yn.ndim != 1:
+    if yn.ndim != 1 and not multi_output:
         raise InputError("y", "a 1-D array of shape (n_samples,)", f"shape {yn.shape}", "pass one target column")
     if yn.shape[0] != Xn.shape[0]:
         raise InputError("y", f"{Xn.shape[0]} rows like X", f"{yn.shape[0]} rows",

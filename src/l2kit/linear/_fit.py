@@ -17,7 +17,10 @@ _SOLVERS = {
     "irls": "l2kit.linear._irls:fit_irls",
     "linprog": "l2kit.linear._quantile:fit_quantile",
     "glm": "l2kit.linear._glm:fit_glm",
+    "gradient": "l2kit.linear._gradient:fit_gradient",
 }
+# method= values that force the generic gradient solver for any smooth loss (see linear/_gradient.py)
+_GRADIENT_METHODS = ("gradient", "lbfgs", "trust")
 
 
 def _solver(path: str):
@@ -61,7 +64,10 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     y : array of shape (n,) (omit when ``X`` is an iterator of chunks)
     loss : Loss or str, default Squared()
         Its ``fit_family`` picks the solver: least squares, IRLS (robust
-        losses), linear programming (quantile/L1) or GLM (count likelihoods).
+        losses), linear programming (quantile/L1), GLM (count likelihoods),
+        or the generic gradient solver (GaussianNLL, focal and heatmap
+        losses, Mahalanobis; options ``link=``, ``loss_kwargs=`` e.g.
+        ``{"var": v}``, ``start=``). For Mahalanobis ``y`` has shape (n, d).
     weights : array of shape (n,), optional
         Non-negative case weights. Integer weights equal repeated rows.
     cov : array of shape (n, n) or (n,), optional
@@ -71,7 +77,8 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
         ``alpha`` may also be "loo", "gcv" or a grid for ridge selection.
     fit_intercept : bool
     method : str
-        Solver path; "auto" chooses.
+        Solver path; "auto" chooses. ``"gradient"``, ``"trust"`` or
+        ``"lbfgs"`` force the generic gradient solver for any smooth loss.
     **options
         Solver-specific options (``cov_type``, ``scale``, ``max_iter``,
         ``tol``, ...); unknown ones are refused.
@@ -90,6 +97,8 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     """
     loss = resolve_loss(loss)
     family = loss.fit_family
+    if method in _GRADIENT_METHODS:
+        family = "gradient"
     if family is None or family not in _SOLVERS:
         fittable = sorted(k for k, v in _registry_families().items() if v in _SOLVERS)
         raise InputError("loss", "a loss that l2kit.fit can minimise (" + ", ".join(fittable) + ")",
@@ -111,7 +120,8 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
         raise InputError("y", "an array of shape (n,)", "None", "pass the target")
     # least squares finds NaN/inf in its own Gram pass for free (and then reports them the same way)
     design = validate_design(X, y, weights, feature_names=feature_names, allow_complex=loss.allow_complex,
-                             check_finite=family != "least_squares")
+                             check_finite=family != "least_squares",
+                             multi_output=family == "gradient" and loss.reduces_last_axis)
     common.pop("weights")
     common.pop("feature_names")
     return _solver(_SOLVERS[family])(design, loss, **common)

@@ -263,7 +263,8 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
         notes.append("iterative refinement stopped at its step limit before the correction fell below its "
                      "tolerance: the solution may be inaccurate (ill-conditioned design)")
     if notes:
-        status += ". " + "; ".join(notes)
+        note = "; ".join(notes)
+        status += ". " + note[:1].upper() + note[1:]
     extra.update({"rcond": sol.rcond, "n_refine": sol.n_refine, "problem": kind, "rss": rss})
     if sol.collinear:
         extra["collinear"] = tuple(names[i] for i in sol.collinear)

@@ -24,8 +24,8 @@ class Fit:
 
     Attributes
     ----------
-    coef : ndarray of shape (p,)
-    intercept : float or complex (0.0 without an intercept)
+    coef : ndarray of shape (p,), or (p, d) for a multi-output fit (Mahalanobis)
+    intercept : float or complex (0.0 without an intercept), or ndarray (d,)
     stderr : ndarray of shape (p,) or None
         Standard errors of ``coef`` (None where inference is undefined, e.g. lasso).
     intercept_stderr : float or None
@@ -144,6 +144,7 @@ class Fit:
 
         Uses the t distribution with ``df_resid`` degrees of freedom for
         squared-error fits (as statsmodels OLS) and the normal otherwise.
+        For a multi-output fit (2-D ``coef``) the shape is ``(k, d, 2)``.
         """
         from scipy import stats
 
@@ -155,11 +156,16 @@ class Fit:
                              "refit without the L1 penalty, or bootstrap")
         q = (stats.t.ppf if self.dist == "t" and self.df_resid > 0 else
              lambda p, *_: stats.norm.ppf(p))(0.5 + level / 2, self.df_resid)
-        return np.column_stack([self.params - q * bse, self.params + q * bse])
+        return np.stack([self.params - q * bse, self.params + q * bse], axis=-1)
 
     # -- prediction -------------------------------------------------------
     def predict(self, X: Any):
         """Predictions on the response scale, in the library of the fitted ``X``.
+
+        The inverse link maps the linear predictor: identity, ``exp`` for
+        ``link="log"``, the logistic sigmoid for ``link="logit"`` (a
+        probability), the row direction ``eta / |eta|`` for
+        ``link="sphere"`` (Geodesic fits). Multi-output fits return shape (m, d).
 
         Examples
         --------
@@ -173,7 +179,19 @@ class Fit:
             raise InputError("X", f"shape (n, {np.shape(self.coef)[0]})", f"shape {Xn.shape}",
                              "pass the same columns the model was fitted on")
         eta = Xn @ self.coef + self.intercept
-        out = np.exp(eta) if self.link == "log" else eta
+        if self.link == "log":
+            out = np.exp(eta)
+        elif self.link == "sphere":   # a direction: the projection onto the unit sphere
+            norm = np.linalg.norm(eta, axis=-1, keepdims=True)
+            if not np.all(norm > 0):
+                raise InputError("X", "rows whose linear predictor is non-zero", "a zero predictor (no direction)",
+                                 "these rows have no predicted direction; drop them")
+            out = eta / norm
+        elif self.link == "logit":
+            z = np.exp(-np.abs(eta))  # overflow-free sigmoid
+            out = np.where(eta >= 0, 1 / (1 + z), z / (1 + z))
+        else:
+            out = eta
         return self._to_backend(out)
 
     def _to_backend(self, out: np.ndarray):

@@ -10,6 +10,12 @@ def format_summary(fit) -> str:
     names = (["intercept"] if fit.fit_intercept else []) + list(fit.feature_names)
     params = fit.params
     bse = fit.bse
+    multi = np.ndim(params) == 2  # multi-output fit: one row per (term, output)
+    if multi:
+        d = params.shape[1]
+        names = [f"{n}[{j}]" for n in names for j in range(d)]
+        params = params.reshape(-1)
+        bse = None if bse is None else bse.reshape(-1)
     lines = [
         f"l2kit fit: {fit.loss!r}  method={fit.method}  cov_type={fit.cov_type}",
         f"n_obs={fit.n_obs}  df_resid={fit.df_resid:g}  rank={fit.rank}  scale={fit.scale:.6g}"
@@ -21,6 +27,8 @@ def format_summary(fit) -> str:
     lines += ["=" * len(header), header, "-" * len(header)]
     ci = fit.conf_int() if bse is not None else None
     pv = fit.pvalues
+    if multi and ci is not None:
+        ci, pv = ci.reshape(-1, 2), pv.reshape(-1)
     for i, n in enumerate(names):
         c = params[i]
         if bse is None:

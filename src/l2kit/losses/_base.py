@@ -42,6 +42,9 @@ class Loss:
     call_kwargs: ClassVar[tuple[str, ...]] = ()
     #: which solver family ``l2kit.fit`` uses: "least_squares", "irls", "linprog", "glm", or None
     fit_family: ClassVar[str | None] = None
+    #: links ``l2kit.fit``'s generic "gradient" solver may put between the linear predictor and
+    #: ``y_pred``; the first is the default ("logit" keeps probabilities in (0, 1))
+    fit_links: ClassVar[tuple[str, ...]] = ("identity",)
 
     # -- public API -------------------------------------------------------
     def __call__(self, y_true: Any, y_pred: Any, *, weights: Any = None, reduction: str = "mean", **kwargs: Any):

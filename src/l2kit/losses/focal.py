@@ -101,6 +101,12 @@ class Focal(Loss):
     ``grad`` is the derivative with respect to ``y_pred`` (the logit or the
     probability).
 
+    ``l2kit.fit(X, y, loss=Focal(...))`` fits a linear *logit*
+    :math:`\eta = \beta_0 + x^\top\beta` (``link="logit"``, the only link:
+    predictions stay probabilities); with ``logits=True`` the loss receives
+    :math:`\eta` itself (the stable form). ``Focal(gamma=0, alpha=None)`` is
+    then logistic regression.
+
     Examples
     --------
     >>> import numpy as np
@@ -119,6 +125,8 @@ class Focal(Loss):
     aliases = ("sigmoid_focal", "focal_loss")
     convex = False
     smooth = True
+    fit_family = "gradient"
+    fit_links = ("logit",)
 
     def __post_init__(self):
         positive_param("Focal", "gamma", self.gamma, allow_zero=True)
@@ -207,6 +215,12 @@ class HeatmapFocal(Loss):
     See the module docstring for why plain L2 on heatmaps is dominated by the
     background pixels.
 
+    ``l2kit.fit(X, y, loss=HeatmapFocal())`` fits :math:`p = \sigma(\beta_0 +
+    x^\top\beta)` per pixel (``link="logit"``, the only link, so predictions
+    stay in (0, 1)). It minimises the (weighted) *mean* of the elementwise
+    loss; the normalisation by the number of positives is a constant of the
+    data and does not move the minimiser.
+
     Examples
     --------
     >>> import numpy as np
@@ -224,6 +238,8 @@ class HeatmapFocal(Loss):
     aliases = ("cornernet_focal", "centernet_focal", "gaussian_focal")
     convex = False
     smooth = True
+    fit_family = "gradient"
+    fit_links = ("logit",)
 
     def __post_init__(self):
         positive_param("HeatmapFocal", "alpha", self.alpha, allow_zero=True)
@@ -299,6 +315,12 @@ class HeatmapMSE(Loss):
     docstring): prefer :class:`HeatmapFocal` when peaks are missed.
     ``grad`` is :math:`-2 w_k (y - \hat y)`.
 
+    ``l2kit.fit(X, y, loss=HeatmapMSE())`` regresses pixel values on ``X``
+    (one row per pixel, per-row case ``weights`` in place of
+    ``target_weight``). The default ``link="identity"`` is least squares
+    (convex, unique); ``link="logit"`` keeps predictions in (0, 1) at the
+    price of the sigmoid-MSE vanishing gradients described above.
+
     Examples
     --------
     >>> import numpy as np
@@ -312,6 +334,8 @@ class HeatmapMSE(Loss):
     aliases = ("keypoint_mse", "joints_mse")
     convex = True
     smooth = True
+    fit_family = "gradient"
+    fit_links = ("identity", "logit")
     call_kwargs = ("target_weight",)
 
     def _prepare_kwargs(self, v, kwargs):

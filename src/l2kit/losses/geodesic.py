@@ -49,6 +49,15 @@ class Geodesic(Loss):
     ``reduction="none"`` returns one value per vector (shape
     ``y.shape[:-1]``); ``weights`` are one per vector.
 
+    ``l2kit.fit(X, Y, loss=Geodesic())`` with unit-vector targets ``Y`` of
+    shape (n, d) fits directions :math:`\eta/\|\eta\|`,
+    :math:`\eta = \beta_0 + B^\top x` (``link="sphere"``; ``predict``
+    returns unit vectors). The loss sees directions only, so the scale of
+    ``B`` is not identified: the fit reports the representative whose
+    predictors have weighted mean :math:`\|\eta_i\|^2 = 1`, and standard
+    errors for that normalised estimate. For directions that are not linear
+    in ``x``, use Riemannian gradient descent (``examples/sphere_geometry.py``).
+
     Examples
     --------
     >>> import numpy as np
@@ -67,7 +76,8 @@ class Geodesic(Loss):
     smooth = True
     redescending = False
     reduces_last_axis = True
-    fit_family = None
+    fit_family = "gradient"
+    fit_links = ("sphere",)
 
     def _check_domain(self, xp, y_true, y_pred) -> None:
         if y_true.ndim == 0:

@@ -229,6 +229,12 @@ class GaussianNLL(Loss):
     Gaussian story behind least squares. ``grad`` is with respect to
     ``y_pred``: :math:`-(y - \hat y)/v`.
 
+    ``l2kit.fit(X, y, loss=GaussianNLL(), loss_kwargs={"var": v})`` fits the
+    mean with *known* per-row variances by the generic gradient solver
+    (``fit_family = "gradient"``): the estimate is weighted least squares with
+    weights ``1/v``, the standard errors the inverse information (no
+    estimated scale), and ``loglike`` is reported.
+
     Parameters
     ----------
     eps : float, default 1e-6
@@ -254,7 +260,7 @@ class GaussianNLL(Loss):
     convex = True
     smooth = True
     call_kwargs = ("var",)
-    fit_family: ClassVar[str | None] = None
+    fit_family: ClassVar[str | None] = "gradient"
 
     def __post_init__(self):
         positive_param("GaussianNLL", "eps", self.eps)

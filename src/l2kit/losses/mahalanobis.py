@@ -116,6 +116,14 @@ class Mahalanobis(Loss):
     ``reduction="none"`` returns one value per row (shape ``y.shape[:-1]``);
     ``weights`` are one per row.
 
+    ``l2kit.fit(X, Y, loss=Mahalanobis(cov=S))`` with ``Y`` of shape (n, d)
+    fits a multi-output linear model (``coef`` of shape (p, d), ``intercept``
+    (d,)) by the generic gradient solver. With one design for every output
+    the estimate equals column-wise least squares; ``S`` changes the
+    standard errors (sandwich) and matters once rows are weighted
+    differently. For one output with known per-row variances use
+    ``l2kit.fit(X, y, cov=...)`` (GLS).
+
     Parameters
     ----------
     cov : array of shape (d, d), optional
@@ -146,7 +154,7 @@ class Mahalanobis(Loss):
     smooth = True
     redescending = False
     reduces_last_axis = True
-    fit_family = None
+    fit_family = "gradient"
 
     def __post_init__(self):
         if (self.cov is None) == (self.precision is None):
