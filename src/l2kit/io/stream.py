@@ -21,8 +21,11 @@ from .tables import ROW_NOTE, iter_batches, numeric_columns, read_columns, total
 
 __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 
-#: rows per batch: 256k rows keep peak RSS low (a few MB per column) at full reading speed
+#: rows per batch for ``fit``: 256k rows keep peak RSS low (a few MB per column) however wide the table
 BATCH_ROWS = 1 << 18
+#: rows per batch for ``score`` (at most 3 columns): 1M-row batches amortise the per-batch Python work,
+#: which with 256k rows cost 1.5x the read time (GIL hand-offs); peak RSS stays ~310 MB on 20M rows
+SCORE_BATCH_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def _check_weights(path: str, column: str, start: int, w: np.ndarray, bad: np.nd
 
 
 def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_col: str | None = None, *,
-               skip_invalid: bool = False, batch_rows: int = BATCH_ROWS, show_progress: bool | None = None,
+               skip_invalid: bool = False, batch_rows: int = SCORE_BATCH_ROWS, show_progress: bool | None = None,
                ) -> ScoreResult:
     """Stream ``path`` and compute n, mse, rmse, mae, r2 and explained variance of ``pred_col`` vs ``true_col``.
 
