@@ -34,7 +34,7 @@ def main() -> None:
     X = x.reshape(-1, 1)
     ols = l2.fit(X, yy)
     rob = l2.fit(X, yy, loss=l2.Huber(delta=1.345))
-    print(f"truth      : intercept 1.000, slope 2.000")
+    print("truth      : intercept 1.000, slope 2.000")
     print(f"L2 fit     : intercept {ols.intercept:.3f}, slope {ols.coef[0]:.3f} (se {ols.stderr[0]:.3f})")
     print(f"Huber fit  : intercept {rob.intercept:.3f}, slope {rob.coef[0]:.3f} (se {rob.stderr[0]:.3f}), "
           f"converged={rob.converged} in {rob.n_iter} iterations")

@@ -133,7 +133,6 @@ def fit_dask(X: Any, y: Any, *, loss: Any = None, weights: Any = None, cov: Any 
     (3.0, array([-1.]))
     """
     import dask
-    import dask.array as da
     from dask import delayed
 
     from ..losses import Squared

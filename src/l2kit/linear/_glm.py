@@ -31,7 +31,8 @@ from scipy.special import digamma, expit, polygamma
 
 from .._array import InputError, to_numpy
 from ._design import Design
-from ._irls import check_common, gram_rank
+from ._irls import gram_rank
+from ._options import check_common, iteration_options
 from ._result import Fit
 
 __all__ = ["fit_glm"]
@@ -175,10 +176,7 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     method = opts.get("method", "auto")
     if method not in ("auto", "newton", "irls"):
         raise InputError("method", "'auto' or 'newton' for count models", repr(method), "pass method='newton'")
-    max_iter = int(opts.get("max_iter", 100))
-    tol = float(opts.get("tol", 1e-10))
-    if max_iter < 1 or not tol > 0:
-        raise InputError("max_iter, tol", "max_iter >= 1 and tol > 0", f"{max_iter}, {tol}", "pass e.g. max_iter=100")
+    max_iter, tol = iteration_options(opts, max_iter=100, tol=1e-10)
     kind = type(loss).__name__
     X, y, c = design.X, design.y, design.weights
     if np.iscomplexobj(X) or np.iscomplexobj(y):

@@ -38,7 +38,8 @@ from scipy import optimize
 
 from .._array import InputError, to_numpy
 from ._design import Design
-from ._irls import check_common, gram_rank, pinvh
+from ._irls import gram_rank, pinvh
+from ._options import check_common, iteration_options
 from ._result import Fit
 
 __all__ = ["fit_gradient", "GRADIENT_METHODS"]
@@ -186,12 +187,7 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
     if method not in ("auto",) + GRADIENT_METHODS:
         raise InputError("method", "'auto', 'gradient', 'trust' or 'lbfgs' for the generic solver", repr(method),
                          "pass method='trust' or method='lbfgs'")
-    max_iter = opts.get("max_iter", 200)
-    tol = opts.get("tol", 1e-9)
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1) or not (isinstance(tol, (int, float))
-                                                                                 and tol > 0):
-        raise InputError("max_iter, tol", "an integer max_iter >= 1 and tol > 0", f"{max_iter!r}, {tol!r}",
-                         "pass e.g. max_iter=200, tol=1e-9")
+    max_iter, tol = iteration_options(opts, max_iter=200, tol=1e-9)
     name = type(loss).__name__
     if not loss.smooth:
         raise InputError("loss", "a smooth loss for the gradient solver", repr(loss),

@@ -34,31 +34,9 @@ from ._result import Fit
 
 _GAUSS_3_4 = float(stats.norm.ppf(0.75))  # 0.6745: MAD / this is consistent for the normal sigma
 
+from ._options import check_common, iteration_options
+
 __all__ = ["fit_irls", "weighted_median", "mad_scale", "huber_scale"]
-
-
-# ---------------------------------------------------------------------------
-# option handling shared by the solvers of this issue
-# ---------------------------------------------------------------------------
-def check_common(options: dict, solver: str, allowed: tuple[str, ...]) -> dict:
-    """Refuse GLS ``cov``, penalties and unknown keywords for the non-least-squares solvers."""
-    opts = dict(options)
-    cov = opts.pop("cov", None)
-    if cov is not None:
-        raise InputError("cov", f"None for {solver} fits", "an error covariance",
-                         "GLS error covariances are supported for loss=Squared() only; pass case weights instead")
-    alpha = opts.pop("alpha", 0.0)
-    l1_ratio = opts.pop("l1_ratio", 0.0)
-    if not (isinstance(alpha, (int, float, np.floating, np.integer)) and alpha == 0):
-        raise InputError("alpha", f"0 (no penalty) for {solver} fits", repr(alpha),
-                         "penalised fits are supported for loss=Squared(); drop alpha")
-    if l1_ratio not in (0, 0.0):
-        raise InputError("l1_ratio", f"0 for {solver} fits", repr(l1_ratio), "drop l1_ratio")
-    unknown = set(opts) - set(allowed) - {"fit_intercept", "method"}
-    if unknown:
-        raise InputError("options", f"keywords of the {solver} solver (" + ", ".join(sorted(allowed)) + ")",
-                         ", ".join(sorted(unknown)), "remove the unknown keywords")
-    return opts
 
 
 def uncentre(params: np.ndarray, cov: np.ndarray | None, mean, fit_intercept: bool):
@@ -253,10 +231,7 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     cov_type = str(opts.get("cov_type", "H1")).upper()
     if cov_type not in ("H1", "H2", "H3"):
         raise InputError("cov_type", "'H1', 'H2' or 'H3'", repr(cov_type), "pass cov_type='H1' (statsmodels' default)")
-    max_iter = int(opts.get("max_iter", 100))
-    tol = float(opts.get("tol", 1e-8))
-    if max_iter < 1 or not tol > 0:
-        raise InputError("max_iter, tol", "max_iter >= 1 and tol > 0", f"{max_iter}, {tol}", "pass e.g. max_iter=100")
+    max_iter, tol = iteration_options(opts, max_iter=100, tol=1e-8)
     start = opts.get("start", "auto")
     update_scale = bool(opts.get("update_scale", True))
     huber_d = float(opts.get("huber_d", 2.5))

@@ -31,7 +31,8 @@ import numpy as np
 
 from .._array import InputError
 from ._design import Design
-from ._irls import check_common, gram_rank
+from ._irls import gram_rank
+from ._options import check_common
 from ._result import Fit
 
 __all__ = ["fit_quantile", "solve_quantile_lp"]

@@ -1,0 +1,50 @@
+"""Option handling shared by the solvers behind ``l2kit.fit`` (validated once, with fixes in the message)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._array import InputError
+
+
+def check_common(options: dict, solver: str, allowed: tuple[str, ...]) -> dict:
+    """Refuse GLS ``cov``, penalties and unknown keywords for the non-least-squares solvers."""
+    opts = dict(options)
+    cov = opts.pop("cov", None)
+    if cov is not None:
+        raise InputError("cov", f"None for {solver} fits", "an error covariance",
+                         "GLS error covariances are supported for loss=Squared() only; pass case weights instead")
+    alpha = opts.pop("alpha", 0.0)
+    l1_ratio = opts.pop("l1_ratio", 0.0)
+    if not (isinstance(alpha, (int, float, np.floating, np.integer)) and alpha == 0):
+        raise InputError("alpha", f"0 (no penalty) for {solver} fits", repr(alpha),
+                         "penalised fits are supported for loss=Squared(); drop alpha")
+    if l1_ratio not in (0, 0.0):
+        raise InputError("l1_ratio", f"0 for {solver} fits", repr(l1_ratio), "drop l1_ratio")
+    unknown = set(opts) - set(allowed) - {"fit_intercept", "method"}
+    if unknown:
+        raise InputError("options", f"keywords of the {solver} solver (" + ", ".join(sorted(allowed)) + ")",
+                         ", ".join(sorted(unknown)), "remove the unknown keywords")
+    return opts
+
+
+def iteration_options(opts: dict, *, max_iter: int, tol: float) -> tuple[int, float]:
+    """Read ``max_iter`` (an integer >= 1) and ``tol`` (> 0) from ``opts`` with the solver's defaults.
+
+    Examples
+    --------
+    >>> iteration_options({"tol": 1e-6}, max_iter=100, tol=1e-8)
+    (100, 1e-06)
+    >>> iteration_options({"max_iter": 0}, max_iter=100, tol=1e-8)
+    Traceback (most recent call last):
+    ...
+    l2kit._array.InputError: max_iter, tol: expected an integer max_iter >= 1 and tol > 0, got 0, 1e-08. Fix: pass e.g. max_iter=100, tol=1e-08.
+    """
+    it = opts.get("max_iter", max_iter)
+    tl = opts.get("tol", tol)
+    ok_it = isinstance(it, (int, np.integer)) and not isinstance(it, bool) and it >= 1
+    ok_tol = isinstance(tl, (int, float, np.floating, np.integer)) and not isinstance(tl, bool) and tl > 0
+    if not (ok_it and ok_tol):
+        raise InputError("max_iter, tol", "an integer max_iter >= 1 and tol > 0", f"{it!r}, {tl!r}",
+                         f"pass e.g. max_iter={max_iter}, tol={tol!r}")
+    return int(it), float(tl)
