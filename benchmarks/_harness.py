@@ -1,13 +1,16 @@
 """Interleaved timing harness shared by every benchmark module.
 
-Contenders are timed round-robin in one process (A, B, C, A, B, C, ...), so
-machine noise hits all of them alike; we report medians and ratios, never
-absolute claims.
+Contenders are timed round-robin in one process, so machine noise hits all of
+them alike; the order within each round is shuffled (fixed seed), so no
+contender always runs right after the same neighbour (a BLAS call's spinning
+threads, or a big free, would otherwise bias the one that follows). We report
+medians and ratios, never absolute claims.
 """
 
 from __future__ import annotations
 
 import gc
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -26,17 +29,24 @@ class Timing:
 
 
 def interleaved(contenders: dict[str, Callable[[], object]], *, repeats: int = 7, inner: int = 1,
-                warmup: int = 1) -> dict[str, Timing]:
-    """Time each callable ``repeats`` times, interleaved; ``inner`` calls per sample (for tiny inputs)."""
+                warmup: int = 1, seed: int = 0) -> dict[str, Timing]:
+    """Time each callable ``repeats`` times, interleaved in a shuffled order per round.
+
+    ``inner`` calls per sample (for tiny inputs); ``seed`` fixes the shuffles.
+    """
     for fn in contenders.values():
         for _ in range(warmup):
             fn()
     out = {k: Timing(k) for k in contenders}
     gc_was = gc.isenabled()
     gc.disable()
+    order = list(contenders)
+    shuffle = random.Random(seed).shuffle
     try:
         for _ in range(repeats):
-            for k, fn in contenders.items():
+            shuffle(order)
+            for k in order:
+                fn = contenders[k]
                 t0 = time.perf_counter()
                 for _ in range(inner):
                     fn()
