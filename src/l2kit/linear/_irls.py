@@ -17,7 +17,10 @@ Speed: the weighted Gram matrix :math:`X^\top C W X` is updated only on rows
 whose IRLS weight differs from the weight at 0 (for Huber, the ~10-25 % of rows
 outside :math:`\pm\delta s`), from a precomputed :math:`X^\top C X`; each step
 is then a ``k x k`` Cholesky solve. Columns are centred first so the normal
-equations stay well conditioned.
+equations stay well conditioned. Newton steps (Huber...) go further: the
+gradient is one pass over the data and the Hessian is corrected only on the rows
+whose :math:`\psi'` changed since the last step; passes over ``X`` run in row
+blocks (see ``_BLOCK_ELEMS``) and the MAD is selected near its previous value.
 """
 
 from __future__ import annotations
@@ -79,6 +82,41 @@ def gram_rank(G: np.ndarray) -> int:
     return int((ev > ev.max() * G.shape[0] * np.finfo(float).eps * 10).sum())
 
 
+# Row-block size for matrix-vector products over tall X: one BLAS gemv per block of ~160k elements stays
+# single-threaded and in cache; a single gemv over all of X lets OpenBLAS spin up threads, which on a
+# loaded machine made each pass 5-8x slower than the memory bandwidth allows.
+_BLOCK_ELEMS = 160_000
+
+
+def _block_rows(X: np.ndarray) -> int:
+    return max(256, _BLOCK_ELEMS // max(X.shape[1], 1))
+
+
+def xt_dot(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``X.T @ v`` for tall ``X``, in row blocks (see ``_BLOCK_ELEMS``)."""
+    n = X.shape[0]
+    B = _block_rows(X)
+    if n <= 2 * B:
+        return X.T @ v
+    out = X[:B].T @ v[:B]
+    for i in range(B, n, B):
+        out += X[i:i + B].T @ v[i:i + B]
+    return out
+
+
+def x_dot(X: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``X @ b`` for tall ``X``, in row blocks (see ``_BLOCK_ELEMS``); rows are independent, so exact."""
+    n = X.shape[0]
+    B = _block_rows(X)
+    if n <= 2 * B:
+        return np.dot(X, b, out=out) if out is not None else X @ b
+    if out is None:
+        out = np.empty(n, dtype=np.result_type(X, b))
+    for i in range(0, n, B):
+        np.dot(X[i:i + B], b, out=out[i:i + B])
+    return out
+
+
 def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``X.T @ diag(w) @ X``: a symmetric rank-k product (syrk) when the weights share one sign."""
     if w.size and (w.min() >= 0 or w.max() <= 0):
@@ -117,8 +155,55 @@ def weighted_median(a: np.ndarray, c: np.ndarray | None) -> float:
     return float(a[i])
 
 
-def mad_scale(r: np.ndarray, c: np.ndarray | None) -> float:
-    """Normalised MAD about 0, ``median(|r|) / 0.6745`` (statsmodels RLM's ``mad(resid, center=0)``)."""
+def _median_near(a: np.ndarray, guess: float) -> float:
+    """``np.median(a)`` exactly, selecting only among the values near ``guess`` (a previous median).
+
+    Counts the values below a narrow bracket around ``guess``; when the middle order statistics fall
+    inside it, only the bracket's few values are partitioned (a full ``np.partition`` of ``a`` is the
+    fallback). Inside an IRLS loop the median moves little between iterations, so the bracket holds.
+    """
+    n = a.size
+    k1, k2 = (n - 1) // 2, n // 2
+    if np.isnan(a).any():
+        return float(np.median(a))
+    for width in (0.02, 0.2):
+        lo, hi = guess * (1 - width), guess * (1 + width)
+        below = int(np.count_nonzero(a < lo))
+        if below > k1:
+            continue
+        band = a[(a >= lo) & (a <= hi)]
+        if below + band.size <= k2:
+            continue
+        j1, j2 = k1 - below, k2 - below
+        if j1 == j2:
+            return float(np.partition(band, j1)[j1])
+        band.partition((j1, j2))
+        return float(np.mean(band[[j1, j2]]))   # as np.median averages the two middle values
+    return float(np.median(a))
+
+
+def mad_scale(r: np.ndarray, c: np.ndarray | None, guess: float | None = None,
+              work: np.ndarray | None = None) -> float:
+    """Normalised MAD about 0, ``median(|r|) / 0.6745`` (statsmodels RLM's ``mad(resid, center=0)``).
+
+    ``guess``: a previous value of this scale (the same result, found faster when it is close);
+    ``work``: an optional buffer like ``r`` for ``|r|`` (a fresh large temporary per call costs page faults).
+
+    Examples
+    --------
+    >>> r = np.array([-3.0, 1.0, 2.0, -0.5])
+    >>> bool(mad_scale(r, None) == mad_scale(r, None, guess=2.0) == np.median(np.abs(r)) / 0.6744897501960817)
+    True
+    """
+    if c is None and r.size >= 4096:
+        a = np.abs(r, out=work) if work is not None and work.shape == r.shape else np.abs(r)
+        if guess is not None and guess > 0 and math.isfinite(guess):
+            near = guess * _GAUSS_3_4
+        else:   # no previous value: start from the median of a subsample
+            near = float(np.median(a[::r.size // 1024]))
+        if near > 0 and math.isfinite(near):
+            return _median_near(a, near) / _GAUSS_3_4
+        return float(np.median(a)) / _GAUSS_3_4
     return weighted_median(np.abs(r), c) / _GAUSS_3_4
 
 
@@ -139,7 +224,7 @@ def huber_scale(r: np.ndarray, c: np.ndarray | None, df_resid: float, d: float =
     r2 = r * r
     for _ in range(max_iter):
         chi = np.minimum(r2 / (s * s), d * d) / 2
-        tot = float(chi.sum() if c is None else c @ chi)
+        tot = float(chi.sum() if c is None else (c * chi).sum())
         new = math.sqrt(tot / (n * h)) * s
         if abs(new - s) <= tol * s:
             return new
@@ -267,26 +352,29 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
             beta[0] = b0[0] + state.mean @ b0[1:]   # to the centred parametrisation
         start_name = "given"
 
+    last_mad = [None]   # the previous MAD: the next one is found near it (same value, less work)
+    work = np.empty(y.shape) if c is None else None
+
     def estimate_scale(r):
         if not isinstance(scale_opt, str):
             return float(scale_opt)
         if scale_opt == "mad":
-            return mad_scale(r, c)
+            last_mad[0] = mad_scale(r, c, guess=last_mad[0], work=work)
+            return last_mad[0]
         return huber_scale(r, c, state.sumw - state.rank, d=huber_d)
 
     n_pre = 0
     if start_name == "huber":
         from ..losses.robust import Huber
 
-        pre = _iterate(state, Huber(delta=1.345), beta, estimate_scale(y - state.fitted(beta)), estimate_scale,
+        pre = _iterate(state, Huber(delta=1.345), beta, estimate_scale(state.resid(beta)), estimate_scale,
                        update_scale, max_iter, max(tol, 1e-8), newton=True)
         beta, scale0, n_pre = pre[0], pre[1], pre[2]
     else:
-        scale0 = estimate_scale(y - state.fitted(beta))
+        scale0 = estimate_scale(state.resid(beta))
 
-    beta, scale, n_iter, converged, why = _iterate(state, loss, beta, scale0, estimate_scale, update_scale,
-                                                   max_iter, tol, newton=newton)
-    r = y - state.fitted(beta)
+    beta, scale, n_iter, converged, why, r = _iterate(state, loss, beta, scale0, estimate_scale, update_scale,
+                                                      max_iter, tol, newton=newton)
     kind = "Newton-accelerated IRLS" if newton else "IRLS"
     if converged:
         status = (f"converged in {n_iter} {kind} iterations (fitted values and scale changed by less than "
@@ -366,18 +454,55 @@ class _Problem:
         core = X.T @ X if w is None else weighted_gram(X, w)
         if not self.intercept:
             return core
-        s = X.sum(axis=0) if w is None else w @ X
+        s = xt_dot(X, np.ones(X.shape[0]) if w is None else w)
         G = np.empty((core.shape[0] + 1,) * 2)
         G[0, 0] = X.shape[0] if w is None else w.sum()
         G[0, 1:] = G[1:, 0] = s
         G[1:, 1:] = core
         return G
 
-    def _rhs(self, X, v):
-        return np.concatenate([[v.sum()], X.T @ v]) if self.intercept else X.T @ v
+    def csum(self, x):
+        """``sum(c * x)`` (an elementwise product and a sum: a BLAS dot of length n is no faster and
+        multi-threads badly)."""
+        return float(x.sum() if self.c is None else (self.cw * x).sum())
 
-    def fitted(self, beta):
-        return self.X @ beta[1:] + beta[0] if self.intercept else self.X @ beta
+    def _rhs(self, X, v):
+        return np.concatenate([[v.sum()], xt_dot(X, v)]) if self.intercept else xt_dot(X, v)
+
+    def resid(self, beta, out=None):
+        """``y - fitted(beta)`` in one buffer (``out`` if given)."""
+        if not self.intercept:
+            f = x_dot(self.X, beta, out=out)
+        else:
+            f = x_dot(self.X, beta[1:], out=out)
+            f += beta[0]
+        return np.subtract(self.y, f, out=f)
+
+    def hessian(self, dp, d0, prev=None):
+        """``X' C diag(dp) X`` and the count of incremental updates it carries.
+
+        From ``prev = (H, dp_prev, count)`` by a correction on the rows whose ``dp`` changed, when they
+        are fewer than the rows where ``dp != d0`` (Huber: the rows that crossed the threshold since the
+        last step, typically a few hundred); else from ``d0 * G0`` plus a correction on the rows where
+        ``dp != d0``; else from all rows.
+        """
+        n = self.y.size
+        diff = dp != d0
+        nd = int(np.count_nonzero(diff))
+        if prev is not None:
+            H, dp_prev, n_inc = prev
+            ch = dp != dp_prev
+            nc = int(np.count_nonzero(ch))
+            if nc == 0:
+                return H, n_inc
+            if nc < nd and nc < 0.6 * n and n_inc < 50:   # refresh now and then: no drift from many updates
+                idx = np.flatnonzero(ch)
+                dH = self._gram(np.take(self.X, idx, axis=0), self.cw[idx] * (dp[idx] - dp_prev[idx]))
+                return H + dH, n_inc + 1
+        if nd < 0.6 * n and d0 > 0:
+            idx = np.flatnonzero(diff)
+            return d0 * self.G0 + self._gram(np.take(self.X, idx, axis=0), self.cw[idx] * (dp[idx] - d0)), 0
+        return self._gram(self.X, self.cw * dp), 0
 
     def ols(self):
         return small_solve(self.G0, self.b0, self.full)
@@ -410,34 +535,43 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
 
     With ``newton=True`` (convex, monotone losses) the step is a safeguarded
     Newton step on :math:`\sum c\,\rho(r/s)` for the current scale, built from
-    the same cheap Gram updates: gradient :math:`b_w - G_w\beta` and Hessian
-    :math:`X^\top C\,\psi'(r/s)\,X`. Its fixed point is the IRLS fixed point
+    cheap updates: gradient :math:`X^\top C\,W r` (one pass over the data) and Hessian
+    :math:`X^\top C\,\psi'(r/s)\,X`, corrected from the previous step's on the rows where
+    :math:`\psi'` changed. Its fixed point is the IRLS fixed point
     (:math:`\sum c\,\psi(r/s)x = 0` with the scale equation), reached in fewer
     steps; a step that does not lower the objective falls back to IRLS.
     """
     xp = _np_xp()
-    y = state.y
     zero = np.zeros(1)
     w0 = float(np.asarray(loss._weight(xp, zero))[0])
     d0 = float(np.asarray(loss._psi_prime(xp, zero))[0])
-    r = y - state.fitted(beta)
+    r = state.resid(beta)
+    spare = np.empty_like(r)   # residual buffers alternate between steps (no fresh n-vector per step)
+    vbuf = np.empty_like(r)
+    cw = None if state.c is None else state.cw
     dfit = math.inf
+    hess = None   # (H, psi' it was built from, incremental updates since a full one)
     for it in range(1, max_iter + 1):
         if not scale > 0:
             return beta, 0.0, it - 1, False, (
                 "stopped: the robust scale is 0 (more than half of the residuals are exactly 0, a perfect fit "
-                "of the bulk of the data); pass a fixed scale= to continue")
+                "of the bulk of the data); pass a fixed scale= to continue"), r
         u = r / scale
         wt = np.asarray(loss._weight(xp, u), dtype=float)
-        if not np.any(wt * state.cw > 0):
+        if not np.any(wt > 0 if cw is None else wt * cw > 0):
             return beta, scale, it - 1, False, ("stopped: every IRLS weight is 0 (all residuals beyond the "
                                                 "loss's rejection point); use a larger tuning constant or "
-                                                "a Huber start")
+                                                "a Huber start"), r
         new = None
         if newton:
             dp = np.asarray(loss._psi_prime(xp, u), dtype=float)
-            (Gw, H), idx, Xs = state.grams([wt, dp], [w0, d0])
-            grad = state.rhs(wt, w0, idx, Xs) - Gw @ beta
+            H, n_inc = state.hessian(dp, d0, hess)
+            hess = (H, dp, n_inc)
+            # gradient X' C W r (= b_w - G_w beta) in one pass over X, without forming G_w
+            v = np.multiply(wt, r, out=vbuf)
+            if cw is not None:
+                v *= cw
+            grad = state._rhs(state.X, v)
             step = small_solve(H, grad, state.full) if np.all(np.isfinite(H)) else None
             big_step = step is not None and (
                 math.sqrt(max(float(step @ state.G0 @ step), 0.0) / state.sumw) > 0.05 * scale)
@@ -445,37 +579,38 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
                 # a small step (a twentieth of the scale in RMS fitted change): the quadratic model is
                 # accurate there, so skip the objective check (two passes over the data)
                 new = beta + step
-                r_new = y - state.fitted(new)
+                r_new = state.resid(new, out=spare)
             elif step is not None and np.all(np.isfinite(step)):
-                f0 = float(state.cw @ np.asarray(loss._rho(xp, u)))
+                f0 = state.csum(np.asarray(loss._rho(xp, u)))
                 t = 1.0
                 for _ in range(20):
                     cand = beta + t * step
-                    rc = y - state.fitted(cand)
-                    f1 = float(state.cw @ np.asarray(loss._rho(xp, rc / scale)))
+                    rc = state.resid(cand, out=spare)
+                    f1 = state.csum(np.asarray(loss._rho(xp, rc / scale)))
                     if f1 <= f0 + 1e-12 * abs(f0):
                         new, r_new = cand, rc
                         break
                     t *= 0.5
             if new is None:
+                (Gw,), idx, Xs = state.grams([wt], [w0])
                 new = small_solve(Gw, state.rhs(wt, w0, idx, Xs), state.full)
-                r_new = y - state.fitted(new)
+                r_new = state.resid(new, out=spare)
         else:
             (Gw,), idx, Xs = state.grams([wt], [w0])
             new = small_solve(Gw, state.rhs(wt, w0, idx, Xs), state.full)
-            r_new = y - state.fitted(new)
+            r_new = state.resid(new, out=spare)
         dlt = new - beta
-        beta, r = new, r_new
+        beta, r, spare = new, r_new, r
         new_scale = estimate_scale(r) if update_scale else scale
         # RMS change of the fitted values, in units of the scale (G0 / sum(c) is the design's second moment)
         dfit = math.sqrt(max(float(dlt @ state.G0 @ dlt), 0.0) / state.sumw)
         ds = abs(new_scale - scale)
         scale = new_scale
         if dfit <= tol * max(scale, 1e-300) and ds <= tol * max(scale, 1e-300):
-            return beta, scale, it, True, ""
+            return beta, scale, it, True, "", r
     return beta, scale, max_iter, False, (
         f"not converged: stopped at the iteration limit max_iter={max_iter}; the last step still changed the "
-        f"fitted values by {dfit / max(scale, 1e-300):.3g} scale units (tol={tol:g}); raise max_iter")
+        f"fitted values by {dfit / max(scale, 1e-300):.3g} scale units (tol={tol:g}); raise max_iter"), r
 
 
 def _inv(G, full):
@@ -496,13 +631,13 @@ def _sandwich(loss, r, scale, state, cov_type):
     dpsi = np.asarray(loss._psi_prime(xp, u), dtype=float)
     cw = state.cw
     n = state.sumw
-    m = float(cw @ dpsi) / n
+    m = state.csum(dpsi) / n
     if not m > 0 or state.sumw - state.rank <= 0:
         return None
-    var_dpsi = float(cw @ (dpsi - m) ** 2) / n
+    var_dpsi = state.csum((dpsi - m) ** 2) / n
     kfac = 1 + state.rank / n * var_dpsi / m ** 2
     df_resid = n - state.rank
-    ss_psi = float(cw @ (psi * psi))
+    ss_psi = state.csum(psi * psi)
     if cov_type == "H1":
         return kfac ** 2 * (ss_psi / df_resid * scale ** 2) / m ** 2 * _inv(state.G0, state.full)
     W = state._gram(state.X, cw * dpsi)
