@@ -231,11 +231,10 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
 
     losses, fit_errors = build_candidates(counts)
     n_fit = len(losses)
-    from ._progress import progress_bar
+    from ..io.progress import progress as progress_display
 
-    bar = progress_bar(n_fit * (folds + 1), "l2kit diagnose", enabled=progress)
     fits: dict[str, Any] = {}
-    try:
+    with progress_display(n_fit * (folds + 1), desc="l2kit diagnose", unit="fits", enabled=progress) as bar:
         for name, loss in losses.items():
             try:
                 fits[name] = l2fit(Xn, yn, loss=loss, feature_names=design.feature_names)
@@ -245,8 +244,6 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
             bar.update(1, f"fit {name}")
         cv = cross_validate(Xn, yn, {k: losses[k] for k in losses if fits.get(k) is not None},
                             folds=folds, random_state=random_state, progress=bar)
-    finally:
-        bar.close()
 
     inf = influence(Xn, yn)
     resid = inf.resid

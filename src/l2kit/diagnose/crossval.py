@@ -67,7 +67,7 @@ def cross_validate(X: np.ndarray, y: np.ndarray, candidates: dict, *, folds: int
                    progress=None, fit_options: dict | None = None) -> dict[str, CVScore]:
     """Cross-validate each ``name -> loss`` in ``candidates`` on the same K folds.
 
-    ``progress`` is an object with ``update(k, note)`` (see ``_progress``).
+    ``progress`` is an object with ``update(k, note)`` (see :class:`l2kit.io.progress.Progress`).
     A candidate whose fit raises on some fold gets a :class:`CVScore` whose
     ``error`` names the fold and the message; the others carry on.
 

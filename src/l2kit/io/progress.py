@@ -56,21 +56,24 @@ class Progress:
         except ImportError:
             return ("plain", None)
 
-    def update(self, n: int) -> None:
+    def update(self, n: int = 1, note: str = "") -> None:
+        """Advance by ``n`` units; ``note`` (e.g. the step running now) is shown beside the bar."""
         self.count += int(n)
         if self._impl is None:
             return
         kind, obj = self._impl
         if kind == "tqdm":
+            if note:
+                obj.set_postfix_str(note, refresh=False)
             obj.update(n)
         elif kind == "rich":
-            obj[0].update(obj[1], advance=n)
+            obj[0].update(obj[1], advance=n, **({"description": f"{self.desc} {note}"} if note else {}))
         else:
             now = time.monotonic()
             if now - self._last > 0.2:
                 self._last = now
                 of = f"/{self.total:,}" if self.total else ""
-                self.stream.write(f"\r{self.desc}: {self.count:,}{of} {self.unit}")
+                self.stream.write(f"\r{self.desc}: {self.count:,}{of} {self.unit} {note:<24}")
                 self.stream.flush()
 
     def close(self) -> None:
@@ -82,7 +85,7 @@ class Progress:
         elif kind == "rich":
             obj[0].stop()
         else:
-            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.write("\r" + " " * (len(self.desc) + 60) + "\r")
             self.stream.flush()
         self._impl = None
 
