@@ -184,3 +184,13 @@ def positive_param(owner: str, name: str, value: float, *, allow_zero: bool = Fa
     if not ok:
         raise InputError(f"{owner}({name}=...)", "a positive finite number" if not allow_zero
                          else "a non-negative finite number", repr(value), f"pass e.g. {owner}({name}=1.0)")
+
+
+def tuning_constant(obj: Any, name: str, *, allow_zero: bool = False) -> None:
+    """Validate tuning constant ``name`` of loss ``obj`` (see :func:`positive_param`) and store it as a float.
+
+    Floats are hashable, compare equal across int/float/np.float64, and give a repr that round-trips.
+    """
+    positive_param(type(obj).__name__, name, getattr(obj, name), allow_zero=allow_zero)
+    object.__setattr__(obj, name, float(getattr(obj, name)))
+

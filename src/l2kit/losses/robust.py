@@ -43,12 +43,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from .._array import InputError
-from ._base import ResidualLoss, positive_param
+from ._base import ResidualLoss, tuning_constant
 from ._registry import register
 
 __all__ = ["Absolute", "Huber", "PseudoHuber", "SmoothL1", "LogCosh", "Cauchy", "Tukey", "Quantile"]
@@ -64,12 +63,6 @@ def _floor(xp, r) -> float:
 def _keep_nan(xp, r, out):
     """``out`` with NaN wherever ``r`` is NaN (indicator-based kernels would map NaN to a number)."""
     return xp.where(xp.isnan(r), r, out)
-
-
-def _as_float(obj: Any, name: str) -> None:
-    # store tuning constants as Python floats: hashable, equal across int/float/np.float64,
-    # and a repr that round-trips
-    object.__setattr__(obj, name, float(getattr(obj, name)))
 
 
 @register
@@ -157,8 +150,7 @@ class Huber(ResidualLoss):
     redescending = False
 
     def __post_init__(self):
-        positive_param("Huber", "delta", self.delta)
-        _as_float(self, "delta")
+        tuning_constant(self, "delta")
 
     def _rho(self, xp, r):
         d = self.delta
@@ -218,8 +210,7 @@ class PseudoHuber(ResidualLoss):
     redescending = False
 
     def __post_init__(self):
-        positive_param("PseudoHuber", "delta", self.delta)
-        _as_float(self, "delta")
+        tuning_constant(self, "delta")
 
     def _s(self, xp, r):
         x = r / self.delta
@@ -294,8 +285,7 @@ class SmoothL1(ResidualLoss):
         if isinstance(self.beta, (int, float)) and not isinstance(self.beta, bool) and self.beta == 0:
             raise InputError("SmoothL1(beta=...)", "a positive finite number", "0",
                              "beta=0 is the absolute error: use Absolute(), or pass e.g. SmoothL1(beta=1.0)")
-        positive_param("SmoothL1", "beta", self.beta)
-        _as_float(self, "beta")
+        tuning_constant(self, "beta")
 
     def _rho(self, xp, r):
         b = self.beta
@@ -407,8 +397,7 @@ class Cauchy(ResidualLoss):
     redescending = True
 
     def __post_init__(self):
-        positive_param("Cauchy", "c", self.c)
-        _as_float(self, "c")
+        tuning_constant(self, "c")
 
     def _rho(self, xp, r):
         x = r / self.c
@@ -486,8 +475,7 @@ class Tukey(ResidualLoss):
     redescending = True
 
     def __post_init__(self):
-        positive_param("Tukey", "c", self.c)
-        _as_float(self, "c")
+        tuning_constant(self, "c")
 
     def _parts(self, xp, r):
         x = r / self.c
@@ -562,7 +550,7 @@ class Quantile(ResidualLoss):
         if not ok or not (0.0 < float(q) < 1.0):
             raise InputError("Quantile(q=...)", "a number strictly between 0 and 1", repr(q),
                              "pass e.g. Quantile(q=0.9) for the 90th percentile")
-        _as_float(self, "q")
+        object.__setattr__(self, "q", float(q))  # validated above; stored as a float like tuning_constant
 
     def _rho(self, xp, r):
         q = self.q
