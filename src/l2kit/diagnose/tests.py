@@ -208,12 +208,13 @@ def heavy_tails(resid, *, cutoff: float = 2.5, center: bool = False) -> Tails:
     """
     from scipy import stats
 
+    from ..linear._irls import mad_scale
+
     r = _vec(resid)
     if center:
         r = r - np.median(r)
     a = np.abs(r)
-    # the normalised MAD about zero of all residuals, as statsmodels' RLM scale_est="mad"
-    s = 1.482602218505602 * float(np.median(a))
+    s = mad_scale(r, None)  # the normalised MAD about zero, as the robust fits' (statsmodels RLM's) scale
     n = r.size
     p_tail = 2 * stats.norm.sf(cutoff)
     k = int(np.sum(a > cutoff * s)) if s > 0 else 0

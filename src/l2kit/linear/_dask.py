@@ -22,7 +22,7 @@ import numpy as np
 
 from .._array import InputError
 from ._gram_state import GramState, solve_state
-from ._stream import check_common
+from ._stream import check_stream_options
 
 SPLIT_EVERY = 8
 
@@ -138,7 +138,7 @@ def fit_dask(X: Any, y: Any, *, loss: Any = None, weights: Any = None, cov: Any 
     from ..losses import Squared
 
     loss = Squared() if loss is None else loss
-    alpha, opts = check_common(loss, cov=cov, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts,
+    alpha, opts = check_stream_options(loss, cov=cov, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts,
                                where="Dask")
     if X.ndim != 2:
         raise InputError("X", "a 2-D Dask array (rows, features)", f"shape {X.shape}",

@@ -19,7 +19,7 @@ from ._gram_state import GramState, solve_state
 _KNOWN_OPTS = {"rcond"}
 
 
-def check_common(loss, *, cov, alpha, l1_ratio, method, opts, where: str) -> tuple[float, dict]:
+def check_stream_options(loss, *, cov, alpha, l1_ratio, method, opts, where: str) -> tuple[float, dict]:
     """Refuse options the chunked/distributed paths cannot honour; return (alpha, solver opts)."""
     from ..losses import Squared
 
@@ -155,7 +155,7 @@ def fit_chunks(chunks: Iterable[Any], *, loss: Any = None, weights: Any = None, 
     if cov is not None:
         raise InputError("cov", "None when X is an iterator of chunks", "an array",
                          "for per-row variances yield (X, y, 1/var) chunks (WLS equals diagonal GLS)")
-    alpha, opts = check_common(loss, cov=None, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts,
+    alpha, opts = check_stream_options(loss, cov=None, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts,
                                where="chunked")
     state = None
     names = None
