@@ -241,6 +241,7 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
     ``r`` the rank, :math:`\mathrm{Cov}(\hat\beta) = \hat\sigma^2 (X_c^\top W X_c)^{+}`,
     :math:`\mathrm{Var}(\hat\beta_0) = \hat\sigma^2/\sum w + \bar x^\top \mathrm{Cov}(\hat\beta)\bar x`.
     """
+    from ._inference import classical_cov, gaussian_loglike
     from ._result import Fit
 
     p = state.p
@@ -304,19 +305,12 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
     intercept = float(my - mx @ coef) if fit_intercept else 0.0
     stderr = intercept_se = cov_params = None
     if cov_b is not None:
-        cb = scale * cov_b
-        if fit_intercept:
-            v0 = scale / state.sw + mx @ cb @ mx
-            c0 = -(cb @ mx)
-            cov_params = np.empty((p + 1, p + 1))
-            cov_params[0, 0], cov_params[0, 1:], cov_params[1:, 0], cov_params[1:, 1:] = v0, c0, c0, cb
-            intercept_se = float(np.sqrt(abs(v0)))
-        else:
-            cov_params = cb
-        stderr = np.sqrt(np.abs(np.diag(cb)))
+        cov_params = classical_cov(cov_b, scale, mean=mx, sw=state.sw, fit_intercept=fit_intercept)
+        se = np.sqrt(np.abs(np.diag(cov_params)))
+        stderr = se[1:] if fit_intercept else se
+        intercept_se = float(se[0]) if fit_intercept else None
     tss_c = float(np.sum(state.R[:, p] ** 2))  # centred weighted TSS of y
-    loglike = (float(-0.5 * n * (np.log(2 * np.pi * rss / n) + 1) + 0.5 * state.sum_log_w) if rss > 0
-               else float("inf"))
+    loglike = gaussian_loglike(rss, n, logdet_cov=-state.sum_log_w)  # WLS: log|Sigma| = -sum log w
     if edf is not None:
         loglike = None
         status_bits.append(f"ridge alpha={alpha:g}, effective degrees of freedom {edf:.6g}")
