@@ -27,15 +27,21 @@ def _backend(x) -> str:
     return "numpy" if mod in ("numpy", "builtins", "pandas") else mod
 
 
-def _first_nonfinite(name: str, a: np.ndarray) -> None:
+def _first_nonfinite(name: str, a: np.ndarray, *, where: str | None = None, offset: int = 0) -> None:
+    """Refuse NaN/inf in ``a`` with the count and the first row.
+
+    For a chunk of a stream, ``where`` names it and ``offset`` turns its row into a global (0-based) row.
+    """
     bad = ~np.isfinite(a)
     if bad.any():
         rows = np.flatnonzero(bad.reshape(a.shape[0], -1).any(axis=1))
         col = ""
         if a.ndim == 2:
             col = f", column {int(np.flatnonzero(bad[rows[0]])[0])}"
+        first = (f"in {where}, first at global row {offset + int(rows[0])} (0-based)" if where is not None
+                 else f"first at row {int(rows[0])}")
         raise InputError(name, "finite values", f"{int(bad.sum())} NaN/inf value(s) in {rows.size} row(s), "
-                         f"first at row {int(rows[0])}{col}",
+                         f"{first}{col}",
                          "drop or impute those rows before fitting (l2kit never drops rows silently)")
 
 

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._array import InputError, to_numpy
+from ._design import _first_nonfinite
 from ._gram_state import GramState, solve_state
 
 _KNOWN_OPTS = {"rcond"}
@@ -87,15 +88,8 @@ def _chunk_arrays(chunk: Any, i: int, offset: int, p_expected: int | None):
 
 def _check_finite(X, y, w, offset: int, where: str) -> None:
     for name, a in (("X", X), ("y", y), ("weights", w)):
-        if a is None:
-            continue
-        if not np.isfinite(a).all():
-            bad = ~np.isfinite(a)
-            rows = np.flatnonzero(bad if a.ndim == 1 else bad.any(axis=1))
-            col = f", column {int(np.flatnonzero(bad[rows[0]])[0])}" if a.ndim == 2 else ""
-            raise InputError(name, "finite values", f"{rows.size} row(s) with NaN/inf in {where}, first at global "
-                             f"row {offset + int(rows[0])} (0-based){col}",
-                             "drop or impute those rows before fitting (l2kit never drops rows silently)")
+        if a is not None:
+            _first_nonfinite(name, a, where=where, offset=offset)
     if w is not None and (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
         raise InputError("weights", "non-negative case weights", f"negative weight {w[i]:g} in {where} at global "
