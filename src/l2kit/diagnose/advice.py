@@ -80,10 +80,6 @@ def _rows(idx) -> str:
     return ", ".join(rows[:-1]) + " and " + rows[-1] if len(rows) > 1 else (rows[0] if rows else "none")
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-
-
 def _cv_sentence(d, keys, metric: str, metric_name: str, best: str | None) -> str | None:
     ok = [k for k in keys if k in d.cv and d.cv[k].ok and np.isfinite(getattr(d.cv[k], metric))]
     if not ok:

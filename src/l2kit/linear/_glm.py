@@ -105,18 +105,6 @@ def _newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float):
         f"(tol={tol:g}); raise max_iter")
 
 
-def _fd_hessian(grad: Callable, x: np.ndarray) -> np.ndarray:
-    """Symmetrised central-difference Jacobian of an analytic gradient."""
-    k = x.size
-    H = np.empty((k, k))
-    for j in range(k):
-        h = 1e-5 * max(1.0, abs(x[j]))
-        e = np.zeros(k)
-        e[j] = h
-        H[:, j] = (grad(x + e) - grad(x - e)) / (2 * h)
-    return 0.5 * (H + H.T)
-
-
 def _column(design_X, n, name):
     Z = np.asarray(to_numpy(design_X), dtype=float)
     if Z.ndim == 1:
