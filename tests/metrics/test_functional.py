@@ -263,3 +263,18 @@ def test_weight_invariances(prob):
         zero[0] = 0.0
         if len(y) > 3:
             _close(f(y, p, weights=zero), f(y[1:], p[1:], weights=zero[1:]))  # zero = removal
+
+
+def test_zero_weight_row_leaves_no_trace_even_as_the_first_row():
+    # found by hypothesis: the fused kernel shifted values by row 0; with weight 0 and a large residual
+    # there, rounding left MSE 6e-27 instead of 0, flipping sklearn's constant-target R^2 rule from 1 to 0
+    y = np.zeros(4)
+    p = np.array([341.9763339992011, 0.0, 0.0, 0.0])
+    w = np.array([0.0, 1.0, 1.0, 1.0])
+    assert l2.mse(y, p, weights=w) == 0.0
+    assert l2.r2(y, p, weights=w) == skm.r2_score(y, p, sample_weight=w) == 1.0
+    assert l2.explained_variance(y, p, weights=w) == skm.explained_variance_score(y, p, sample_weight=w) == 1.0
+    Y, P = np.zeros((4, 2)), np.zeros((4, 2))
+    P[0, 0], P[1, 1] = 341.97, 12.3
+    W = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 1.0]])      # per-element weights
+    np.testing.assert_array_equal(l2.r2(Y, P, weights=W, multioutput="raw_values"), [1.0, 1.0])

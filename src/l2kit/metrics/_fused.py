@@ -304,6 +304,14 @@ def _as_kn(a: np.ndarray) -> np.ndarray:
     return a.reshape(1, -1) if a.ndim == 1 else a.T
 
 
+def _first_weighted(Wt: np.ndarray, wmode: int, k: int) -> np.ndarray:
+    """Per output, the index of the first row with positive weight (0 when unweighted or none is)."""
+    if wmode == 0 or (Wt[:, 0] > 0).all():
+        return np.zeros(k, dtype=np.intp)   # the usual case: no scan
+    first = np.argmax(Wt > 0, axis=1)         # all-zero weights give 0: the sum of weights is refused later
+    return first if first.shape[0] == k else np.repeat(first, k)
+
+
 def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = None, *,
           what: str = "moments", shift: tuple[np.ndarray, np.ndarray] | None = None):
     """Per-output sums for the metrics, in one pass over NumPy arrays.
@@ -322,7 +330,8 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
         ``y - ky`` and ``r - kr``), ``m2y``/``m2r`` (weighted centred sums of
         squares), ``mabs`` (weighted mean of ``|r|``).
     shift : (ky, kr), optional
-        Shifts to use (default: the first row's target and residual).
+        Shifts to use (default: the target and residual of the first row with positive weight,
+        so rows of zero weight leave no rounding trace and weight 0 equals removal exactly).
 
     Returns
     -------
@@ -360,8 +369,10 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
         if Wt.dtype != np.float64 and Wt.dtype != np.float32:
             Wt = Wt.astype(np.float64)
     if shift is None:
-        ky = Y[:, 0].astype(np.float64)
-        kr = ky - P[:, 0]
+        j0 = _first_weighted(Wt, wmode, k)
+        cols = np.arange(k)
+        ky = Y[cols, j0].astype(np.float64)
+        kr = ky - P[cols, j0]
     else:
         ky, kr = (np.asarray(s, dtype=np.float64) for s in shift)
     # a non-finite shift would poison every value; the data itself is checked via the result
