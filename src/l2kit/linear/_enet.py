@@ -1,27 +1,29 @@
-r"""Elastic net and lasso by coordinate descent on the centred Gram matrix, with a duality-gap stop.
+r"""Elastic net and lasso by coordinate descent with covariance updates, and a duality-gap stop.
 
 Minimises the glmnet / scikit-learn ElasticNet objective
 
 .. math::
     \frac{1}{2n}\|b - c\beta_0 - A\beta\|^2 + \alpha\lambda\|\beta\|_1 + \frac{\alpha(1-\lambda)}{2}\|\beta\|^2
 
-(``n`` = sum of weights when weighted). One pass over the rows forms the
-centred Gram matrix :math:`Q = A_c^H A_c / n` and :math:`q = A_c^H b_c / n`
-(see :func:`~l2kit.linear._direct.centred_gram`); every coordinate update then
-costs O(p) ("covariance updates", Friedman, Hastie & Tibshirani 2010) and the
-duality gap of scikit-learn's ``enet_coordinate_descent_gram`` is evaluated
-after every sweep in O(p). The loop stops when the gap is below
-``tol * ||b_c||^2 / n``; it never reports convergence at ``max_iter``.
+(``n`` = sum of weights when weighted). Coordinate descent runs on the
+centred Gram matrix :math:`Q = A_c^T A_c / n` of a working set of columns,
+so every update costs O(|S|) ("covariance updates", Friedman, Hastie &
+Tibshirani 2010). The Gram matrix is formed in float32 when that pays
+(half the BLAS time) and the float32 model is refined against exact float64
+gradients, so the answer is the float64 optimum: see
+:func:`enet_active_set`. Convergence is only claimed when scikit-learn's
+duality gap, computed from exact float64 residuals of the full problem, is
+below ``tol * ||b_c||^2 / n``; it is never claimed at ``max_iter``.
 
-The kernel is compiled by numba when installed (lazily, on first use) and
-runs as plain Python otherwise; both live behind :func:`_kernel`.
+The kernels are compiled by numba when installed (lazily, on first use);
+without it the coordinate descent runs as plain Python and the block copies
+as NumPy.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_KERNEL = None
 #: above this many columns the full p x p Gram matrix is never formed (working sets only)
 _FULL_GRAM_MAX_P = 2000
 
@@ -74,17 +76,26 @@ def _cd_gram(Q, q, w, H, l1, l2, yy, tol, max_iter):  # pragma: no cover - compi
     return max_iter, gap, False
 
 
-def _kernel():
-    """The coordinate-descent kernel: numba-compiled when available, else plain Python."""
-    global _KERNEL
-    if _KERNEL is None:
+_NATIVE: dict = {}
+
+
+def _native(fn, fallback):
+    """``fn`` compiled by numba (lazily, cached on disk) when installed, else the NumPy ``fallback``."""
+    got = _NATIVE.get(fn)
+    if got is None:
         try:
             import numba
 
-            _KERNEL = numba.njit(cache=True, fastmath=False)(_cd_gram)
-        except Exception:  # numba missing or unusable: same algorithm, slower
-            _KERNEL = _cd_gram
-    return _KERNEL
+            got = numba.njit(cache=True)(fn)
+        except Exception:  # numba missing or unusable: same results, vectorised NumPy
+            got = fallback
+        _NATIVE[fn] = got
+    return got
+
+
+def _kernel():
+    """The coordinate-descent kernel: numba-compiled when available, else plain Python (same algorithm)."""
+    return _native(_cd_gram, _cd_gram)
 
 
 def enet_gram(G, Atb, bss, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=10000):
@@ -113,14 +124,179 @@ def enet_gram(G, Atb, bss, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=10000)
     return w, int(it), float(gap), bool(ok)
 
 
-def _times(blocks, w):
-    """``[X_1, X_2, ...] @ w`` for a working set kept as column blocks (no concatenation copy)."""
-    out, k = None, 0
-    for Xi in blocks:
-        v = Xi @ w[k:k + Xi.shape[1]]
-        out = v if out is None else out + v
-        k += Xi.shape[1]
-    return out
+# ---------------------------------------------------------------------------
+# working sets, a float32 Gram matrix and exact float64 refinement
+# ---------------------------------------------------------------------------
+#: elements per row block when forming a Gram matrix (2 MiB of float32: cache-sized, never a copy of A)
+_BLOCK_ELEMS = 1 << 19
+#: a float32 round must shrink the duality gap by this factor, else the Gram is rebuilt in float64
+_MIN_GAIN = 1e-2
+#: a float32 Gram pays for its extra refinement pass once |S|^2 >= this * p
+_F32_MIN_RATIO = 32
+#: rows sampled to estimate the column variances for the support probe
+_SAMPLE_ROWS = 1024
+
+def _centre_cast(A, i0, i1, cols, cv, mean, out):  # pragma: no cover - compiled by numba
+    """``out[i - i0, k] = A[i, cols[k]] - cv[i] mean[k]`` in ``out``'s dtype."""
+    m = cols.shape[0]
+    j0 = cols[0] if m else 0
+    if A.strides[0] >= A.strides[1]:
+        run = m > 0 and cols[m - 1] - j0 == m - 1
+        for i in range(i0, i1):            # row views keep the inner loops vectorised
+            ci = cv[i]
+            o = out[i - i0]
+            a = A[i, j0:j0 + m] if run else A[i]
+            for k in range(m):
+                o[k] = a[k if run else cols[k]] - ci * mean[k]
+    else:
+        for k in range(m):
+            j, mk = cols[k], mean[k]
+            for i in range(i0, i1):
+                out[i - i0, k] = A[i, j] - cv[i] * mk
+
+
+def _centre_cast_numpy(A, i0, i1, cols, cv, mean, out):
+    blk = np.take(A[i0:i1], cols, axis=1)
+    blk -= cv[i0:i1, None] * mean
+    out[...] = blk
+
+
+class NonFiniteData(ArithmeticError):
+    """Column statistics are not finite: the caller reports where the NaN/inf are."""
+
+
+class _Centred:
+    """The centred design ``A_c = A - c m^T``, never materialised: products, gradients and Gram blocks."""
+
+    def __init__(self, A, b, c, n_pen):
+        n, p = A.shape
+        self.A, self.n_pen = A, float(n_pen)
+        has_c = c is not None
+        self.cv = (np.full(n, float(c)) if np.ndim(c) == 0 else np.asarray(c, dtype=np.float64)) if has_c \
+            else np.zeros(n)
+        sw = float(self.cv @ self.cv)
+        self.bmean = float(self.cv @ b) / sw if has_c else 0.0
+        self.bc = b - self.cv * self.bmean
+        self.mean = (self.cv @ A) / sw if has_c else np.zeros(p)
+        self.q = (self.bc @ A - self.mean * float(self.cv @ self.bc)) / self.n_pen      # A_c^T b_c / n
+        self.yy = float(self.bc @ self.bc) / self.n_pen
+        if not (np.all(np.isfinite(self.q)) and np.isfinite(self.yy) and np.all(np.isfinite(self.mean))):
+            raise NonFiniteData("NaN/inf in A or b")
+        step = max(1, n // _SAMPLE_ROWS)
+        sample = A[::step] - self.cv[::step, None] * self.mean
+        #: the diagonal of A_c^T A_c / n estimated from a sample of rows (for the support probe)
+        self.diag = np.einsum("ij,ij->j", sample, sample) * (n / max(sample.shape[0], 1)) / self.n_pen
+
+    def gradient(self, r):
+        """``A_c^T r / n``."""
+        return (r @ self.A - self.mean * float(self.cv @ r)) / self.n_pen
+
+    def residuals(self, w):
+        """``b_c - A_c w``."""
+        return self.bc - (self.A @ w - self.cv * float(self.mean @ w))
+
+    def gram(self, cols, start, dtype):
+        """``A_c[:, cols]^T A_c[:, cols[start:]] / n``, accumulated in float64 over row blocks.
+
+        Each block is centred and cast into a small buffer of ``dtype`` (float32:
+        twice the BLAS speed) and multiplied there; ``A`` is not copied. A
+        float32 overflow (or underflow, which shows as stalled refinement in
+        the caller) is handled by redoing the work in float64.
+        """
+        n = self.A.shape[0]
+        m = cols.size
+        rows = max(256, min(n, _BLOCK_ELEMS // max(m, 1)))
+        buf = np.empty((min(rows, n), m), dtype=dtype)
+        G = np.zeros((m, m - start))
+        cast = _native(_centre_cast, _centre_cast_numpy)
+        mc = np.ascontiguousarray(self.mean[cols])
+        with np.errstate(over="ignore", invalid="ignore"):     # checked below
+            for i0 in range(0, n, rows):
+                i1 = min(i0 + rows, n)
+                blk = buf[: i1 - i0]
+                cast(self.A, i0, i1, cols, self.cv, mc, blk)
+                G += blk.T @ blk[:, start:]
+        G /= self.n_pen
+        if not np.all(np.isfinite(G)):
+            if dtype != np.float64:      # beyond float32's range: redo in float64
+                return self.gram(cols, start, np.float64)
+            raise NonFiniteData("the Gram matrix overflows")
+        return G
+
+
+def _positive_definite(G, l2):
+    """Whether ``G + l2 I`` (equilibrated) has a Cholesky factor: O(p^3 / 3), small next to the O(n p^2) Gram."""
+    from scipy.linalg import lapack
+
+    d = np.sqrt(np.maximum(G.diagonal(), 0.0) + l2)
+    d[d == 0] = 1.0
+    M = G / d[:, None] / d[None, :]
+    M[np.diag_indices_from(M)] += l2 / d**2
+    return lapack.dpotrf(M, lower=0, clean=0, overwrite_a=1)[1] == 0
+
+
+def _soft_diag(z, d, l1, l2):
+    """Coordinate-wise minimiser of ``d w^2 / 2 - z w + l1 |w| + l2 w^2 / 2`` (0 where ``d = 0``)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(d > 0, np.sign(z) * np.maximum(np.abs(z) - l1, 0.0) / (d + l2), 0.0)
+
+
+def duality_gap(w, r, g, bc, l1, l2, n_pen):
+    """scikit-learn's elastic-net duality gap divided by ``n``, from exact residuals ``r`` and ``g = A_c^T r / n``."""
+    R2 = float(r @ r) / n_pen
+    dual = float(np.max(np.abs(g - l2 * w), initial=0.0))
+    const = l1 / dual if dual > l1 else 1.0
+    gap = 0.5 * R2 * (1.0 + const * const) if dual > l1 else R2
+    return max(gap + l1 * float(np.abs(w).sum()) - const * float(r @ bc) / n_pen
+               + 0.5 * l2 * (1.0 + const * const) * float(w @ w), 0.0)
+
+
+def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=10000, max_rounds=50):
+    r"""Elastic net on a working set, by covariance updates on a float32 Gram refined in float64.
+
+    *Working set.* Only inner products among the working set ``S`` are
+    formed: O(n |S|^2) instead of O(n p^2). A probe sizes ``S`` first: the
+    separable solution (each column alone, variances from a row sample) and
+    two damped Jacobi steps on exact gradients, four O(np) passes in all.
+    When more than half the columns look active, ``S`` is all of them (one
+    contiguous Gram beats gathering); otherwise ``S`` is the probe's largest
+    ``1.25 k`` (at least 64) columns by |score|. Columns outside ``S`` that
+    violate the KKT conditions after a round join it.
+
+    *Rounds.* Each round solves the quadratic model
+
+    .. math::
+        \tfrac12 (w - w_k)^T Q_S (w - w_k) - g_k^T (w - w_k) + \text{penalty}(w)
+
+    by coordinate descent, where ``g_k = A_c^T r_k / n`` is the *exact*
+    gradient from float64 residuals. The fixed point of the rounds is the
+    exact float64 optimum whatever the rounding in ``Q_S``, which only sets
+    the contraction per round (about 1e-5 for a well-conditioned design: one
+    refinement round). ``Q_S`` is float32 when ``|S|^2 >= 32 p`` (below
+    that the saved BLAS time is less than the extra round costs). It is
+    rebuilt in float64 when the float32 matrix is not positive definite,
+    when coordinate descent cannot solve its model, or when a round shrinks
+    the gap less than a hundredfold.
+
+    *Stop.* After each round the duality gap of the *full* problem is
+    computed from the exact residuals; convergence needs it below
+    ``tol * ||b_c||^2 / n``. A float64 round that stalls above it ends the
+    loop unconverged (the rounding floor) rather than claiming success.
+
+    Returns ``coef, b0, n_sweeps, gap, converged, working_set_size, residuals``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.normal(size=(500, 300)); b = A[:, :3] @ [2.0, -1.0, 0.5] + 0.1 * rng.normal(size=500)
+    >>> coef, b0, it, gap, ok, size, r = enet_active_set(A, b, 1.0, 500, 0.05, 1.0)
+    >>> ok, np.flatnonzero(coef).tolist(), size < 300
+    (True, [0, 1, 2], True)
+    """
+    with _one_blas_thread():
+        return _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, tol=tol, max_iter=max_iter,
+                                max_rounds=max_rounds)
 
 
 _CONTROLLER = None
@@ -129,8 +305,9 @@ _CONTROLLER = None
 def _one_blas_thread():
     """Context limiting BLAS to one thread (threadpoolctl, when installed).
 
-    The working-set products are small (n x |S|); threading them costs more in
-    wake-ups than it saves, and much more on a busy machine.
+    The products here are thin (n x |S| blocks and matrix-vector); on the
+    shared 2-core machines measured, a second BLAS thread cost more in
+    wake-ups than it saved (interleaved medians 1.1-1.9x slower).
     """
     global _CONTROLLER
     try:
@@ -144,118 +321,87 @@ def _one_blas_thread():
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
-class NonFiniteData(ArithmeticError):
-    """Column statistics are not finite: the caller reports where the NaN/inf are."""
-
-
-def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=10000, max_rounds=50):
-    r"""Elastic net with covariance updates restricted to a growing working set, with a KKT check.
-
-    Only inner products among the working set ``S`` are formed (the columns
-    of ``A`` in ``S``, explicitly centred, so no cancellation), which costs
-    O(n |S|^2) instead of O(n p^2); columns that join later only add their
-    own inner products. ``S`` starts with the columns most correlated with the
-    target (the candidates |q_j| > alpha*l1_ratio, at most a quarter of them
-    and at least 32). After coordinate descent converges on ``S`` (duality
-    gap), the KKT conditions are checked for every column outside ``S`` in
-    one O(np) pass; all violators join ``S`` and the loop repeats. When no
-    column violates them the restricted problem's gap is the full problem's.
-
-    Returns ``coef, b0, n_sweeps, gap, converged, working_set_size, residuals``.
-    """
-    with _one_blas_thread():
-        return _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, tol=tol, max_iter=max_iter,
-                                max_rounds=max_rounds)
-
-
 def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_rounds):
+    """The body of :func:`enet_active_set`."""
     n, p = A.shape
-    has_c = c is not None
-    cv = None
-    if has_c:
-        cv = np.full(n, 1.0) if np.ndim(c) == 0 else c
-        sw = float(cv @ cv)
-        mean = (cv @ A) / sw
-        bmean = float(cv @ b) / sw
-    else:
-        sw, mean, bmean = 0.0, np.zeros(p), 0.0
-    bc = b - cv * bmean if has_c else b
-    q = (bc @ A - (mean * float(cv @ bc) if has_c else 0.0)) / n_pen     # A_c^T b_c / n
-    yy = float(bc @ bc) / n_pen
-    if not (np.all(np.isfinite(q)) and np.isfinite(yy)):
-        raise NonFiniteData("NaN/inf in A or b")
+    X = _Centred(A, b, c, n_pen)
     l1 = float(alpha * l1_ratio)
     l2 = float(alpha * (1.0 - l1_ratio))
-
-    def centred(cols):
-        Xn = np.take(A, cols, axis=1)
-        if has_c:
-            if np.ndim(c):
-                Xn -= cv[:, None] * mean[cols]
-            else:
-                Xn -= mean[cols]
-        return Xn
-
-    order = np.argsort(-np.abs(q), kind="stable")
-    cand = int((np.abs(q) > l1).sum())
-    S = order[: min(p, max(64, min(cand // 3, n)), max(cand, 1))]   # a lasso has at most n non-zeros
-    if S.size > p // 2 and p <= _FULL_GRAM_MAX_P:
-        # most columns will be needed: one full Gram pass is cheaper than growing a working set
-        from ._direct import centred_gram
-
-        S, blocks, GS = np.arange(p), None, centred_gram(A, b, c).G / n_pen
+    wide = p > _FULL_GRAM_MAX_P
+    # probe the support size: the separable (diagonal) solution, then two damped Jacobi steps on exact
+    # gradients (four O(np) passes, against O(n p^2) for a Gram matrix)
+    w, z = _soft_diag(X.q, X.diag, l1, l2), X.q
+    if wide:
+        k = int((np.abs(z) > l1).sum()) // 3
     else:
-        blocks = [centred(S)]
-        GS = (blocks[0].T @ blocks[0]) / n_pen
-    w = np.zeros(p)
-    kernel = _kernel()
-    sweeps = 0
-    gap, ok = np.inf, False
-    for _ in range(max_rounds):
-        if blocks is None:     # the full problem was solved: nothing is outside S
-            wS = np.ascontiguousarray(w)
-            it, gap, ok = kernel(np.ascontiguousarray(GS), np.ascontiguousarray(q), wS, GS @ wS, l1, l2, yy,
-                                 float(tol * max(yy, 1e-300)), int(max_iter - sweeps))
-            sweeps += int(it)
-            w[:] = wS
-            break
-        wS = np.ascontiguousarray(w[S])
-        HS = GS @ wS
-        it, gap, ok = kernel(np.ascontiguousarray(GS), np.ascontiguousarray(q[S]), wS, HS, l1, l2, yy,
-                             float(tol * max(yy, 1e-300)), int(max_iter - sweeps))
-        sweeps += int(it)
-        w[:] = 0.0
-        w[S] = wS
-        if not ok:
-            break
-        # KKT for the columns outside S: |A_c^T r| / n <= l1 where their coefficient is 0
-        fitted = _times(blocks, wS)
-        grad = (fitted @ A - (mean * float(cv @ fitted) if has_c else 0.0)) / n_pen
-        g = np.abs(q - grad)
-        g[S] = 0.0
-        viol = np.flatnonzero(g > l1 * (1 + 1e-12))
-        if viol.size == 0:
-            break
-        ok = False
-        if p > _FULL_GRAM_MAX_P:
-            # wide data: never form the p x p Gram; grow S by the worst violators only
-            k = max(32, S.size)
-            viol = viol[np.argsort(-g[viol], kind="stable")[:k]]
-        elif S.size + viol.size > p // 2:
-            # most columns are needed: the blocked one-pass Gram of all columns is cheaper than growing
-            from ._direct import centred_gram
+        for _ in range(2):
+            z = X.gradient(X.residuals(w)) + X.diag * w
+            step = _soft_diag(z, X.diag, l1, l2)
+            w = 0.5 * (w + step)
+        k = int(np.count_nonzero(step))
+    k = min(p, max(64, int(1.25 * k)))
+    # most columns needed: one contiguous Gram of all of them beats gathering a subset
+    S = np.arange(p) if 2 * k > p and not wide else np.sort(np.argsort(-np.abs(z), kind="stable")[:k])
+    exact = False                 # True once a float32 Gram has failed to contract
 
-            S = np.arange(p)
-            GS = centred_gram(A, b, c).G / n_pen
-            blocks = None
+    def dtype(m):
+        return np.float64 if exact or m * m < _F32_MIN_RATIO * p else np.float32
+
+    def gram(cols):
+        nonlocal exact
+        kind = dtype(cols.size)
+        G = X.gram(cols, 0, kind)
+        if kind != np.float64 and not _positive_definite(G, l2):
+            exact = True                 # float32 rounding broke positive definiteness: no model to refine
+            G = X.gram(cols, 0, np.float64)
+        return G
+
+    Q = gram(S)
+    w, r, g = np.zeros(p), X.bc, X.q
+    kernel = _kernel()
+    stop = float(tol * max(X.yy, 1e-300))
+    sweeps, gap, ok, prev = 0, np.inf, False, np.inf
+    for _ in range(max_rounds):
+        wS = np.ascontiguousarray(w[S])
+        H = Q @ wS
+        qe = g[S] + H                      # the model's gradient at w_k is the exact g_k
+        yye = float(r @ r) / X.n_pen + 2.0 * float(qe @ wS) - float(wS @ H)
+        it, _, inner_ok = kernel(Q, qe, wS, H, l1, l2, yye, 0.1 * stop, int(max_iter - sweeps))
+        sweeps += int(it)
+        w[S] = wS
+        r = X.residuals(w)
+        g = X.gradient(r)
+        gap = duality_gap(w, r, g, X.bc, l1, l2, X.n_pen)
+        if not inner_ok:
+            if exact or sweeps >= max_iter:
+                break
+            exact = True                     # a float32 model CD could not solve: go exact
+            Q = X.gram(S, 0, np.float64)
             continue
-        XN = centred(viol)
-        GSN = np.vstack([Xi.T @ XN for Xi in blocks]) / n_pen
-        GNN = (XN.T @ XN) / n_pen
-        GS = np.block([[GS, GSN], [GSN.T, GNN]])
-        blocks.append(XN)
-        S = np.concatenate([S, viol])
-    b0 = (bmean - float(mean @ w)) if has_c else 0.0
-    # residuals b - c b0 - A w = b_c - A_c w (whitened scale), from the working-set columns
-    r = bc - (_times(blocks, w[S]) if blocks is not None else A @ w - (cv * float(mean @ w) if has_c else 0.0))
-    return w, b0, sweeps, float(gap), bool(ok), int(S.size), r
+        if gap <= stop:
+            ok = True
+            break
+        out = np.ones(p, bool)
+        out[S] = False
+        viol = np.flatnonzero(out & (np.abs(g) > l1 * (1 + 1e-12)))
+        if viol.size:
+            if wide:                        # wide data: grow S by the worst violators only
+                viol = viol[np.argsort(-np.abs(g[viol]), kind="stable")[: max(32, S.size)]]
+            if S.size + viol.size > p // 2 and not wide:
+                # most columns are needed: one contiguous Gram of all of them beats a gathered extension
+                S = np.arange(p)
+                Q = gram(S)
+            else:
+                S = np.concatenate([S, viol])
+                GN = X.gram(S, S.size - viol.size, dtype(S.size))
+                Q = np.block([[Q, GN[: -viol.size]], [GN[: -viol.size].T, GN[-viol.size:]]])
+            prev = np.inf
+            continue
+        if gap > _MIN_GAIN * prev:
+            if exact:                       # float64 rounding floor: do not claim convergence
+                break
+            exact = True
+            Q = X.gram(S, 0, np.float64)
+        prev = gap
+    b0 = X.bmean - float(X.mean @ w)
+    return w, b0, sweeps, float(gap), ok, int(S.size), r
