@@ -79,14 +79,14 @@ def _cd_gram(Q, q, w, H, l1, l2, yy, tol, max_iter):  # pragma: no cover - compi
 _NATIVE: dict = {}
 
 
-def _native(fn, fallback):
+def _native(fn, fallback, fastmath=False):
     """``fn`` compiled by numba (lazily, cached on disk) when installed, else the NumPy ``fallback``."""
     got = _NATIVE.get(fn)
     if got is None:
         try:
             import numba
 
-            got = numba.njit(cache=True)(fn)
+            got = numba.njit(cache=True, fastmath=fastmath)(fn)
         except Exception:  # numba missing or unusable: same results, vectorised NumPy
             got = fallback
         _NATIVE[fn] = got
@@ -161,6 +161,35 @@ def _centre_cast_numpy(A, i0, i1, cols, cv, mean, out):
     out[...] = blk
 
 
+def _row_pass(A, w, base, cv, mw, r, g, h):  # pragma: no cover - compiled by numba
+    """One pass over the rows: ``r = base - A w + cv mw``, ``g = A^T r`` and, if ``h`` is
+    non-empty, ``h = A^T cv`` (``w`` empty means zero)."""
+    n, p = A.shape
+    g[:] = 0.0
+    h[:] = 0.0
+    for i in range(n):
+        a = A[i]                           # row views keep the inner loops vectorised
+        s = 0.0
+        if w.shape[0]:
+            for j in range(p):
+                s += a[j] * w[j]
+        ri = base[i] - s + cv[i] * mw
+        r[i] = ri
+        for j in range(p):
+            g[j] += a[j] * ri
+        if h.shape[0]:
+            ci = cv[i]
+            for j in range(p):
+                h[j] += a[j] * ci
+
+
+def _row_pass_numpy(A, w, base, cv, mw, r, g, h):
+    r[:] = base - (A @ w if w.shape[0] else 0.0) + cv * mw
+    g[:] = r @ A
+    if h.shape[0]:
+        h[:] = cv @ A
+
+
 class NonFiniteData(ArithmeticError):
     """Column statistics are not finite: the caller reports where the NaN/inf are."""
 
@@ -176,9 +205,11 @@ class _Centred:
             else np.zeros(n)
         sw = float(self.cv @ self.cv)
         self.bmean = float(self.cv @ b) / sw if has_c else 0.0
-        self.bc = b - self.cv * self.bmean
-        self.mean = (self.cv @ A) / sw if has_c else np.zeros(p)
-        self.q = (self.bc @ A - self.mean * float(self.cv @ self.bc)) / self.n_pen      # A_c^T b_c / n
+        bc, cross, sums = np.empty(n), np.empty(p), np.empty(p)
+        self._pass(np.empty(0), b - self.cv * self.bmean, 0.0, bc, cross, sums)
+        self.bc = bc
+        self.mean = sums / sw if has_c else np.zeros(p)
+        self.q = (cross - self.mean * float(self.cv @ self.bc)) / self.n_pen      # A_c^T b_c / n
         self.yy = float(self.bc @ self.bc) / self.n_pen
         if not (np.all(np.isfinite(self.q)) and np.isfinite(self.yy) and np.all(np.isfinite(self.mean))):
             raise NonFiniteData("NaN/inf in A or b")
@@ -187,13 +218,18 @@ class _Centred:
         #: the diagonal of A_c^T A_c / n estimated from a sample of rows (for the support probe)
         self.diag = np.einsum("ij,ij->j", sample, sample) * (n / max(sample.shape[0], 1)) / self.n_pen
 
-    def gradient(self, r):
-        """``A_c^T r / n``."""
-        return (r @ self.A - self.mean * float(self.cv @ r)) / self.n_pen
+    def _pass(self, w, base, mw, r, g, h):
+        """:func:`_row_pass` (compiled, single-threaded) on row-major data, else two BLAS passes."""
+        # reassociation lets the row dot products vectorise (no finite-math assumption: NaN still shows)
+        kernel = _native(_row_pass, _row_pass_numpy, {"reassoc", "contract"}) if self.A.flags.c_contiguous \
+            else _row_pass_numpy
+        kernel(self.A, w, base, self.cv, mw, r, g, h)
 
-    def residuals(self, w):
-        """``b_c - A_c w``."""
-        return self.bc - (self.A @ w - self.cv * float(self.mean @ w))
+    def residuals_gradient(self, w):
+        """``r = b_c - A_c w`` and ``A_c^T r / n``, in one pass over ``A``."""
+        r, g = np.empty(self.A.shape[0]), np.empty(self.A.shape[1])
+        self._pass(np.ascontiguousarray(w, dtype=np.float64), self.bc, float(self.mean @ w), r, g, np.empty(0))
+        return r, (g - self.mean * float(self.cv @ r)) / self.n_pen
 
     def gram(self, cols, start, dtype):
         """``A_c[:, cols]^T A_c[:, cols[start:]] / n``, accumulated in float64 over row blocks.
@@ -335,7 +371,7 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
         k = int((np.abs(z) > l1).sum()) // 3
     else:
         for _ in range(2):
-            z = X.gradient(X.residuals(w)) + X.diag * w
+            z = X.residuals_gradient(w)[1] + X.diag * w
             step = _soft_diag(z, X.diag, l1, l2)
             w = 0.5 * (w + step)
         k = int(np.count_nonzero(step))
@@ -369,8 +405,7 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
         it, _, inner_ok = kernel(Q, qe, wS, H, l1, l2, yye, 0.1 * stop, int(max_iter - sweeps))
         sweeps += int(it)
         w[S] = wS
-        r = X.residuals(w)
-        g = X.gradient(r)
+        r, g = X.residuals_gradient(w)
         gap = duality_gap(w, r, g, X.bc, l1, l2, X.n_pen)
         if not inner_ok:
             if exact or sweeps >= max_iter:
