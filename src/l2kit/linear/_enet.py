@@ -133,8 +133,6 @@ _BLOCK_ELEMS = 1 << 19
 _MIN_GAIN = 1e-2
 #: a float32 Gram pays for its extra refinement pass once |S|^2 >= this * p
 _F32_MIN_RATIO = 32
-#: rows sampled to estimate the column variances for the support probe
-_SAMPLE_ROWS = 1024
 
 def _centre_cast(A, i0, i1, cols, cv, mean, out):  # pragma: no cover - compiled by numba
     """``out[i - i0, k] = A[i, cols[k]] - cv[i] mean[k]`` in ``out``'s dtype."""
@@ -145,9 +143,14 @@ def _centre_cast(A, i0, i1, cols, cv, mean, out):  # pragma: no cover - compiled
         for i in range(i0, i1):            # row views keep the inner loops vectorised
             ci = cv[i]
             o = out[i - i0]
-            a = A[i, j0:j0 + m] if run else A[i]
-            for k in range(m):
-                o[k] = a[k if run else cols[k]] - ci * mean[k]
+            if run:
+                a = A[i, j0:j0 + m]
+                for k in range(m):
+                    o[k] = a[k] - ci * mean[k]
+            else:
+                a = A[i]
+                for k in range(m):
+                    o[k] = a[cols[k]] - ci * mean[k]
     else:
         for k in range(m):
             j, mk = cols[k], mean[k]
@@ -161,12 +164,13 @@ def _centre_cast_numpy(A, i0, i1, cols, cv, mean, out):
     out[...] = blk
 
 
-def _row_pass(A, w, base, cv, mw, r, g, h):  # pragma: no cover - compiled by numba
-    """One pass over the rows: ``r = base - A w + cv mw``, ``g = A^T r`` and, if ``h`` is
-    non-empty, ``h = A^T cv`` (``w`` empty means zero)."""
+def _row_pass(A, w, base, cv, mw, r, g, h, d):  # pragma: no cover - compiled by numba
+    """One pass over the rows: ``r = base - A w + cv mw`` and ``g = A^T r``; when ``h`` and ``d``
+    are non-empty also ``h = A^T cv`` and ``d = sum of squares`` per column (``w`` empty means zero)."""
     n, p = A.shape
     g[:] = 0.0
     h[:] = 0.0
+    d[:] = 0.0
     for i in range(n):
         a = A[i]                           # row views keep the inner loops vectorised
         s = 0.0
@@ -180,14 +184,17 @@ def _row_pass(A, w, base, cv, mw, r, g, h):  # pragma: no cover - compiled by nu
         if h.shape[0]:
             ci = cv[i]
             for j in range(p):
-                h[j] += a[j] * ci
+                v = a[j]
+                h[j] += v * ci
+                d[j] += v * v
 
 
-def _row_pass_numpy(A, w, base, cv, mw, r, g, h):
+def _row_pass_numpy(A, w, base, cv, mw, r, g, h, d):
     r[:] = base - (A @ w if w.shape[0] else 0.0) + cv * mw
     g[:] = r @ A
     if h.shape[0]:
         h[:] = cv @ A
+        d[:] = np.einsum("ij,ij->j", A, A)
 
 
 class NonFiniteData(ArithmeticError):
@@ -205,30 +212,30 @@ class _Centred:
             else np.zeros(n)
         sw = float(self.cv @ self.cv)
         self.bmean = float(self.cv @ b) / sw if has_c else 0.0
-        bc, cross, sums = np.empty(n), np.empty(p), np.empty(p)
-        self._pass(np.empty(0), b - self.cv * self.bmean, 0.0, bc, cross, sums)
+        bc, cross, sums, sq = np.empty(n), np.empty(p), np.empty(p), np.empty(p)
+        self._pass(np.empty(0), b - self.cv * self.bmean, 0.0, bc, cross, sums, sq)
         self.bc = bc
         self.mean = sums / sw if has_c else np.zeros(p)
         self.q = (cross - self.mean * float(self.cv @ self.bc)) / self.n_pen      # A_c^T b_c / n
         self.yy = float(self.bc @ self.bc) / self.n_pen
         if not (np.all(np.isfinite(self.q)) and np.isfinite(self.yy) and np.all(np.isfinite(self.mean))):
             raise NonFiniteData("NaN/inf in A or b")
-        step = max(1, n // _SAMPLE_ROWS)
-        sample = A[::step] - self.cv[::step, None] * self.mean
-        #: the diagonal of A_c^T A_c / n estimated from a sample of rows (for the support probe)
-        self.diag = np.einsum("ij,ij->j", sample, sample) * (n / max(sample.shape[0], 1)) / self.n_pen
+        #: the diagonal of A_c^T A_c / n, from uncentred sums (cancellation is harmless: it only sizes
+        #: the working set)
+        self.diag = np.maximum(sq - sw * self.mean**2, 0.0) / self.n_pen
 
-    def _pass(self, w, base, mw, r, g, h):
+    def _pass(self, w, base, mw, r, g, h, d):
         """:func:`_row_pass` (compiled, single-threaded) on row-major data, else two BLAS passes."""
         # reassociation lets the row dot products vectorise (no finite-math assumption: NaN still shows)
         kernel = _native(_row_pass, _row_pass_numpy, {"reassoc", "contract"}) if self.A.flags.c_contiguous \
             else _row_pass_numpy
-        kernel(self.A, w, base, self.cv, mw, r, g, h)
+        kernel(self.A, w, base, self.cv, mw, r, g, h, d)
 
     def residuals_gradient(self, w):
         """``r = b_c - A_c w`` and ``A_c^T r / n``, in one pass over ``A``."""
         r, g = np.empty(self.A.shape[0]), np.empty(self.A.shape[1])
-        self._pass(np.ascontiguousarray(w, dtype=np.float64), self.bc, float(self.mean @ w), r, g, np.empty(0))
+        none = np.empty(0)
+        self._pass(np.ascontiguousarray(w, dtype=np.float64), self.bc, float(self.mean @ w), r, g, none, none)
         return r, (g - self.mean * float(self.cv @ r)) / self.n_pen
 
     def gram(self, cols, start, dtype):
@@ -292,7 +299,7 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
 
     *Working set.* Only inner products among the working set ``S`` are
     formed: O(n |S|^2) instead of O(n p^2). A probe sizes ``S`` first: the
-    separable solution (each column alone, variances from a row sample) and
+    separable solution (each column alone, variances from the first pass) and
     two damped Jacobi steps on exact gradients, four O(np) passes in all.
     When more than half the columns look active, ``S`` is all of them (one
     contiguous Gram beats gathering); otherwise ``S`` is the probe's largest
