@@ -317,9 +317,8 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
     the contraction per round (about 1e-5 for a well-conditioned design: one
     refinement round). ``Q_S`` is float32 when ``|S|^2 >= 32 p`` (below
     that the saved BLAS time is less than the extra round costs). It is
-    rebuilt in float64 when the float32 matrix is not positive definite,
-    when coordinate descent cannot solve its model, or when a round shrinks
-    the gap less than a hundredfold.
+    rebuilt in float64 (for good) when the float32 matrix is not positive
+    definite or when a round shrinks the gap less than a hundredfold.
 
     *Stop.* After each round the duality gap of the *full* problem is
     computed from the exact residuals; convergence needs it below
@@ -385,18 +384,20 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
     k = min(p, max(64, int(1.25 * k)))
     # most columns needed: one contiguous Gram of all of them beats gathering a subset
     S = np.arange(p) if 2 * k > p and not wide else np.sort(np.argsort(-np.abs(z), kind="stable")[:k])
-    exact = False                 # True once a float32 Gram has failed to contract
+    force64 = False               # set once float32 has failed: every later Gram is float64
+    exact = True                  # whether the current Q was built in float64 throughout
 
     def dtype(m):
-        return np.float64 if exact or m * m < _F32_MIN_RATIO * p else np.float32
+        return np.float64 if force64 or m * m < _F32_MIN_RATIO * p else np.float32
 
-    def gram(cols):
-        nonlocal exact
+    def gram(cols, start=0):
+        nonlocal force64, exact
         kind = dtype(cols.size)
-        G = X.gram(cols, 0, kind)
-        if kind != np.float64 and not _positive_definite(G, l2):
-            exact = True                 # float32 rounding broke positive definiteness: no model to refine
-            G = X.gram(cols, 0, np.float64)
+        G = X.gram(cols, start, kind)
+        if kind != np.float64 and start == 0 and not _positive_definite(G, l2):
+            force64, kind = True, np.float64   # float32 rounding broke definiteness: no model to refine
+            G = X.gram(cols, start, kind)
+        exact = (exact or start == 0) and kind == np.float64
         return G
 
     Q = gram(S)
@@ -414,12 +415,8 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
         w[S] = wS
         r, g = X.residuals_gradient(w)
         gap = duality_gap(w, r, g, X.bc, l1, l2, X.n_pen)
-        if not inner_ok:
-            if exact or sweeps >= max_iter:
-                break
-            exact = True                     # a float32 model CD could not solve: go exact
-            Q = X.gram(S, 0, np.float64)
-            continue
+        if not inner_ok:                   # the sweep budget is spent
+            break
         if gap <= stop:
             ok = True
             break
@@ -435,15 +432,15 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
                 Q = gram(S)
             else:
                 S = np.concatenate([S, viol])
-                GN = X.gram(S, S.size - viol.size, dtype(S.size))
+                GN = gram(S, S.size - viol.size)
                 Q = np.block([[Q, GN[: -viol.size]], [GN[: -viol.size].T, GN[-viol.size:]]])
             prev = np.inf
             continue
         if gap > _MIN_GAIN * prev:
             if exact:                       # float64 rounding floor: do not claim convergence
                 break
-            exact = True
-            Q = X.gram(S, 0, np.float64)
+            force64 = True
+            Q = gram(S)
         prev = gap
     b0 = X.bmean - float(X.mean @ w)
     return w, b0, sweeps, float(gap), ok, int(S.size), r
