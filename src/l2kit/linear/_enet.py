@@ -16,11 +16,13 @@ duality gap, computed from exact float64 residuals of the full problem, is
 below ``tol * ||b_c||^2 / n``; it is never claimed at ``max_iter``.
 
 The kernels are compiled by numba when installed (lazily, on first use);
-without it the coordinate descent runs as plain Python and the block copies
-as NumPy.
+without it, or with ``L2KIT_DISABLE_NUMBA=1``, the coordinate descent runs as
+plain Python and the row passes and block copies as NumPy.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -84,6 +86,8 @@ def _native(fn, fallback, fastmath=False):
     got = _NATIVE.get(fn)
     if got is None:
         try:
+            if os.environ.get("L2KIT_DISABLE_NUMBA"):     # the project-wide switch (see metrics._fused)
+                raise ImportError("numba disabled by L2KIT_DISABLE_NUMBA")
             import numba
 
             got = numba.njit(cache=True, fastmath=fastmath)(fn)
@@ -96,32 +100,6 @@ def _native(fn, fallback, fastmath=False):
 def _kernel():
     """The coordinate-descent kernel: numba-compiled when available, else plain Python (same algorithm)."""
     return _native(_cd_gram, _cd_gram)
-
-
-def enet_gram(G, Atb, bss, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=10000):
-    """Coordinate descent from a centred Gram matrix; returns (coef, n_iter, gap, converged).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> A = rng.normal(size=(100, 3)); b = A @ [2.0, 0.0, -1.0] + 0.1 * rng.normal(size=100)
-    >>> Ac, bc = A - A.mean(0), b - b.mean()
-    >>> coef, it, gap, ok = enet_gram(Ac.T @ Ac, Ac.T @ bc, bc @ bc, 100, 0.1, 1.0)
-    >>> g = Ac.T @ (bc - Ac @ coef) / 100      # lasso KKT: g = 0.1 sign(coef) on the support
-    >>> ok, bool(coef[1] == 0.0), bool(np.allclose(g[[0, 2]], 0.1 * np.sign(coef[[0, 2]])))
-    (True, True, True)
-    """
-    Q = np.ascontiguousarray(G / n_pen, dtype=np.float64)
-    q = np.ascontiguousarray(Atb / n_pen, dtype=np.float64)
-    yy = float(bss / n_pen)
-    p = q.shape[0]
-    w = np.zeros(p)
-    H = np.zeros(p)
-    l1 = float(alpha * l1_ratio)
-    l2 = float(alpha * (1.0 - l1_ratio))
-    it, gap, ok = _kernel()(Q, q, w, H, l1, l2, yy, float(tol * max(yy, 1e-300)), int(max_iter))
-    return w, int(it), float(gap), bool(ok)
 
 
 # ---------------------------------------------------------------------------
