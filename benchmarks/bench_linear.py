@@ -128,37 +128,50 @@ def _enet_case(report, quick, X, y, design) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # sklearn's ConvergenceWarning at tight tol
             exact = ElasticNet(alpha=a, l1_ratio=l1, tol=1e-13, max_iter=100_000).fit(X, y).coef_
-            # the loosest scikit-learn tolerance whose answer agrees with the exact one to 1e-6
-            sk_tol = next((t for t in 10.0 ** -np.arange(4, 13) if np.max(np.abs(
-                ElasticNet(alpha=a, l1_ratio=l1, tol=t, max_iter=100_000).fit(X, y).coef_ - exact)) <= 1e-6), 1e-13)
-            ours = f"l2.fit(alpha={a}, l1_ratio={l1}) (gap tol 1e-10)"
+            # equal accuracy: each library at the loosest tolerance of the same grid (both use
+            # scikit-learn's duality gap, relative to ||y_c||^2) whose answer is within 1e-6 of the exact one
+            sk_tol = _loosest_tol(lambda t: ElasticNet(alpha=a, l1_ratio=l1, tol=t, max_iter=100_000).fit(X, y)
+                                  .coef_, exact)
+            l2_tol = _loosest_tol(lambda t: l2.fit(X, y, alpha=a, l1_ratio=l1, tol=t).coef, exact)
+            ours = f"l2.fit(alpha={a}, l1_ratio={l1}) (default gap tol 1e-10)"
+            oursm = f"l2.fit(tol={l2_tol:.0e}) (agrees to 1e-6)"
             sk = "sklearn ElasticNet (default tol 1e-4)"
             skm = f"sklearn ElasticNet(tol={sk_tol:.0e}) (agrees to 1e-6)"
             t = interleaved({
                 ours: lambda: l2.fit(X, y, alpha=a, l1_ratio=l1),
+                oursm: lambda: l2.fit(X, y, alpha=a, l1_ratio=l1, tol=l2_tol),
                 sk: lambda: ElasticNet(alpha=a, l1_ratio=l1).fit(X, y),
                 skm: lambda: ElasticNet(alpha=a, l1_ratio=l1, tol=sk_tol, max_iter=100_000).fit(X, y),
                 "sklearn ElasticNet(precompute=True)": lambda: ElasticNet(alpha=a, l1_ratio=l1, precompute=True)
                 .fit(X, y),
-            }, repeats=3 if quick else 7)
+            }, repeats=3 if quick else 41)    # ~10 ms calls on a noisy shared VM: many samples per median
             default_err = float(np.max(np.abs(ElasticNet(alpha=a, l1_ratio=l1).fit(X, y).coef_ - exact)))
         f = l2.fit(X, y, alpha=a, l1_ratio=l1)
         nnz = int(np.count_nonzero(f.coef))
         diff = float(np.max(np.abs(f.coef - exact)))
+        diff_m = float(np.max(np.abs(l2.fit(X, y, alpha=a, l1_ratio=l1, tol=l2_tol).coef - exact)))
         report.section(f"Elastic net, {n}x{p} {design}, alpha={a}, l1_ratio={l1} ({nnz} non-zero coefficients)",
                        table(t, baseline=ours) + f"\nl2kit: {f.status}; working set {f.extra['working_set_size']}. "
-                       f"Max |coef - exact|: l2kit {diff:.1e}, sklearn default {default_err:.1e}.\n")
-        r_match = t[skm].median / t[ours].median
+                       f"Max |coef - exact|: l2kit {diff:.1e} (at tol={l2_tol:.0e}: {diff_m:.1e}), "
+                       f"sklearn default {default_err:.1e}.\n")
+        r_match = t[skm].median / t[oursm].median
+        r_strict = t[skm].median / t[ours].median
         r_def = t[sk].median / t[ours].median
         report.check(f"Elastic net {n}x{p} {design} alpha={a} ({nnz}/{p} non-zero): speed-up over sklearn "
-                     "ElasticNet at "
-                     "equal accuracy (both within 1e-6 of the exact solution)", ">= 2x", f"{r_match:.1f}x",
-                     r_match >= 2)
-        report.check(f"Elastic net {n}x{p} {design} alpha={a}: speed-up over sklearn ElasticNet at its default "
-                     "tol=1e-4 "
-                     f"(sklearn then {default_err:.0e} from exact)", ">= 2x", f"{r_def:.1f}x", r_def >= 2)
+                     "ElasticNet at equal accuracy (each at its loosest tol within 1e-6 of the exact solution)",
+                     ">= 2x", f"{r_match:.1f}x", r_match >= 2)
+        report.check(f"Elastic net {n}x{p} {design} alpha={a}: speed-up of l2kit at its default tol=1e-10 over "
+                     "sklearn within 1e-6", ">= 2x", f"{r_strict:.1f}x", r_strict >= 2)
+        report.check(f"Elastic net {n}x{p} {design} alpha={a}: speed-up of l2kit at its default tol=1e-10 over "
+                     f"sklearn at its default tol=1e-4 (sklearn then {default_err:.0e} from exact)", ">= 2x",
+                     f"{r_def:.1f}x", r_def >= 2)
         report.check(f"Elastic net {n}x{p} {design} alpha={a}: max |coef - sklearn ElasticNet(tol=1e-13)|", "<= 1e-6",
                      f"{diff:.1e}", diff <= 1e-6)
+
+
+def _loosest_tol(fit, exact, bound=1e-6):
+    """The loosest tolerance in 1e-4, 1e-5, ..., 1e-12 whose coefficients ``fit(tol)`` are within ``bound`` of ``exact``."""
+    return next((t for t in 10.0 ** -np.arange(4, 13) if np.max(np.abs(fit(t) - exact)) <= bound), 1e-13)
 
 
 def run(report, quick: bool) -> None:

@@ -74,6 +74,7 @@ def test_python_kernels_equal_compiled(rng, monkeypatch):
     f = l2.fit(X, y, alpha=0.01, l1_ratio=0.5)
     assert _enet._kernel() is _enet._cd_gram
     assert _enet._NATIVE[_enet._row_pass] is _enet._row_pass_numpy
+    assert _enet._naive_kernel() is None       # naive updates need the compiled kernel
     assert f.converged and f.n_iter == ref.n_iter
     np.testing.assert_allclose(f.coef, ref.coef, rtol=0, atol=1e-12)
 
@@ -174,3 +175,136 @@ def test_options_checked(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         l2.fit(X, y, alpha=0.0, l1_ratio=1.0)   # no penalty: plain least squares
+
+
+# ---------------------------------------------------------------------------
+# naive updates on a float32 column copy (dense, nearly orthogonal designs)
+# ---------------------------------------------------------------------------
+def _naive_spy(monkeypatch, *, force=False):
+    """Record whether each fit took naive updates (and whether they handed over); ``force`` skips the tests."""
+    from l2kit.linear import _enet
+
+    seen = {"naive": [], "handover": 0}
+    real_copy, real_gram = _enet._naive_copy, _enet._NaiveCopy.gram
+    if force:
+        monkeypatch.setattr(_enet, "_NAIVE_MAX_SPREAD", np.inf)
+        monkeypatch.setattr(_enet, "_naive_min_p", lambda tol: 0)
+
+    def copy(X, tol, spread):
+        F = real_copy(X, tol, spread)
+        seen["naive"].append(F is not None)
+        return F
+
+    def gram(self, n_pen, l2):
+        seen["handover"] += 1
+        return real_gram(self, n_pen, l2)
+
+    monkeypatch.setattr(_enet, "_naive_copy", copy)
+    monkeypatch.setattr(_enet._NaiveCopy, "gram", gram)
+    return seen
+
+
+def _orthogonal(rng, n=3000, p=160):
+    X = rng.normal(size=(n, p)) + rng.uniform(-1, 1, p)
+    y = X @ np.where(rng.uniform(size=p) < 0.3, rng.normal(size=p), 0.0) + 2.0 + rng.normal(size=n)
+    return X, y
+
+
+def _exact(X, y, alpha, l1_ratio, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return sklm.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-14, max_iter=200000, **kw).fit(X, y)
+
+
+def test_naive_updates_chosen_for_a_dense_orthogonal_design(rng, monkeypatch):
+    """Loose tol, many columns, nearly all active and nearly orthogonal: naive sweeps, no Gram matrix."""
+    seen = _naive_spy(monkeypatch)
+    X, y = _orthogonal(rng)
+    r = _exact(X, y, 0.002, 0.5)
+    f = l2.fit(X, y, alpha=0.002, l1_ratio=0.5, tol=1e-6)
+    assert seen == {"naive": [True], "handover": 0}
+    assert f.converged and f.extra["duality_gap"] <= 1e-6 * np.var(y)
+    assert np.abs(f.coef - r.coef_).max() < 1e-5 and abs(f.intercept - r.intercept_) < 1e-5
+    # the default tol (1e-10) needs more sweeps than a float32 Gram costs: covariance updates
+    seen["naive"].clear()
+    l2.fit(X, y, alpha=0.002, l1_ratio=0.5)
+    assert seen["naive"] == [False]
+
+
+def test_naive_updates_reach_the_float64_optimum(rng, monkeypatch):
+    """The float32 copy only sets the contraction: rounds from exact gradients end at the float64 optimum."""
+    seen = _naive_spy(monkeypatch, force=True)
+    X, y = _orthogonal(rng)
+    f = l2.fit(X, y, alpha=0.002, l1_ratio=0.5)
+    r = _exact(X, y, 0.002, 0.5)
+    assert seen == {"naive": [True], "handover": 0}
+    assert f.converged and np.abs(f.coef - r.coef_).max() < 1e-9 and abs(f.intercept - r.intercept_) < 1e-9
+    assert _kkt_violation(X, y, f, 0.002, 0.5) < 1e-6
+
+
+def test_correlated_design_keeps_covariance_updates(rng, monkeypatch):
+    """Strongly correlated columns (the probe's Jacobi step moves far): covariance updates from the start."""
+    seen = _naive_spy(monkeypatch)
+    n, p = 3000, 160
+    L = np.linalg.cholesky(0.9 ** np.abs(np.subtract.outer(np.arange(p), np.arange(p))))
+    X = rng.normal(size=(n, p)) @ L.T
+    y = X[:, ::7].sum(1) + rng.normal(size=n)
+    f = l2.fit(X, y, alpha=0.001, l1_ratio=0.5, tol=1e-6)
+    assert np.count_nonzero(f.coef) > 0.5 * p and seen["naive"] == [False]
+    assert f.converged and f.extra["duality_gap"] <= 1e-6 * np.var(y)
+
+
+def test_slow_naive_sweeps_hand_over_to_covariance_updates(rng, monkeypatch):
+    """Forced onto a correlated design, naive sweeps run out of budget and covariance updates finish the fit."""
+    seen = _naive_spy(monkeypatch, force=True)
+    n, p = 2000, 120
+    L = np.linalg.cholesky(0.95 ** np.abs(np.subtract.outer(np.arange(p), np.arange(p))))
+    X = rng.normal(size=(n, p)) @ L.T + 3.0
+    y = X[:, ::5].sum(1) + rng.normal(size=n)
+    f = l2.fit(X, y, alpha=0.001, l1_ratio=0.5)
+    r = _exact(X, y, 0.001, 0.5)
+    assert seen["naive"] == [True] and seen["handover"] == 1
+    assert f.converged and np.abs(f.coef - r.coef_).max() < 1e-7
+    assert _kkt_violation(X, y, f, 0.001, 0.5) < 1e-6
+
+
+def test_naive_updates_with_weights_and_without_intercept(rng, monkeypatch):
+    """Case weights (centring by sqrt(w)) and no intercept (no centring) go through the copy too."""
+    seen = _naive_spy(monkeypatch, force=True)
+    X, y = _orthogonal(rng, 1500, 100)
+    w = rng.uniform(0.2, 3.0, len(y))
+    f = l2.fit(X, y, alpha=0.003, l1_ratio=0.7, weights=w)
+    r = _exact(X, y, 0.003, 0.7).fit(X, y, sample_weight=w)
+    assert np.abs(f.coef - r.coef_).max() < 1e-8 and abs(f.intercept - r.intercept_) < 1e-8
+    assert seen == {"naive": [True], "handover": 0}
+    # uncentred shifted columns share a large common direction: naive sweeps stall and hand over
+    f0 = l2.fit(X, y, alpha=0.003, l1_ratio=0.7, fit_intercept=False)
+    r0 = _exact(X, y, 0.003, 0.7, fit_intercept=False)
+    assert np.abs(f0.coef - r0.coef_).max() < 1e-8 and f0.intercept == 0.0
+    assert seen == {"naive": [True, True], "handover": 1}
+    # unforced, the probe sees that direction and never starts naive sweeps there
+    monkeypatch.setattr(_enet_module(), "_NAIVE_MAX_SPREAD", 0.5)
+    l2.fit(X, y, alpha=0.003, l1_ratio=0.7, fit_intercept=False)
+    assert seen["naive"][-1] is False
+
+
+def _enet_module():
+    from l2kit.linear import _enet
+
+    return _enet
+
+
+def test_near_duplicate_columns_leave_the_copy_for_a_float64_gram(rng, monkeypatch):
+    """Forced naive on near-duplicate columns: the copy's Gram is not positive definite, so float64 takes over."""
+    seen = _naive_spy(monkeypatch, force=True)
+    gdt = _gram_dtypes(monkeypatch)
+    X, y = _orthogonal(rng, 2000, 100)
+    X[:, 1] = X[:, 0] + 1e-7 * rng.normal(size=2000)
+    f = l2.fit(X, y, alpha=0.01, l1_ratio=1.0)
+    r = sklm.Lasso(alpha=0.01, tol=1e-14, max_iter=200000).fit(X, y)
+    assert seen["naive"] == [True]
+    assert f.converged and _kkt_violation(X, y, f, 0.01, 1.0) < 1e-6
+    assert abs(f.coef[0] + f.coef[1] - r.coef_[0] - r.coef_[1]) < 1e-6
+    np.testing.assert_allclose(f.coef[2:], r.coef_[2:], atol=1e-6)
+    if seen["handover"]:                   # the copy's Gram was tried and refused: float64 from A
+        assert gdt == ["float64"]

@@ -11,13 +11,19 @@ so every update costs O(|S|) ("covariance updates", Friedman, Hastie &
 Tibshirani 2010). The Gram matrix is formed in float32 when that pays
 (half the BLAS time) and the float32 model is refined against exact float64
 gradients, so the answer is the float64 optimum: see
-:func:`enet_active_set`. Convergence is only claimed when scikit-learn's
-duality gap, computed from exact float64 residuals of the full problem, is
-below ``tol * ||b_c||^2 / n``; it is never claimed at ``max_iter``.
+:func:`enet_active_set`. One regime skips the Gram matrix: when nearly
+every column is active, the columns are nearly orthogonal and ``tol`` is
+loose, a few *naive* sweeps (glmnet's other update) on a float32 copy of
+the columns cost less than it (:mod:`._enet_naive`); they hand over to
+covariance updates as soon as they slow down. Convergence is only claimed
+when scikit-learn's duality gap, computed from exact float64 residuals of
+the full problem, is below ``tol * ||b_c||^2 / n``; it is never claimed at
+``max_iter``.
 
 The kernels are compiled by numba when installed (lazily, on first use);
 without it, or with ``L2KIT_DISABLE_NUMBA=1``, the coordinate descent runs as
-plain Python and the row passes and block copies as NumPy.
+plain Python and the row passes and block copies as NumPy (and naive
+updates, O(n) per update, are not used).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+
+from ._enet_naive import cd_naive, centre_columns_f32, conditioning
 
 #: above this many columns the full p x p Gram matrix is never formed (working sets only)
 _FULL_GRAM_MAX_P = 2000
@@ -83,17 +91,17 @@ _NATIVE: dict = {}
 
 def _native(fn, fallback, fastmath=False):
     """``fn`` compiled by numba (lazily, cached on disk) when installed, else the NumPy ``fallback``."""
-    got = _NATIVE.get(fn)
-    if got is None:
-        try:
-            if os.environ.get("L2KIT_DISABLE_NUMBA"):     # the project-wide switch (see metrics._fused)
-                raise ImportError("numba disabled by L2KIT_DISABLE_NUMBA")
-            import numba
+    if fn in _NATIVE:
+        return _NATIVE[fn]
+    try:
+        if os.environ.get("L2KIT_DISABLE_NUMBA"):     # the project-wide switch (see metrics._fused)
+            raise ImportError("numba disabled by L2KIT_DISABLE_NUMBA")
+        import numba
 
-            got = numba.njit(cache=True, fastmath=fastmath)(fn)
-        except Exception:  # numba missing or unusable: same results, vectorised NumPy
-            got = fallback
-        _NATIVE[fn] = got
+        got = numba.njit(cache=True, fastmath=fastmath)(fn)
+    except Exception:  # numba missing or unusable: same results, vectorised NumPy (or None: no such path)
+        got = fallback
+    _NATIVE[fn] = got
     return got
 
 
@@ -109,6 +117,9 @@ def _kernel():
 _BLOCK_ELEMS = 1 << 19
 #: a float32 round must shrink the duality gap by this factor, else the Gram is rebuilt in float64
 _MIN_GAIN = 1e-2
+#: a probe step leaving this fraction of the columns active settles "all columns" (measured: the
+#: second step cuts the count by at most ~30%, and all columns are taken above 40%)
+_DENSE_PROBE = 0.8
 #: a float32 Gram pays for its extra refinement pass once |S|^2 >= this * p
 _F32_MIN_RATIO = 32
 
@@ -245,6 +256,74 @@ class _Centred:
         return G
 
 
+#: naive updates only when the first probe step moves the separable solution by at most this (relative)
+_NAIVE_MAX_SPREAD = 0.5
+#: sweeps per round before naive updates give way to covariance updates (about one Gram matrix's time)
+_NAIVE_SWEEPS = 16
+#: a naive round must at least halve the gap, else covariance updates take over (its sweeps stop at a
+#: relative change, so a round near the optimum may gain only ~5x: measured 5-400x on orthogonal designs)
+_NAIVE_MIN_GAIN = 0.5
+#: the float32 column copy is made only up to this many elements (256 MiB)
+_NAIVE_MAX_ELEMS = 1 << 26
+
+
+def _naive_kernel():
+    """The compiled naive-update kernel, or None without numba (plain Python would be O(n) slower per update)."""
+    return _native(cd_naive, None, {"reassoc", "contract"})
+
+
+def _naive_min_p(tol):
+    """Fewest columns for which naive sweeps beat the Gram matrix (cost model measured on 10000 x 200).
+
+    Per element of ``A``: a float32 Gram costs ``p`` x 1.45e-11 s, the column
+    copy 1.05e-9 s and a sweep 1.65e-10 s; a loose ``tol`` needs about 6
+    sweeps and one exact pass, ``tol`` below 1e-6 about 11 sweeps and two
+    more exact passes (3e-10 s each).
+    """
+    sweeps, passes = (6, 0) if tol >= 1e-6 else (11, 2)
+    return int((1.05e-9 + sweeps * 1.65e-10 + passes * 3e-10) / 1.45e-11)
+
+
+class _NaiveCopy:
+    """The centred columns in float32, contiguous, with the diagonal of their Gram matrix."""
+
+    def __init__(self, X, tol):
+        n, p = X.A.shape
+        self.columns = np.empty((p, n), dtype=np.float32)
+        sq = np.empty(p)
+        _native(centre_columns_f32, None, {"reassoc", "contract"})(X.A, X.cv, X.mean, self.columns, sq)
+        self.diag = sq / X.n_pen
+        # inner sweeps stop at the float32 floor, or earlier when tol is loose
+        self.eps = min(1e-3, max(float(tol), 1e-7))
+
+    def gram(self, n_pen, l2):
+        """``F F^T / n`` accumulated in float64 over row blocks, or None when it is not positive definite."""
+        F = self.columns
+        m, n = F.shape
+        rows = max(256, _BLOCK_ELEMS // max(m, 1))
+        G = np.zeros((m, m))
+        for i0 in range(0, n, rows):
+            blk = F[:, i0:i0 + rows]
+            G += blk @ blk.T
+        G /= n_pen
+        return G if np.all(np.isfinite(G)) and _positive_definite(G, l2) else None
+
+
+def _naive_copy(X, tol, spread):
+    """A :class:`_NaiveCopy` when naive updates pay, else None.
+
+    They pay when the columns are nearly orthogonal (``spread``, from the
+    probe), numerous enough for the Gram matrix to cost more than the sweeps,
+    the copy is bounded and the kernel is compiled.
+    """
+    n, p = X.A.shape
+    if spread > _NAIVE_MAX_SPREAD or p < _naive_min_p(tol) or n * p > _NAIVE_MAX_ELEMS or _naive_kernel() is None:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        F = _NaiveCopy(X, tol)
+    return F if np.all(np.isfinite(F.diag)) else None      # beyond float32's range: covariance updates
+
+
 def _positive_definite(G, l2):
     """Whether ``G + l2 I`` (equilibrated) has a Cholesky factor: O(p^3 / 3), small next to the O(n p^2) Gram."""
     from scipy.linalg import lapack
@@ -278,7 +357,8 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
     *Working set.* Only inner products among the working set ``S`` are
     formed: O(n |S|^2) instead of O(n p^2). A probe sizes ``S`` first: the
     separable solution (each column alone, variances from the first pass) and
-    two damped Jacobi steps on exact gradients, four O(np) passes in all.
+    two damped Jacobi steps on exact gradients, four O(np) passes in all
+    (one step fewer when the first already leaves 80% of the columns active).
     When more than half the columns look active, ``S`` is all of them (one
     contiguous Gram beats gathering); otherwise ``S`` is the probe's largest
     ``1.25 k`` (at least 64) columns by |score|. Columns outside ``S`` that
@@ -297,6 +377,16 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
     that the saved BLAS time is less than the extra round costs). It is
     rebuilt in float64 (for good) when the float32 matrix is not positive
     definite or when a round shrinks the gap less than a hundredfold.
+
+    *Naive rounds.* When the probe finds all columns active and nearly
+    orthogonal (one Jacobi step moves the separable solution by at most half
+    its size) and the cost model of :func:`_naive_min_p` says the Gram
+    matrix costs more than the sweeps (many columns, loose ``tol``), rounds
+    run naive updates on a centred float32 copy of the columns instead, from
+    the same exact gradients. More than 16 sweeps in a round, or a round
+    that does not halve the gap, hands over to covariance updates on the
+    copy's Gram matrix (float64 from ``A`` when that is not positive
+    definite).
 
     *Stop.* After each round the duality gap of the *full* problem is
     computed from the exact residuals; convergence needs it below
@@ -348,20 +438,27 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
     l1 = float(alpha * l1_ratio)
     l2 = float(alpha * (1.0 - l1_ratio))
     wide = p > _FULL_GRAM_MAX_P
-    # probe the support size: the separable (diagonal) solution, then two damped Jacobi steps on exact
-    # gradients (four O(np) passes, against O(n p^2) for a Gram matrix)
+    # probe the support size: the separable (diagonal) solution, then up to two damped Jacobi steps on
+    # exact gradients (O(np) passes, against O(n p^2) for a Gram matrix)
     w, z = _soft_diag(X.q, X.diag, l1, l2), X.q
+    spread = np.inf              # how far the first Jacobi step moves the separable solution
     if wide:
         k = int((np.abs(z) > l1).sum()) // 3
     else:
-        for _ in range(2):
+        for first in (True, False):
             z = X.residuals_gradient(w)[1] + X.diag * w
             step = _soft_diag(z, X.diag, l1, l2)
+            if first:
+                spread = conditioning(X.diag, w, step)
             w = 0.5 * (w + step)
-        k = int(np.count_nonzero(step))
+            k = int(np.count_nonzero(step))
+            if k >= _DENSE_PROBE * p:     # all columns whatever a second step says: save its pass
+                break
     k = min(p, max(64, int(1.25 * k)))
     # most columns needed: one contiguous Gram of all of them beats gathering a subset
     S = np.arange(p) if 2 * k > p and not wide else np.sort(np.argsort(-np.abs(z), kind="stable")[:k])
+    # all columns active and nearly orthogonal: a few naive sweeps cost less than the Gram matrix
+    F = _naive_copy(X, tol, spread) if S.size == p else None
     force64 = False               # set once float32 has failed: every later Gram is float64
     exact = True                  # whether the current Q was built in float64 throughout
 
@@ -378,26 +475,45 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
         exact = (exact or start == 0) and kind == np.float64
         return G
 
-    Q = gram(S)
+    Q = gram(S) if F is None else None
     w, r, g = np.zeros(p), X.bc, X.q
     kernel = _kernel()
     stop = float(tol * max(X.yy, 1e-300))
     sweeps, gap, ok, prev = 0, np.inf, False, np.inf
     for _ in range(max_rounds):
-        wS = np.ascontiguousarray(w[S])
-        H = Q @ wS
-        qe = g[S] + H                      # the model's gradient at w_k is the exact g_k
-        yye = float(r @ r) / X.n_pen + 2.0 * float(qe @ wS) - float(wS @ H)
-        it, _, inner_ok = kernel(Q, qe, wS, H, l1, l2, yye, 0.1 * stop, int(max_iter - sweeps))
+        budget = int(max_iter - sweeps)
+        if F is not None:                  # naive updates on the float32 copy, from the exact gradient
+            it, inner_ok = _naive_kernel()(F.columns, F.diag, g, w, np.zeros(n, np.float32),
+                                           l1, l2, 1.0 / X.n_pen, F.eps, min(budget, _NAIVE_SWEEPS))
+            spent = not inner_ok and budget <= _NAIVE_SWEEPS
+        else:
+            wS = np.ascontiguousarray(w[S])
+            H = Q @ wS
+            qe = g[S] + H                      # the model's gradient at w_k is the exact g_k
+            yye = float(r @ r) / X.n_pen + 2.0 * float(qe @ wS) - float(wS @ H)
+            it, _, inner_ok = kernel(Q, qe, wS, H, l1, l2, yye, 0.1 * stop, budget)
+            w[S] = wS
+            spent = not inner_ok
         sweeps += int(it)
-        w[S] = wS
         r, g = X.residuals_gradient(w)
         gap = duality_gap(w, r, g, X.bc, l1, l2, X.n_pen)
-        if not inner_ok:                   # the sweep budget is spent
+        if spent:                          # the sweep budget is spent
             break
         if gap <= stop:
             ok = True
             break
+        if F is not None:
+            if not inner_ok or gap > _NAIVE_MIN_GAIN * prev:
+                # slow sweeps or stalled rounds: the design is not as orthogonal as the probe said;
+                # covariance updates from here on, on a Gram matrix from the copy
+                Q, F = F.gram(X.n_pen, l2), None
+                if Q is None:               # not positive definite in float32: float64 from here on
+                    force64 = True
+                    Q = gram(S)
+                else:
+                    exact = False
+            prev = gap
+            continue
         out = np.ones(p, bool)
         out[S] = False
         viol = np.flatnonzero(out & (np.abs(g) > l1 * (1 + 1e-12)))
