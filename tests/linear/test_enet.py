@@ -270,6 +270,9 @@ def test_slow_naive_sweeps_hand_over_to_covariance_updates(rng, monkeypatch):
 
 def test_naive_updates_with_weights_and_without_intercept(rng, monkeypatch):
     """Case weights (centring by sqrt(w)) and no intercept (no centring) go through the copy too."""
+    from l2kit.linear import _enet
+
+    default_spread = _enet._NAIVE_MAX_SPREAD
     seen = _naive_spy(monkeypatch, force=True)
     X, y = _orthogonal(rng, 1500, 100)
     w = rng.uniform(0.2, 3.0, len(y))
@@ -283,15 +286,10 @@ def test_naive_updates_with_weights_and_without_intercept(rng, monkeypatch):
     assert np.abs(f0.coef - r0.coef_).max() < 1e-8 and f0.intercept == 0.0
     assert seen == {"naive": [True, True], "handover": 1}
     # unforced, the probe sees that direction and never starts naive sweeps there
-    monkeypatch.setattr(_enet_module(), "_NAIVE_MAX_SPREAD", 0.5)
+    monkeypatch.setattr(_enet, "_NAIVE_MAX_SPREAD", default_spread)
     l2.fit(X, y, alpha=0.003, l1_ratio=0.7, fit_intercept=False)
     assert seen["naive"][-1] is False
 
-
-def _enet_module():
-    from l2kit.linear import _enet
-
-    return _enet
 
 
 def test_near_duplicate_columns_leave_the_copy_for_a_float64_gram(rng, monkeypatch):
