@@ -171,7 +171,8 @@ def _enet_case(report, quick, X, y, design) -> None:
 
 def _loosest_tol(fit, exact, bound=1e-6):
     """The loosest tolerance in 1e-4, 1e-5, ..., 1e-12 whose coefficients ``fit(tol)`` are within ``bound`` of ``exact``."""
-    return next((t for t in 10.0 ** -np.arange(4, 13) if np.max(np.abs(fit(t) - exact)) <= bound), 1e-13)
+    grid = (float(f"1e-{k}") for k in range(4, 13))      # exact decimals (10.0 ** -6 is 9.999...e-07)
+    return next((t for t in grid if np.max(np.abs(fit(t) - exact)) <= bound), 1e-13)
 
 
 def run(report, quick: bool) -> None:

@@ -276,11 +276,11 @@ def _naive_min_p(tol):
     """Fewest columns for which naive sweeps beat the Gram matrix (cost model measured on 10000 x 200).
 
     Per element of ``A``: a float32 Gram costs ``p`` x 1.45e-11 s, the column
-    copy 1.05e-9 s and a sweep 1.65e-10 s; a loose ``tol`` needs about 6
-    sweeps and one exact pass, ``tol`` below 1e-6 about 11 sweeps and two
-    more exact passes (3e-10 s each).
+    copy 1.05e-9 s and a sweep 1.65e-10 s. Measured sweeps: 6 at ``tol`` =
+    1e-5, 7 at 1e-6; tighter, 11 in two rounds (a first round stops near
+    1e-7, the float32 floor), so one more exact pass (3e-10 s).
     """
-    sweeps, passes = (6, 0) if tol >= 1e-6 else (11, 2)
+    sweeps, passes = (6, 0) if tol >= 1e-5 else (7, 0) if tol >= 1e-6 else (11, 1)
     return int((1.05e-9 + sweeps * 1.65e-10 + passes * 3e-10) / 1.45e-11)
 
 
