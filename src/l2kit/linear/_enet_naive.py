@@ -43,12 +43,11 @@ def cd_naive(F, dq, g, w, rho, l1, l2, inv_n, eps, max_sweeps):  # pragma: no co
     gradient at the start ``w0 = w`` and ``rho = F^T d`` (float32, zero on
     entry; its rounding is relative to the step ``d``, so it limits a first
     round to ~1e-7 but not the refinement rounds, whose steps are small).
-    Stops after the first sweep whose
-    largest change (in the scale of each column) is at most ``eps`` times
-    the largest coefficient and at most 1e-2 times the first sweep's (so a
-    refinement round, which starts within ``eps``, still gains its ~1e4 in
-    the gap instead of stopping after one sweep); returns
-    ``(sweeps, stopped)``.
+    Stops after the first sweep whose largest change (in the scale of each
+    column) is at most ``eps`` times the largest coefficient and at most
+    1e-2 times the first sweep's (so a refinement round, which starts within
+    ``eps``, still gains its ~1e4 in the gap instead of stopping after one
+    sweep); returns ``(sweeps, stopped)``.
     """
     m, n = F.shape
     first = 0.0
