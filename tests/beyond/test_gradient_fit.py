@@ -291,6 +291,13 @@ def test_geodesic_fit_of_directions():
 LOSSES_W = [(l2.Focal(gamma=2.0, alpha=0.25), "binary"), (l2.GaussianNLL(), "gauss")]
 
 
+def _weighted_case(seed, which, n=40):
+    """A weighted-fit property case: ``loss, rng, X, y, fit kwargs``."""
+    loss, kind = LOSSES_W[which]
+    rng = np.random.default_rng(seed)
+    return (loss, rng, *_data(kind, rng, n))
+
+
 def _data(kind, rng, n):
     X = rng.normal(size=(n, 2))
     if kind == "binary":
@@ -304,9 +311,7 @@ def _data(kind, rng, n):
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), which=st.integers(0, 1))
 def test_weights_ones_equal_none(seed, which):
-    loss, kind = LOSSES_W[which]
-    rng = np.random.default_rng(seed)
-    X, y, kw = _data(kind, rng, 40)
+    loss, _, X, y, kw = _weighted_case(seed, which)
     a = l2.fit(X, y, loss=loss, **kw)
     b = l2.fit(X, y, loss=loss, weights=np.ones(40), **kw)
     np.testing.assert_allclose(a.params, b.params, rtol=1e-9, atol=1e-9)
@@ -316,9 +321,7 @@ def test_weights_ones_equal_none(seed, which):
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), which=st.integers(0, 1))
 def test_integer_weights_equal_repeated_rows(seed, which):
-    loss, kind = LOSSES_W[which]
-    rng = np.random.default_rng(seed)
-    X, y, kw = _data(kind, rng, 40)
+    loss, rng, X, y, kw = _weighted_case(seed, which)
     w = rng.integers(0, 4, size=40)
     w[:2] = 1   # keep both classes
     a = l2.fit(X, y, loss=loss, weights=w, tol=1e-11, **kw)

@@ -115,6 +115,12 @@ def _kernel():
 # ---------------------------------------------------------------------------
 #: elements per row block when forming a Gram matrix (2 MiB of float32: cache-sized, never a copy of A)
 _BLOCK_ELEMS = 1 << 19
+
+
+def _block_rows(m):
+    """Rows per block of a Gram matrix over ``m`` columns."""
+    return max(256, _BLOCK_ELEMS // max(m, 1))
+
 #: a float32 round must shrink the duality gap by this factor, else the Gram is rebuilt in float64
 _MIN_GAIN = 1e-2
 #: a probe step leaving this fraction of the columns active settles "all columns" (measured: the
@@ -237,7 +243,7 @@ class _Centred:
         """
         n = self.A.shape[0]
         m = cols.size
-        rows = max(256, min(n, _BLOCK_ELEMS // max(m, 1)))
+        rows = _block_rows(m)
         buf = np.empty((min(rows, n), m), dtype=dtype)
         G = np.zeros((m, m - start))
         cast = _native(_centre_cast, _centre_cast_numpy)
@@ -300,7 +306,7 @@ class _NaiveCopy:
         """``F F^T / n`` accumulated in float64 over row blocks, or None when it is not positive definite."""
         F = self.columns
         m, n = F.shape
-        rows = max(256, _BLOCK_ELEMS // max(m, 1))
+        rows = _block_rows(m)
         G = np.zeros((m, m))
         for i0 in range(0, n, rows):
             blk = F[:, i0:i0 + rows]
