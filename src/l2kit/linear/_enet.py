@@ -121,6 +121,7 @@ def _block_rows(m):
     """Rows per block of a Gram matrix over ``m`` columns."""
     return max(256, _BLOCK_ELEMS // max(m, 1))
 
+
 #: a float32 round must shrink the duality gap by this factor, else the Gram is rebuilt in float64
 _MIN_GAIN = 1e-2
 #: a probe step leaving this fraction of the columns active settles "all columns" (measured: the
@@ -128,6 +129,7 @@ _MIN_GAIN = 1e-2
 _DENSE_PROBE = 0.8
 #: a float32 Gram pays for its extra refinement pass once |S|^2 >= this * p
 _F32_MIN_RATIO = 32
+
 
 def _centre_cast(A, i0, i1, cols, cv, mean, out):  # pragma: no cover - compiled by numba
     """``out[i - i0, k] = A[i, cols[k]] - cv[i] mean[k]`` in ``out``'s dtype."""

@@ -591,11 +591,7 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
                         new, r_new = cand, rc
                         break
                     t *= 0.5
-            if new is None:
-                (Gw,), idx, Xs = state.grams([wt], [w0])
-                new = small_solve(Gw, state.rhs(wt, w0, idx, Xs), state.full)
-                r_new = state.resid(new, out=spare)
-        else:
+        if new is None:                 # an IRLS step (also the fallback of a Newton step that did not descend)
             (Gw,), idx, Xs = state.grams([wt], [w0])
             new = small_solve(Gw, state.rhs(wt, w0, idx, Xs), state.full)
             r_new = state.resid(new, out=spare)

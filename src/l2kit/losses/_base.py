@@ -193,4 +193,3 @@ def tuning_constant(obj: Any, name: str, *, allow_zero: bool = False) -> None:
     """
     positive_param(type(obj).__name__, name, getattr(obj, name), allow_zero=allow_zero)
     object.__setattr__(obj, name, float(getattr(obj, name)))
-
