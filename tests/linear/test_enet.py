@@ -216,6 +216,41 @@ def _exact(X, y, alpha, l1_ratio, **kw):
         return sklm.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-14, max_iter=200000, **kw).fit(X, y)
 
 
+@pytest.mark.parametrize("p", [7, 12])
+def test_grouped_naive_sweeps_are_plain_gauss_seidel(rng, p):
+    """Columns in groups of four (one pass over rho per group, earlier steps of the group through its
+    products) give the iterates of textbook naive coordinate descent, to float32 rounding.
+
+    Updating a group's four coefficients from one set of products without
+    that correction would be Jacobi within the group: ~5e-2 off here.
+    """
+    from l2kit.linear import _enet
+
+    kernel = _enet._naive_kernel()
+    if kernel is None:
+        pytest.skip("naive updates need numba")
+    n = 400
+    A = rng.normal(size=(n, p)) + rng.uniform(-1, 1, p)
+    A[:, 2] = 3.0                        # constant: zero once centred, never updated
+    b = A @ rng.normal(size=p) + rng.normal(size=n)
+    X = _enet._Centred(A, b, 1.0, n)
+    F = _enet._NaiveCopy(X, 1e-6)
+    assert F.columns.shape == (-(-p // 4) * 4, n)
+    Fc = F.columns[:p].astype(np.float64)
+    Q = Fc @ Fc.T / n
+    l1, l2 = 0.05, 0.02
+    for sweeps in (1, 3):
+        w = np.zeros(p)
+        assert kernel(F.columns, F.within, X.q, w, l1, l2, 1.0 / n, 0.0, sweeps) == (sweeps, False)
+        ref = np.zeros(p)
+        for _ in range(sweeps):
+            for j in np.flatnonzero(Q.diagonal() > 0):
+                z = X.q[j] - Q[j] @ ref + Q[j, j] * ref[j]
+                ref[j] = np.sign(z) * max(abs(z) - l1, 0.0) / (Q[j, j] + l2)
+        assert w[2] == 0.0 and np.count_nonzero(ref) > p // 2
+        np.testing.assert_allclose(w, ref, rtol=0, atol=1e-6 * np.abs(ref).max())
+
+
 def test_naive_updates_chosen_for_a_dense_orthogonal_design(rng, monkeypatch):
     """Loose tol, many columns, nearly all active and nearly orthogonal: naive sweeps, no Gram matrix."""
     seen = _naive_spy(monkeypatch)

@@ -32,7 +32,7 @@ import os
 
 import numpy as np
 
-from ._enet_naive import cd_naive, centre_columns_f32, conditioning
+from ._enet_naive import GROUP, cd_naive, centre_columns_f32, conditioning, group_gram
 
 #: above this many columns the full p x p Gram matrix is never formed (working sets only)
 _FULL_GRAM_MAX_P = 2000
@@ -283,31 +283,36 @@ def _naive_kernel():
 def _naive_min_p(tol):
     """Fewest columns for which naive sweeps beat the Gram matrix (cost model measured on 10000 x 200).
 
-    Per element of ``A``: a float32 Gram costs ``p`` x 1.45e-11 s, the column
-    copy 1.05e-9 s and a sweep 1.65e-10 s. Measured sweeps: 6 at ``tol`` =
-    1e-5, 7 at 1e-6; tighter, 11 in two rounds (a first round stops near
-    1e-7, the float32 floor), so one more exact pass (3e-10 s).
+    Per element of ``A``: a float32 Gram costs ``p`` x 2.1e-11 s, the column
+    copy with its group products 1.28e-9 s, a sweep 1.27e-10 s and an exact
+    pass 4.3e-10 s. Measured sweeps: 6 at ``tol`` = 1e-5, 7 at 1e-6; tighter,
+    14 in two or three rounds (a first round stops near 1e-7, the float32
+    floor), so one more exact pass than the float32 Gram's refinement.
     """
-    sweeps, passes = (6, 0) if tol >= 1e-5 else (7, 0) if tol >= 1e-6 else (11, 1)
-    return int((1.05e-9 + sweeps * 1.65e-10 + passes * 3e-10) / 1.45e-11)
+    sweeps, passes = (6, 0) if tol >= 1e-5 else (7, 0) if tol >= 1e-6 else (14, 1)
+    return int((1.28e-9 + sweeps * 1.27e-10 + passes * 4.3e-10) / 2.1e-11)
 
 
 class _NaiveCopy:
-    """The centred columns in float32, contiguous, with the diagonal of their Gram matrix."""
+    """The centred columns in float32, contiguous, with their Gram matrix within groups of four."""
 
     def __init__(self, X, tol):
         n, p = X.A.shape
-        self.columns = np.empty((p, n), dtype=np.float32)
-        sq = np.empty(p)
-        _native(centre_columns_f32, None, {"reassoc", "contract"})(X.A, X.cv, X.mean, self.columns, sq)
-        self.diag = sq / X.n_pen
+        padded = -(-p // GROUP) * GROUP
+        self.columns = np.empty((padded, n), dtype=np.float32)
+        self.columns[p:] = 0.0                     # zero columns: never updated, no effect on rho
+        _native(centre_columns_f32, None, {"reassoc", "contract"})(X.A, X.cv, X.mean, self.columns)
+        self.within = np.empty((padded, GROUP))
+        _native(group_gram, None, {"reassoc", "contract"})(self.columns, self.within)
+        self.diag = self.within[np.arange(p), np.arange(p) % GROUP] / X.n_pen
         # inner sweeps stop at the float32 floor, or earlier when tol is loose
         self.eps = min(1e-3, max(float(tol), 1e-7))
 
     def gram(self, n_pen, l2):
         """``F F^T / n`` accumulated in float64 over row blocks, or None when it is not positive definite."""
-        F = self.columns
-        m, n = F.shape
+        m = self.diag.shape[0]
+        F = self.columns[:m]
+        n = F.shape[1]
         rows = _block_rows(m)
         G = np.zeros((m, m))
         for i0 in range(0, n, rows):
@@ -491,8 +496,8 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
     for _ in range(max_rounds):
         budget = int(max_iter - sweeps)
         if F is not None:                  # naive updates on the float32 copy, from the exact gradient
-            it, inner_ok = _naive_kernel()(F.columns, F.diag, g, w, np.zeros(n, np.float32),
-                                           l1, l2, 1.0 / X.n_pen, F.eps, min(budget, _NAIVE_SWEEPS))
+            it, inner_ok = _naive_kernel()(F.columns, F.within, g, w, l1, l2, 1.0 / X.n_pen, F.eps,
+                                           min(budget, _NAIVE_SWEEPS))
             spent = not inner_ok and budget <= _NAIVE_SWEEPS
         else:
             wS = np.ascontiguousarray(w[S])

@@ -19,64 +19,122 @@ from __future__ import annotations
 import numpy as np
 
 
-def centre_columns_f32(A, cv, mean, out, sq):  # pragma: no cover - compiled by numba
-    """``out[k] = float32(A[:, k] - cv mean[k])`` (columns made contiguous) and ``sq[k] = ||out[k]||^2``."""
+#: columns per group in :func:`cd_naive` (the kernel is unrolled for four)
+GROUP = 4
+
+
+def centre_columns_f32(A, cv, mean, out):  # pragma: no cover - compiled by numba
+    """``out[k] = float32(A[:, k] - cv mean[k])``: the columns made contiguous (rows of ``out`` past ``A``'s
+    columns are left alone)."""
     n, m = A.shape
     for i in range(n):                 # row views stream A once; the writes fill whole lines per 16 rows
         a = A[i]
         ci = cv[i]
         for k in range(m):
             out[k, i] = np.float32(a[k] - ci * mean[k])
-    for k in range(m):                 # the diagonal of the float32 model, in float64
-        f = out[k]
-        s = 0.0
+
+
+def group_gram(F, C):  # pragma: no cover - compiled by numba
+    """``C[j, k] = f_j . f_(4 (j // 4) + k)`` in float64: each column's products within its group of four.
+
+    ``F`` has a multiple of four rows. The diagonal of the float32 model is
+    ``C[j, j % 4]``; the rest lets :func:`cd_naive` update a group's four
+    coefficients one after another from a single pass over ``rho``.
+    """
+    p, n = F.shape
+    for j0 in range(0, p, 4):
+        f0, f1, f2, f3 = F[j0], F[j0 + 1], F[j0 + 2], F[j0 + 3]
+        s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = 0.0
         for i in range(n):
-            v = np.float64(f[i])
-            s += v * v
-        sq[k] = s
+            a, b, c, d = np.float64(f0[i]), np.float64(f1[i]), np.float64(f2[i]), np.float64(f3[i])
+            s00 += a * a
+            s01 += a * b
+            s02 += a * c
+            s03 += a * d
+            s11 += b * b
+            s12 += b * c
+            s13 += b * d
+            s22 += c * c
+            s23 += c * d
+            s33 += d * d
+        C[j0, 0], C[j0, 1], C[j0, 2], C[j0, 3] = s00, s01, s02, s03
+        C[j0 + 1, 0], C[j0 + 1, 1], C[j0 + 1, 2], C[j0 + 1, 3] = s01, s11, s12, s13
+        C[j0 + 2, 0], C[j0 + 2, 1], C[j0 + 2, 2], C[j0 + 2, 3] = s02, s12, s22, s23
+        C[j0 + 3, 0], C[j0 + 3, 1], C[j0 + 3, 2], C[j0 + 3, 3] = s03, s13, s23, s33
 
 
-def cd_naive(F, dq, g, w, rho, l1, l2, inv_n, eps, max_sweeps):  # pragma: no cover - compiled by numba
+def cd_naive(F, C, g, w, l1, l2, inv_n, eps, max_sweeps):  # pragma: no cover - compiled by numba
     """Coordinate descent with naive updates on the model ``1/2 d^T Q d - g^T d + penalty(w0 + d)``.
 
-    ``Q = F F^T / n`` with ``F`` the float32 columns, ``g`` the exact
-    gradient at the start ``w0 = w`` and ``rho = F^T d`` (float32, zero on
-    entry; its rounding is relative to the step ``d``, so it limits a first
-    round to ~1e-7 but not the refinement rounds, whose steps are small).
+    ``Q = F F^T / n`` with ``F`` the float32 columns (zero-padded to a
+    multiple of four; ``w`` and ``g`` cover the real ones), ``g`` the exact
+    gradient at the start ``w0 = w``. The residual change ``rho = F^T d`` is
+    kept in float32; its rounding is relative to the step ``d``, so it
+    limits a first round to ~1e-7 but not the refinement rounds, whose steps
+    are small. Its products with the columns are summed in float64 (free in
+    an L2-bound loop; float32 sums doubled the first round's error on
+    10000 x 200, to 1.4e-6).
+
+    Columns go in groups of four, still one coordinate at a time (exact
+    Gauss-Seidel): one pass over ``rho`` adds the previous group's steps and
+    takes the group's four products, and each coefficient's product is
+    corrected for the steps taken earlier in its group through ``C``
+    (:func:`group_gram`). A sweep then reads ``rho`` twice per group instead
+    of three times per column, and runs ~1.6x faster (measured, 10000 x 200,
+    where ``rho`` and a column overflow L1 and sweeps are bound by L2).
+
     Stops after the first sweep whose largest change (in the scale of each
     column) is at most ``eps`` times the largest coefficient and at most
     1e-2 times the first sweep's (so a refinement round, which starts within
     ``eps``, still gains its ~1e4 in the gap instead of stopping after one
     sweep); returns ``(sweeps, stopped)``.
     """
-    m, n = F.shape
+    P, n = F.shape
+    m = w.shape[0]
+    rho = np.zeros(n, dtype=np.float32)
+    d = np.zeros(4)                     # the steps of the group not yet added to rho
+    s = np.zeros(4)
+    pend = 0                            # that group's first column
     first = 0.0
     for it in range(max_sweeps):
         dmax = 0.0
         wmax = 0.0
-        for j in range(m):
-            qjj = dq[j]
-            if qjj == 0.0:
-                continue
-            f = F[j]
-            s = np.float32(0.0)
+        for j0 in range(0, P, 4):
+            e0, e1, e2, e3 = F[pend], F[pend + 1], F[pend + 2], F[pend + 3]
+            d0, d1, d2, d3 = np.float32(d[0]), np.float32(d[1]), np.float32(d[2]), np.float32(d[3])
+            f0, f1, f2, f3 = F[j0], F[j0 + 1], F[j0 + 2], F[j0 + 3]
+            s0 = s1 = s2 = s3 = 0.0
             for i in range(n):
-                s += f[i] * rho[i]
-            wj = w[j]
-            z = g[j] - s * inv_n + qjj * wj        # q_jj w_j minus the model's gradient
-            az = abs(z) - l1
-            new = 0.0
-            if az > 0.0:
-                new = (az if z > 0 else -az) / (qjj + l2)
-            scale = np.sqrt(qjj)
-            if new != wj:
-                delta = new - wj
-                d32 = np.float32(delta)
-                for i in range(n):          # a separate pass: fused with the next product it ran 5x
-                    rho[i] += d32 * f[i]    # slower for some placements of the arrays (measured)
-                w[j] = new
-                dmax = max(dmax, abs(delta) * scale)
-            wmax = max(wmax, abs(new) * scale)
+                r = rho[i] + d0 * e0[i] + d1 * e1[i] + d2 * e2[i] + d3 * e3[i]
+                rho[i] = r
+                r64 = np.float64(r)
+                s0 += np.float64(f0[i]) * r64
+                s1 += np.float64(f1[i]) * r64
+                s2 += np.float64(f2[i]) * r64
+                s3 += np.float64(f3[i]) * r64
+            s[0], s[1], s[2], s[3] = s0, s1, s2, s3
+            for k in range(4):
+                j = j0 + k
+                d[k] = 0.0
+                qjj = C[j, k] * inv_n
+                if j >= m or qjj == 0.0:
+                    continue
+                c = s[k]
+                for t in range(k):     # this group's earlier steps, not yet in rho
+                    c += d[t] * C[j, t]
+                wj = w[j]
+                z = g[j] - c * inv_n + qjj * wj        # q_jj w_j minus the model's gradient
+                az = abs(z) - l1
+                new = 0.0
+                if az > 0.0:
+                    new = (az if z > 0 else -az) / (qjj + l2)
+                scale = np.sqrt(qjj)
+                if new != wj:
+                    d[k] = new - wj
+                    w[j] = new
+                    dmax = max(dmax, abs(d[k]) * scale)
+                wmax = max(wmax, abs(new) * scale)
+            pend = j0
         if it == 0:
             first = dmax
         if dmax <= eps * wmax and (dmax <= 1e-2 * first or dmax <= 1e-13 * wmax):
