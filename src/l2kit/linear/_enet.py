@@ -446,7 +446,7 @@ def _one_blas_thread():
 
 def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_rounds):
     """The body of :func:`enet_active_set`."""
-    n, p = A.shape
+    p = A.shape[1]
     X = _Centred(A, b, c, n_pen)
     l1 = float(alpha * l1_ratio)
     l2 = float(alpha * (1.0 - l1_ratio))
