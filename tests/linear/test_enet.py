@@ -376,3 +376,31 @@ def test_near_duplicate_columns_leave_the_copy_for_a_float64_gram(rng, monkeypat
     assert seen["naive"] == [True]
     if seen["handover"]:                   # the copy's Gram was tried and refused: float64 from A
         assert gdt == ["float64"]
+
+
+@pytest.mark.parametrize("n, p", [(10000, 200), (1003, 37), (33, 17), (16, 8), (7, 5)])
+def test_tiled_column_copy_equals_the_elementwise_transpose(rng, n, p):
+    """The register-tile copy: every element is ``float32(A[i, k] - cv[i] mean[k])`` at ``[k, i]``, edges included."""
+    tile = pytest.importorskip("l2kit.linear._tile")
+    A = rng.normal(size=(n, p)) * 1e3 + rng.uniform(-5, 5, p)
+    cv, mean = rng.uniform(0.5, 2, n), A.mean(axis=0)
+    out = np.full((p + 3, n), np.nan, dtype=np.float32)     # rows past p untouched
+    tile.centre_columns_f32_tiled(A, cv, mean, out)
+    ref = (A - cv[:, None] * mean).T.astype(np.float32)
+    np.testing.assert_array_max_ulp(out[:p], ref, maxulp=1)
+    assert np.isnan(out[p:]).all()
+
+
+def test_tiled_column_copy_reads_row_strided_views(rng):
+    """A column slice keeps contiguous rows with a longer stride: the tiles follow the stride."""
+    pytest.importorskip("numba")
+    from l2kit.linear import _enet
+
+    big = rng.normal(size=(100, 30))
+    A = big[:, 3:23]
+    cv, mean = np.ones(100), A.mean(axis=0)
+    out = np.empty((20, 100), dtype=np.float32)
+    _enet._column_copy(A)(A, cv, mean, out)
+    np.testing.assert_array_max_ulp(out, (A - mean).T.astype(np.float32), maxulp=1)
+    # column-major data has no contiguous rows: the element-wise kernel
+    assert _enet._column_copy(np.asfortranarray(A)) is not _enet._column_copy(A)

@@ -293,6 +293,19 @@ def _naive_min_p(tol):
     return int((1.28e-9 + sweeps * 1.27e-10 + passes * 4.3e-10) / 2.1e-11)
 
 
+def _column_copy(A):
+    """The kernel for :class:`_NaiveCopy`'s transposed copy: by register tiles when ``A``'s rows are
+    contiguous (:mod:`._tile`), else element by element."""
+    if A.dtype == np.float64 and A.strides[1] == A.itemsize:
+        try:
+            from ._tile import centre_columns_f32_tiled
+
+            return centre_columns_f32_tiled
+        except Exception:  # an llvmlite without the IR builder used there: the element-wise copy
+            pass
+    return _native(centre_columns_f32, None, {"reassoc", "contract"})
+
+
 class _NaiveCopy:
     """The centred columns in float32, contiguous, with their Gram matrix within groups of four."""
 
@@ -301,7 +314,7 @@ class _NaiveCopy:
         padded = -(-p // GROUP) * GROUP
         self.columns = np.empty((padded, n), dtype=np.float32)
         self.columns[p:] = 0.0                     # zero columns: never updated, no effect on rho
-        _native(centre_columns_f32, None, {"reassoc", "contract"})(X.A, X.cv, X.mean, self.columns)
+        _column_copy(X.A)(X.A, np.ascontiguousarray(X.cv), np.ascontiguousarray(X.mean), self.columns)
         self.within = np.empty((padded, GROUP))
         _native(group_gram, None, {"reassoc", "contract"})(self.columns, self.within)
         self.diag = self.within[np.arange(p), np.arange(p) % GROUP] / X.n_pen
