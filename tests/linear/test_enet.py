@@ -251,7 +251,12 @@ def test_grouped_naive_sweeps_are_plain_gauss_seidel(rng, p):
     l1, l2 = 0.05, 0.02
     for sweeps in (1, 3):
         w = np.zeros(p)
-        assert kernel(F.columns, F.within, X.q, w, l1, l2, 1.0 / n, 0.0, sweeps) == (sweeps, False)
+        F.within[:] = np.nan                # filled by the first sweep
+        assert kernel(F.columns, F.within, X.q, w, l1, l2, 1.0 / n, 0.0, sweeps, True) == (sweeps, False)
+        groups = np.arange(F.columns.shape[0]) // 4 * 4
+        Qf = F.columns.astype(np.float64) @ F.columns.T.astype(np.float64)
+        np.testing.assert_allclose(F.within, Qf[np.arange(len(groups))[:, None], groups[:, None] + np.arange(4)],
+                                   rtol=1e-12, atol=1e-9 * Qf.max())
         ref = np.zeros(p)
         for _ in range(sweeps):
             for j in np.flatnonzero(Q.diagonal() > 0):
@@ -264,7 +269,7 @@ def test_grouped_naive_sweeps_are_plain_gauss_seidel(rng, p):
 def test_naive_updates_chosen_for_a_dense_orthogonal_design(rng, monkeypatch):
     """Loose tol, many columns, nearly all active and nearly orthogonal: naive sweeps, no Gram matrix."""
     seen = _naive_spy(monkeypatch)
-    X, y = _orthogonal(rng)
+    X, y = _orthogonal(rng, p=100)        # between the cost model's 78 columns (tol 1e-6) and 140 (tighter)
     r = _exact(X, y, 0.002, 0.5)
     f = l2.fit(X, y, alpha=0.002, l1_ratio=0.5, tol=1e-6)
     assert seen == {"naive": [True], "handover": 0}

@@ -32,7 +32,7 @@ import os
 
 import numpy as np
 
-from ._enet_naive import GROUP, cd_naive, centre_columns_f32, conditioning, group_gram
+from ._enet_naive import GROUP, cd_naive, centre_columns_f32, conditioning
 
 #: above this many columns the full p x p Gram matrix is never formed (working sets only)
 _FULL_GRAM_MAX_P = 2000
@@ -220,6 +220,8 @@ class _Centred:
         #: the diagonal of A_c^T A_c / n, from uncentred sums (cancellation is harmless: it only sizes
         #: the working set)
         self.diag = np.maximum(sq - sw * self.mean**2, 0.0) / self.n_pen
+        #: a bound on |A_c| per column (sqrt(sum of squares) bounds every |A_ij|)
+        self.bound = np.sqrt(sq) + float(np.abs(self.cv).max(initial=0.0)) * np.abs(self.mean)
 
     def _pass(self, w, base, mw, r, g, h, d):
         """:func:`_row_pass` (compiled, single-threaded) on row-major data, else two BLAS passes."""
@@ -283,14 +285,18 @@ def _naive_kernel():
 def _naive_min_p(tol):
     """Fewest columns for which naive sweeps beat the Gram matrix (cost model measured on 10000 x 200).
 
-    Per element of ``A``: a float32 Gram costs ``p`` x 2.1e-11 s, the column
-    copy with its group products 1.28e-9 s, a sweep 1.27e-10 s and an exact
-    pass 4.3e-10 s. Measured sweeps: 6 at ``tol`` = 1e-5, 7 at 1e-6; tighter,
-    14 in two or three rounds (a first round stops near 1e-7, the float32
-    floor), so one more exact pass than the float32 Gram's refinement.
+    Per element of ``A``: a float32 Gram costs ``p`` x 2.1e-11 s, the tiled
+    column copy 7.5e-10 s (its group products come with the first sweep), a
+    sweep 1.27e-10 s and an exact pass 4.3e-10 s. Measured sweeps: 6 at
+    ``tol`` = 1e-5, 7 at 1e-6; tighter, 14 in two or three rounds (a first
+    round stops near 1e-7, the float32 floor), so one more exact pass than
+    the float32 Gram's refinement. That gives 72, 78 and 140 columns; the
+    model is on the safe side: forced-naive against the Gram path on
+    10000 x p measured 1.63 vs 1.73 ms at p = 48 (tol 1e-5), 2.17 vs 2.56 ms
+    at p = 60 (1e-6) and 4.29 vs 4.34 ms at p = 100 (1e-8).
     """
     sweeps, passes = (6, 0) if tol >= 1e-5 else (7, 0) if tol >= 1e-6 else (14, 1)
-    return int((1.28e-9 + sweeps * 1.27e-10 + passes * 4.3e-10) / 2.1e-11)
+    return int((7.5e-10 + sweeps * 1.27e-10 + passes * 4.3e-10) / 2.1e-11)
 
 
 def _column_copy(A):
@@ -307,23 +313,30 @@ def _column_copy(A):
 
 
 class _NaiveCopy:
-    """The centred columns in float32, contiguous, with their Gram matrix within groups of four."""
+    """The centred columns in float32, contiguous, with their Gram matrix within groups of four (filled by
+    the first sweep)."""
 
     def __init__(self, X, tol):
         n, p = X.A.shape
         padded = -(-p // GROUP) * GROUP
+        self.p = p
         self.columns = np.empty((padded, n), dtype=np.float32)
         self.columns[p:] = 0.0                     # zero columns: never updated, no effect on rho
         _column_copy(X.A)(X.A, np.ascontiguousarray(X.cv), np.ascontiguousarray(X.mean), self.columns)
-        self.within = np.empty((padded, GROUP))
-        _native(group_gram, None, {"reassoc", "contract"})(self.columns, self.within)
-        self.diag = self.within[np.arange(p), np.arange(p) % GROUP] / X.n_pen
+        self.within = np.zeros((padded, GROUP))
+        self.fresh = True                          # ``within`` not yet filled
         # inner sweeps stop at the float32 floor, or earlier when tol is loose
         self.eps = min(1e-3, max(float(tol), 1e-7))
 
+    def sweep(self, g, w, l1, l2, inv_n, max_sweeps):
+        """Naive sweeps (:func:`l2kit.linear._enet_naive.cd_naive`) from the exact gradient ``g`` at ``w``."""
+        out = _naive_kernel()(self.columns, self.within, g, w, l1, l2, inv_n, self.eps, max_sweeps, self.fresh)
+        self.fresh = self.fresh and max_sweeps < 1
+        return out
+
     def gram(self, n_pen, l2):
         """``F F^T / n`` accumulated in float64 over row blocks, or None when it is not positive definite."""
-        m = self.diag.shape[0]
+        m = self.p
         F = self.columns[:m]
         n = F.shape[1]
         rows = _block_rows(m)
@@ -345,9 +358,13 @@ def _naive_copy(X, tol, spread):
     n, p = X.A.shape
     if spread > _NAIVE_MAX_SPREAD or p < _naive_min_p(tol) or n * p > _NAIVE_MAX_ELEMS or _naive_kernel() is None:
         return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        F = _NaiveCopy(X, tol)
-    return F if np.all(np.isfinite(F.diag)) else None      # beyond float32's range: covariance updates
+    if not np.all(X.bound < _F32_SAFE):             # beyond float32's range: covariance updates
+        return None
+    return _NaiveCopy(X, tol)
+
+
+#: centred values below this (float32's largest is 3.4e38) cannot round to inf in the copy
+_F32_SAFE = 3e38
 
 
 def _positive_definite(G, l2):
@@ -509,8 +526,7 @@ def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_roun
     for _ in range(max_rounds):
         budget = int(max_iter - sweeps)
         if F is not None:                  # naive updates on the float32 copy, from the exact gradient
-            it, inner_ok = _naive_kernel()(F.columns, F.within, g, w, l1, l2, 1.0 / X.n_pen, F.eps,
-                                           min(budget, _NAIVE_SWEEPS))
+            it, inner_ok = F.sweep(g, w, l1, l2, 1.0 / X.n_pen, min(budget, _NAIVE_SWEEPS))
             spent = not inner_ok and budget <= _NAIVE_SWEEPS
         else:
             wS = np.ascontiguousarray(w[S])
