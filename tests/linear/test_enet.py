@@ -409,3 +409,20 @@ def test_tiled_column_copy_reads_row_strided_views(rng):
     np.testing.assert_array_max_ulp(out, (A - mean).T.astype(np.float32), maxulp=1)
     # column-major data has no contiguous rows: the element-wise kernel
     assert _enet._column_copy(np.asfortranarray(A)) is not _enet._column_copy(A)
+
+
+def test_columns_beyond_float32_skip_the_naive_copy(rng, monkeypatch):
+    """Data whose centred values exceed float32's range never enters the float32 copy (it would hold inf):
+    covariance updates on a float64 Gram instead. Scaling X and y by s and alpha by s^2 scales the
+    objective by s^2, so the coefficients must not move."""
+    seen = _naive_spy(monkeypatch, force=True)
+    X, y = _orthogonal(rng, n=600, p=12)
+    r = _exact(X, y, 0.01, 0.5)
+    f = l2.fit(X, y, alpha=0.01, l1_ratio=0.5, tol=1e-12)
+    s = 1e39
+    big = l2.fit(X * s, y * s, alpha=0.01 * s**2, l1_ratio=0.5, tol=1e-12)
+    assert seen["naive"] == [True, False]
+    for fit in (f, big):
+        assert fit.converged
+        np.testing.assert_allclose(fit.coef, r.coef_, rtol=1e-7, atol=1e-9 * np.abs(r.coef_).max())
+    assert abs(big.intercept / s - r.intercept_) < 1e-7
