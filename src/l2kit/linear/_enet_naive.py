@@ -78,17 +78,18 @@ def cd_naive(F, C, g, w, l1, l2, inv_n, eps, max_sweeps, fresh):  # pragma: no c
             d0, d1, d2, d3 = np.float32(d[0]), np.float32(d[1]), np.float32(d[2]), np.float32(d[3])
             f0, f1, f2, f3 = F[j0], F[j0 + 1], F[j0 + 2], F[j0 + 3]
             s0 = s1 = s2 = s3 = 0.0
-            if fresh and it == 0:
-                c00 = c01 = c02 = c03 = c11 = c12 = c13 = c22 = c23 = c33 = 0.0
-                for i in range(n):
-                    r = rho[i] + d0 * e0[i] + d1 * e1[i] + d2 * e2[i] + d3 * e3[i]
-                    rho[i] = r
-                    r64 = np.float64(r)
-                    a, b, c, q = np.float64(f0[i]), np.float64(f1[i]), np.float64(f2[i]), np.float64(f3[i])
-                    s0 += a * r64
-                    s1 += b * r64
-                    s2 += c * r64
-                    s3 += q * r64
+            fill = fresh and it == 0               # loop-invariant: LLVM unswitches the loop on it
+            c00 = c01 = c02 = c03 = c11 = c12 = c13 = c22 = c23 = c33 = 0.0
+            for i in range(n):
+                r = rho[i] + d0 * e0[i] + d1 * e1[i] + d2 * e2[i] + d3 * e3[i]
+                rho[i] = r
+                r64 = np.float64(r)
+                a, b, c, q = np.float64(f0[i]), np.float64(f1[i]), np.float64(f2[i]), np.float64(f3[i])
+                s0 += a * r64
+                s1 += b * r64
+                s2 += c * r64
+                s3 += q * r64
+                if fill:
                     c00 += a * a
                     c01 += a * b
                     c02 += a * c
@@ -99,19 +100,11 @@ def cd_naive(F, C, g, w, l1, l2, inv_n, eps, max_sweeps, fresh):  # pragma: no c
                     c22 += c * c
                     c23 += c * q
                     c33 += q * q
+            if fill:
                 C[j0, 0], C[j0, 1], C[j0, 2], C[j0, 3] = c00, c01, c02, c03
                 C[j0 + 1, 0], C[j0 + 1, 1], C[j0 + 1, 2], C[j0 + 1, 3] = c01, c11, c12, c13
                 C[j0 + 2, 0], C[j0 + 2, 1], C[j0 + 2, 2], C[j0 + 2, 3] = c02, c12, c22, c23
                 C[j0 + 3, 0], C[j0 + 3, 1], C[j0 + 3, 2], C[j0 + 3, 3] = c03, c13, c23, c33
-            else:
-                for i in range(n):
-                    r = rho[i] + d0 * e0[i] + d1 * e1[i] + d2 * e2[i] + d3 * e3[i]
-                    rho[i] = r
-                    r64 = np.float64(r)
-                    s0 += np.float64(f0[i]) * r64
-                    s1 += np.float64(f1[i]) * r64
-                    s2 += np.float64(f2[i]) * r64
-                    s3 += np.float64(f3[i]) * r64
             s[0], s[1], s[2], s[3] = s0, s1, s2, s3
             for k in range(4):
                 j = j0 + k
