@@ -19,6 +19,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ._enet_naive import centre_columns_f32
+
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
 _V8D = ir.VectorType(ir.DoubleType(), 8)
@@ -58,6 +60,8 @@ def _element(builder, data, stride0, i, k, itemsize):
 def _centre_cast_tile(typingctx, A, i0, k0, cv, mean, out):
     """``out[k0:k0+8, i0:i0+8] = float32(A[i0:i0+8, k0:k0+8] - cv[i0:i0+8] mean[k0:k0+8]).T`` (rows of ``A``
     and ``out`` contiguous; the caller keeps the block in bounds)."""
+    if cv.layout != "C" or mean.layout != "C" or out.layout != "C":
+        return None                       # the pointers below assume them contiguous: a typing error instead
     sig = types.void(A, i0, k0, cv, mean, out)
 
     def codegen(context, builder, signature, args):
@@ -88,13 +92,16 @@ def _centre_cast_tile(typingctx, A, i0, k0, cv, mean, out):
     return sig, codegen
 
 
+_elementwise = njit(cache=True, fastmath={"reassoc", "contract"})(centre_columns_f32)
+
+
 @njit(cache=True)
 def centre_columns_f32_tiled(A, cv, mean, out):  # pragma: no cover - compiled by numba
     """``out[k] = float32(A[:, k] - cv mean[k])`` for row-major ``A`` (contiguous rows), by register tiles.
 
     Sixteen rows at a time (two tiles per eight columns fill whole 64-byte
-    lines of ``out``); the last ``m % 8`` columns and ``n % 16`` rows go
-    element by element.
+    lines of ``out``); the last ``m % 8`` columns and ``n % 16`` rows go to
+    the element-wise copy.
     """
     n, m = A.shape
     nb = n - n % 16
@@ -103,10 +110,5 @@ def centre_columns_f32_tiled(A, cv, mean, out):  # pragma: no cover - compiled b
         for k0 in range(0, mb, 8):
             _centre_cast_tile(A, i0, k0, cv, mean, out)
             _centre_cast_tile(A, i0 + 8, k0, cv, mean, out)
-        for k in range(mb, m):
-            mk = mean[k]
-            for i in range(i0, i0 + 16):
-                out[k, i] = np.float32(A[i, k] - cv[i] * mk)
-    for i in range(nb, n):
-        for k in range(m):
-            out[k, i] = np.float32(A[i, k] - cv[i] * mean[k])
+    _elementwise(A[:nb, mb:], cv[:nb], mean[mb:], out[mb:m, :nb])
+    _elementwise(A[nb:], cv[nb:], mean, out[:m, nb:])
