@@ -81,7 +81,7 @@ _CHILD = textwrap.dedent("""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, p)); y = 1 + X @ np.arange(1.0, p + 1) + rng.standard_t(2, size=n)
     import l2kit as l2, sklearn.linear_model, scipy.optimize  # imports before the baseline
-    import l2kit.linear._quantile
+    import l2kit.linear.robust
     def status(key):
         with open("/proc/self/status") as fh:
             for line in fh:

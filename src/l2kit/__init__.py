@@ -34,7 +34,7 @@ _LAZY = {
     "mse": "l2kit.metrics", "rmse": "l2kit.metrics", "mae": "l2kit.metrics", "r2": "l2kit.metrics",
     "explained_variance": "l2kit.metrics",
     # fitting
-    "fit": "l2kit.linear", "Fit": "l2kit.linear",
+    "fit": "l2kit.linear", "Fit": "l2kit.linear", "Status": "l2kit.linear", "CollinearityWarning": "l2kit.linear",
     # diagnostics and applications
     "diagnose": "l2kit.diagnose", "Diagnosis": "l2kit.diagnose",
     "align": "l2kit.signal", "Alignment": "l2kit.signal",

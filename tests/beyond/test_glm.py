@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import l2kit as l2
+from l2kit import Status
 from l2kit._array import InputError
 
 sm = pytest.importorskip("statsmodels.api")
@@ -118,7 +119,7 @@ def test_fixed_theta_and_iteration_limit():
     np.testing.assert_allclose(f.params, ref.params, atol=1e-7)
     assert f.loglike == pytest.approx(ref.llf, abs=1e-6)
     g = l2.fit(X, y, loss=l2.NegativeBinomialNLL(), max_iter=1)
-    assert not g.converged and "max_iter=1" in g.status
+    assert g.status is Status.MAX_ITER and not g.converged and "max_iter=1" in g.message
 
 
 def test_bad_counts():

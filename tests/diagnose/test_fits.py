@@ -5,13 +5,13 @@ import pytest
 
 import l2kit as l2
 from l2kit.diagnose._fits import build_candidates, count_parts, kind_of
-from l2kit.linear import Fit
+from l2kit.linear import Fit, Status
 
 
 def _fit(loss, coef, intercept, extra=None, link="log"):
     coef = np.asarray(coef, float)
     return Fit(coef=coef, intercept=intercept, stderr=None, intercept_stderr=None, cov_params=None, rank=coef.size,
-               scale=1.0, loglike=None, converged=True, n_iter=1, status="test", residuals=None, n_obs=10,
+               scale=1.0, loglike=None, status=Status.SUCCESS, message="test", n_iter=1, residuals=None, n_obs=10,
                df_resid=8.0, loss=loss, method="test", link=link, extra=extra or {})
 
 

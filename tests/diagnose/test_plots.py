@@ -10,13 +10,13 @@ from scipy import stats
 import l2kit as l2
 from l2kit import datasets
 from l2kit.diagnose import plots
-from l2kit.linear import Fit
+from l2kit.linear import Fit, Status
 
 
 def _fit(loss, coef, intercept):
     coef = np.asarray(coef, float)
     return Fit(coef=coef, intercept=intercept, stderr=None, intercept_stderr=None, cov_params=None, rank=1,
-               scale=1.0, loglike=None, converged=True, n_iter=1, status="test", residuals=None, n_obs=4,
+               scale=1.0, loglike=None, status=Status.SUCCESS, message="test", n_iter=1, residuals=None, n_obs=4,
                df_resid=2.0, loss=loss, method="test", link="log")
 
 

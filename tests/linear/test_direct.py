@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from l2kit.linear._direct import (CollinearityWarning, centred_gram, gram_inverse, lstsq,
-                                  solve_normal_equations)
+from l2kit.linear import CollinearityWarning
+from l2kit.linear.least_squares import centred_gram, gram_inverse, lstsq, solve_normal_equations
 
 
 def _ref(A, b, intercept=True):

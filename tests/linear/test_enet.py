@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import l2kit as l2
+from l2kit import Status
 
 sklm = pytest.importorskip("sklearn.linear_model")
 
@@ -53,7 +54,7 @@ def test_no_false_convergence(rng):
     X, y = _problem(rng)
     with pytest.warns(RuntimeWarning, match="did NOT converge"):
         f = l2.fit(X, y, alpha=1e-4, l1_ratio=0.5, max_iter=2, tol=1e-14)
-    assert not f.converged and f.n_iter == 2 and "max_iter" in f.status
+    assert f.status is Status.MAX_ITER and not f.converged and f.n_iter == 2 and "max_iter" in f.message
 
 
 def test_no_intercept(rng):
@@ -65,16 +66,17 @@ def test_no_intercept(rng):
 
 def test_python_kernels_equal_compiled(rng, monkeypatch):
     """The plain-Python / NumPy kernels (no numba, or L2KIT_DISABLE_NUMBA) give the compiled fit."""
-    from l2kit.linear import _enet
+    from l2kit import _jit
+    from l2kit.linear.penalized import _kernels, _naive
 
     X, y = _problem(rng, 300, 80)
     ref = l2.fit(X, y, alpha=0.01, l1_ratio=0.5)
     monkeypatch.setenv("L2KIT_DISABLE_NUMBA", "1")
-    monkeypatch.setattr(_enet, "_NATIVE", {})
+    monkeypatch.setattr(_jit, "_LOADED", {})
     f = l2.fit(X, y, alpha=0.01, l1_ratio=0.5)
-    assert _enet._kernel() is _enet._cd_gram
-    assert _enet._NATIVE[_enet._row_pass] is _enet._row_pass_numpy
-    assert _enet._naive_kernel() is None       # naive updates need the compiled kernel
+    assert _kernels.cd_kernel() is _kernels.cd_gram
+    assert _jit._LOADED[_kernels.row_pass] is _kernels.row_pass_numpy
+    assert _naive.naive_kernel() is None       # naive updates need the compiled kernel
     assert f.converged and f.n_iter == ref.n_iter
     np.testing.assert_allclose(f.coef, ref.coef, rtol=0, atol=1e-12)
 
@@ -91,15 +93,15 @@ def _kkt_violation(X, y, f, alpha, l1_ratio):
 
 def _gram_dtypes(monkeypatch):
     """Record the dtype of every Gram matrix the solver forms."""
-    from l2kit.linear import _enet
+    from l2kit.linear.penalized import _centred
 
-    seen, real = [], _enet._Centred.gram
+    seen, real = [], _centred.Centred.gram
 
     def spy(self, cols, start, dtype):
         seen.append(np.dtype(dtype).name)
         return real(self, cols, start, dtype)
 
-    monkeypatch.setattr(_enet._Centred, "gram", spy)
+    monkeypatch.setattr(_centred.Centred, "gram", spy)
     return seen
 
 
@@ -140,11 +142,11 @@ def _lasso_on_near_duplicates(rng, X, y):
 
 def test_float32_overflow_redone_in_float64(rng):
     """Columns whose squares overflow float32 get a float64 Gram, not inf."""
-    from l2kit.linear import _enet
+    from l2kit.linear.penalized import _centred
 
     A = rng.normal(size=(500, 6)) * np.array([1e25, 1.0, 1e-30, 1.0, 2.0, 3.0])
     b = rng.normal(size=500)
-    X = _enet._Centred(A, b, 1.0, 500)
+    X = _centred.Centred(A, b, 1.0, 500)
     G = X.gram(np.arange(6), 0, np.float32)
     Ac = A - A.mean(0)
     np.testing.assert_allclose(G, Ac.T @ Ac / 500, rtol=1e-12, atol=0)
@@ -192,16 +194,16 @@ def test_options_checked(rng):
 # ---------------------------------------------------------------------------
 def _naive_spy(monkeypatch, *, force=False):
     """Record whether each fit took naive updates (and whether they handed over); ``force`` skips the tests."""
-    from l2kit.linear import _enet
+    from l2kit.linear.penalized import _centred, enet
 
     seen = {"naive": [], "handover": 0}
-    real_copy, real_gram = _enet._naive_copy, _enet._NaiveCopy.gram
+    real_copy, real_gram = enet._naive_copy, _centred.NaiveCopy.gram
     if force:
-        monkeypatch.setattr(_enet, "_NAIVE_MAX_SPREAD", np.inf)
-        monkeypatch.setattr(_enet, "_naive_min_p", lambda tol: 0)
+        monkeypatch.setattr(enet, "_NAIVE_MAX_SPREAD", np.inf)
+        monkeypatch.setattr(enet, "naive_min_p", lambda tol: 0)
 
-    def copy(X, tol, spread):
-        F = real_copy(X, tol, spread)
+    def copy(X, tol, spread, updates):
+        F = real_copy(X, tol, spread, updates)
         seen["naive"].append(F is not None)
         return F
 
@@ -209,8 +211,8 @@ def _naive_spy(monkeypatch, *, force=False):
         seen["handover"] += 1
         return real_gram(self, n_pen, l2)
 
-    monkeypatch.setattr(_enet, "_naive_copy", copy)
-    monkeypatch.setattr(_enet._NaiveCopy, "gram", gram)
+    monkeypatch.setattr(enet, "_naive_copy", copy)
+    monkeypatch.setattr(_centred.NaiveCopy, "gram", gram)
     return seen
 
 
@@ -234,17 +236,17 @@ def test_grouped_naive_sweeps_are_plain_gauss_seidel(rng, p):
     Updating a group's four coefficients from one set of products without
     that correction would be Jacobi within the group: ~5e-2 off here.
     """
-    from l2kit.linear import _enet
+    from l2kit.linear.penalized import _centred, _naive
 
-    kernel = _enet._naive_kernel()
+    kernel = _naive.naive_kernel()
     if kernel is None:
         pytest.skip("naive updates need numba")
     n = 400
     A = rng.normal(size=(n, p)) + rng.uniform(-1, 1, p)
     A[:, 2] = 3.0                        # constant: zero once centred, never updated
     b = A @ rng.normal(size=p) + rng.normal(size=n)
-    X = _enet._Centred(A, b, 1.0, n)
-    F = _enet._NaiveCopy(X, 1e-6)
+    X = _centred.Centred(A, b, 1.0, n)
+    F = _centred.NaiveCopy(X, 1e-6)
     assert F.columns.shape == (-(-p // 4) * 4, n)
     Fc = F.columns[:p].astype(np.float64)
     Q = Fc @ Fc.T / n
@@ -299,11 +301,11 @@ def test_naive_refinement_rounds_run_until_they_gain(rng, monkeypatch):
     eps) gains only ~10x in the gap per round: 7 rounds (7 exact passes) at
     tol=1e-12 instead of 3 (measured).
     """
-    from l2kit.linear import _enet
+    from l2kit.linear.penalized import _centred
 
     _naive_spy(monkeypatch, force=True)
     rounds = []
-    real = _enet._naive_kernel
+    real = _centred.naive_kernel
 
     def kernel():
         inner = real()
@@ -313,7 +315,7 @@ def test_naive_refinement_rounds_run_until_they_gain(rng, monkeypatch):
             return rounds[-1]
         return run
 
-    monkeypatch.setattr(_enet, "_naive_kernel", kernel)
+    monkeypatch.setattr(_centred, "naive_kernel", kernel)
     X, y = _orthogonal(rng)
     f = l2.fit(X, y, alpha=0.002, l1_ratio=0.5, tol=1e-12)
     r = _exact(X, y, 0.002, 0.5)
@@ -350,9 +352,9 @@ def test_slow_naive_sweeps_hand_over_to_covariance_updates(rng, monkeypatch):
 
 def test_naive_updates_with_weights_and_without_intercept(rng, monkeypatch):
     """Case weights (centring by sqrt(w)) and no intercept (no centring) go through the copy too."""
-    from l2kit.linear import _enet
+    from l2kit.linear.penalized import enet
 
-    default_spread = _enet._NAIVE_MAX_SPREAD
+    default_spread = enet._NAIVE_MAX_SPREAD
     seen = _naive_spy(monkeypatch, force=True)
     X, y = _orthogonal(rng, 1500, 100)
     w = rng.uniform(0.2, 3.0, len(y))
@@ -366,7 +368,7 @@ def test_naive_updates_with_weights_and_without_intercept(rng, monkeypatch):
     assert np.abs(f0.coef - r0.coef_).max() < 1e-8 and f0.intercept == 0.0
     assert seen == {"naive": [True, True], "handover": 1}
     # unforced, the probe sees that direction and never starts naive sweeps there
-    monkeypatch.setattr(_enet, "_NAIVE_MAX_SPREAD", default_spread)
+    monkeypatch.setattr(enet, "_NAIVE_MAX_SPREAD", default_spread)
     l2.fit(X, y, alpha=0.003, l1_ratio=0.7, fit_intercept=False)
     assert seen["naive"][-1] is False
 
@@ -384,31 +386,32 @@ def test_near_duplicate_columns_leave_the_copy_for_a_float64_gram(rng, monkeypat
 
 
 @pytest.mark.parametrize("n, p", [(10000, 200), (1003, 37), (33, 17), (16, 8), (7, 5)])
-def test_tiled_column_copy_equals_the_elementwise_transpose(rng, n, p):
-    """The register-tile copy: every element is ``float32(A[i, k] - cv[i] mean[k])`` at ``[k, i]``, edges included."""
-    tile = pytest.importorskip("l2kit.linear._tile")
+def test_column_copy_equals_the_elementwise_transpose(rng, n, p):
+    """The float32 column copy: every element is ``float32(A[i, k] - cv[i] mean[k])`` at ``[k, i]``."""
+    pytest.importorskip("numba")
+    from l2kit.linear.penalized import _naive
+
     A = rng.normal(size=(n, p)) * 1e3 + rng.uniform(-5, 5, p)
     cv, mean = rng.uniform(0.5, 2, n), A.mean(axis=0)
     out = np.full((p + 3, n), np.nan, dtype=np.float32)     # rows past p untouched
-    tile.centre_columns_f32_tiled(A, cv, mean, out)
+    _naive.column_copy_kernel()(A, cv, mean, out)
     ref = (A - cv[:, None] * mean).T.astype(np.float32)
     np.testing.assert_array_max_ulp(out[:p], ref, maxulp=1)
     assert np.isnan(out[p:]).all()
 
 
-def test_tiled_column_copy_reads_row_strided_views(rng):
-    """A column slice keeps contiguous rows with a longer stride: the tiles follow the stride."""
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_column_copy_reads_strided_views(rng, order):
+    """A column slice (rows with a longer stride) and column-major data are copied alike."""
     pytest.importorskip("numba")
-    from l2kit.linear import _enet
+    from l2kit.linear.penalized import _naive
 
-    big = rng.normal(size=(100, 30))
+    big = np.asarray(rng.normal(size=(100, 30)), order=order)
     A = big[:, 3:23]
     cv, mean = np.ones(100), A.mean(axis=0)
     out = np.empty((20, 100), dtype=np.float32)
-    _enet._column_copy(A)(A, cv, mean, out)
+    _naive.column_copy_kernel()(A, cv, mean, out)
     np.testing.assert_array_max_ulp(out, (A - mean).T.astype(np.float32), maxulp=1)
-    # column-major data has no contiguous rows: the element-wise kernel
-    assert _enet._column_copy(np.asfortranarray(A)) is not _enet._column_copy(A)
 
 
 def test_columns_beyond_float32_skip_the_naive_copy(rng, monkeypatch):

@@ -100,16 +100,17 @@ def test_no_intercept_matches_statsmodels():
     assert abs(f.loglike - ref.llf) < 1e-10 * abs(ref.llf)
 
 
-def test_classical_inference_from_gram_matches_fit():
-    from l2kit.linear._direct import centred_gram, solve_normal_equations
-    from l2kit.linear._inference import classical_inference
+def test_classical_cov_from_gram_matches_statsmodels():
+    from l2kit.linear._inference import classical_cov, gaussian_loglike
+    from l2kit.linear.least_squares import centred_gram, gram_inverse, solve_normal_equations
 
     X, y, _, _ = _data("stackloss")
     g = centred_gram(X, y)
     s = solve_normal_equations(g.G, g.Atb)
     rss = g.bss - float(s.coef @ g.Atb)
-    out = classical_inference(g.G, rss, len(y), s.rank, mean=g.mean, sw=g.sw)
+    n, k = len(y), s.rank + 1
+    se = np.sqrt(np.diag(classical_cov(gram_inverse(g.G), rss / (n - k), mean=g.mean, sw=g.sw)))
     ref = sm.OLS(y, sm.add_constant(X)).fit()
-    assert _rel(out["stderr"], ref.bse[1:]) < 1e-8
-    assert abs(out["intercept_stderr"] - ref.bse[0]) < 1e-8 * ref.bse[0]
-    assert abs(out["loglike"] - ref.llf) < 1e-8 * abs(ref.llf)
+    assert _rel(se[1:], ref.bse[1:]) < 1e-8
+    assert abs(se[0] - ref.bse[0]) < 1e-8 * ref.bse[0]
+    assert abs(gaussian_loglike(rss, n) - ref.llf) < 1e-8 * abs(ref.llf)

@@ -35,7 +35,7 @@ def test_dask_equals_statsmodels(rng, weighted, chunks):
        split_every=st.integers(2, 5))
 @settings(max_examples=10)
 def test_any_row_chunking_and_tree_shape(sizes, seed, split_every):
-    from l2kit.linear._dask import fit_dask
+    from l2kit.linear.least_squares import fit_dask
 
     rng = np.random.default_rng(seed)
     n = sum(sizes)

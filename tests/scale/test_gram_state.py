@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from l2kit.linear._gram_state import GramState, solve_state
+from l2kit.linear.least_squares import GramState, solve_state
 
 
 def _two_pass(X, y, w=None):

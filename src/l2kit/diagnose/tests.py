@@ -208,7 +208,7 @@ def heavy_tails(resid, *, cutoff: float = 2.5, center: bool = False) -> Tails:
     """
     from scipy import stats
 
-    from ..linear._irls import mad_scale
+    from ..linear._scale import mad_scale
 
     r = _vec(resid)
     if center:

@@ -223,7 +223,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     """Fit ``target ~ features`` from a CSV/Parquet file; Squared loss streams in bounded memory.
 
     Squared error goes through the one-pass chunked least-squares path
-    (:func:`l2kit.linear._stream.fit_chunks`); other losses read the used
+    (:func:`l2kit.linear.least_squares.fit_chunks`); other losses read the used
     columns into memory and call :func:`l2kit.fit`. Rows with missing or
     non-finite values are refused with a DataError giving their count and
     the first one.
@@ -241,7 +241,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     >>> np.round(f.coef, 6), f.feature_names
     (array([2.15]), ('x',))
     """
-    from ..linear._fit import resolve_loss
+    from ..linear._api import resolve_loss
     from ..losses import Squared
 
     path = os.fspath(path)
@@ -263,7 +263,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
             _check_weights(path, weights, 0, w, None)
         X = np.column_stack([data[c] for c in feats])
         return linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats)
-    from ..linear._stream import fit_chunks
+    from ..linear.least_squares import fit_chunks
 
     bad_rows = _BadRows(path)
     total = total_rows(path)

@@ -1,6 +1,15 @@
-"""Linear models under any loss of the family: least squares, IRLS, quantile LP, GLMs, streaming."""
+"""Linear models under any loss of the family: least squares, IRLS, quantile LP, GLMs, the generic solver.
 
-from ._fit import fit
+:func:`fit` routes to the solver family the loss declares (``loss.fit_family``);
+each family is a sub-package (:mod:`.least_squares`, :mod:`.penalized`,
+:mod:`.robust`, :mod:`.glm`, :mod:`.gradient`) built on the shared pieces here
+(:mod:`._design`, :mod:`._result`, :mod:`._linalg`, :mod:`._scale`,
+:mod:`._inference`).
+"""
+
+from .._errors import CollinearityWarning
+from .._status import Status
+from ._api import fit
 from ._result import Fit
 
-__all__ = ["Fit", "fit"]
+__all__ = ["CollinearityWarning", "Fit", "Status", "fit"]

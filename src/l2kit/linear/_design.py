@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError, to_numpy
+from .._array import to_numpy
+from .._errors import InputError
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,39 @@ class Design:
     backend: str             # "numpy", "torch", ... : the library predictions are returned in
     backend_like: Any = None  # an input array, to convert outputs back (device, dtype)
 
+    @property
+    def case_weights(self) -> np.ndarray:
+        """The case weights, ones when none were given."""
+        return np.ones(self.y.shape[0]) if self.weights is None else self.weights
+
+    def require_real(self, solver: str) -> None:
+        """Refuse complex data for a solver of real-valued losses."""
+        if np.iscomplexobj(self.X) or np.iscomplexobj(self.y):
+            raise InputError("X, y", f"real data for {solver}", "complex data",
+                             "use loss=Squared() (least squares) for complex data")
+
+    def with_intercept(self, fit_intercept: bool) -> np.ndarray:
+        """``X`` with a leading column of ones when ``fit_intercept`` (the parameters' order everywhere)."""
+        return np.column_stack([np.ones(self.X.shape[0]), self.X]) if fit_intercept else self.X
+
+    def full_rank(self, Xa: np.ndarray, what: str) -> int:
+        """The rank of the weighted design ``Xa``; refuses a rank-deficient one for a model that needs full rank."""
+        from ._linalg import gram_rank
+
+        w = self.case_weights
+        rank = gram_rank((Xa * w[:, None]).T @ Xa)
+        if rank < Xa.shape[1]:
+            raise InputError("X", f"a full-rank design for {what}", f"rank {rank} < {Xa.shape[1]} columns",
+                             "drop collinear or constant columns")
+        return rank
+
 
 def _backend(x) -> str:
     mod = type(x).__module__.split(".")[0]
     return "numpy" if mod in ("numpy", "builtins", "pandas") else mod
 
 
-def _first_nonfinite(name: str, a: np.ndarray, *, where: str | None = None, offset: int = 0) -> None:
+def first_nonfinite(name: str, a: np.ndarray, *, where: str | None = None, offset: int = 0) -> None:
     """Refuse NaN/inf in ``a`` with the count and the first row.
 
     For a chunk of a stream, ``where`` names it and ``offset`` turns its row into a global (0-based) row.
@@ -46,9 +73,9 @@ def _first_nonfinite(name: str, a: np.ndarray, *, where: str | None = None, offs
 
 
 def check_finite_design(design: Design) -> None:
-    """Raise the NaN/inf :class:`~l2kit._array.InputError` (count, first row) for ``X`` then ``y``."""
-    _first_nonfinite("X", design.X)
-    _first_nonfinite("y", design.y)
+    """Raise the NaN/inf :class:`~l2kit._errors.InputError` (count, first row) for ``X`` then ``y``."""
+    first_nonfinite("X", design.X)
+    first_nonfinite("y", design.y)
 
 
 def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
@@ -59,7 +86,7 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     losses over the last axis such as Mahalanobis) requires ``y`` of shape
     (n, d) instead.
 
-    Raises :class:`~l2kit._array.InputError` naming the argument, the count of
+    Raises :class:`~l2kit._errors.InputError` naming the argument, the count of
     bad values and the first bad row. ``check_finite=False`` skips the NaN/inf
     scan of ``X`` and ``y`` for a solver that detects them itself at no cost
     (the least-squares Gram pass) and then calls :func:`check_finite_design`.
@@ -72,7 +99,7 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     >>> validate_design([1.0, 2.0], [1.0, 2.0])
     Traceback (most recent call last):
     ...
-    l2kit._array.InputError: X: expected a 2-D array of shape (n_samples, n_features), got shape (2,). Fix: for one feature pass X.reshape(-1, 1).
+    l2kit._errors.InputError: X: expected a 2-D array of shape (n_samples, n_features), got shape (2,). Fix: for one feature pass X.reshape(-1, 1).
     """
     backend = _backend(X)
     like = X if backend not in ("numpy",) else None
@@ -107,14 +134,14 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     Xn = np.ascontiguousarray(Xn, dtype=dtype)
     yn = np.ascontiguousarray(yn, dtype=dtype)
     if check_finite:
-        _first_nonfinite("X", Xn)
-        _first_nonfinite("y", yn)
+        first_nonfinite("X", Xn)
+        first_nonfinite("y", yn)
     wn = None
     if weights is not None:
         wn = np.asarray(to_numpy(weights), dtype=np.float64)
         if wn.shape != (Xn.shape[0],):
             raise InputError("weights", f"shape ({Xn.shape[0]},)", f"shape {wn.shape}", "pass one weight per row")
-        _first_nonfinite("weights", wn)
+        first_nonfinite("weights", wn)
         if (wn < 0).any():
             i = int(np.flatnonzero(wn < 0)[0])
             raise InputError("weights", "non-negative case weights", f"{int((wn < 0).sum())} negative weight(s), "

@@ -7,15 +7,13 @@ bread of every covariance is block diagonal, ``diag(1/sw, G_c^{-1})``; the
 result is mapped back by :math:`T = [[1, -m], [0, I]]`, so nothing is ever
 inverted but the (already factored) centred Gram matrix.
 
-Reusable for streamed fits: :func:`classical_inference` needs only the
-centred Gram (or its inverse), the column means, the weight sum, the RSS,
-the number of observations and the rank.
+Reusable for streamed fits: :func:`classical_cov` needs only the inverse of
+the centred Gram matrix, the column means and the weight sum.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -129,35 +127,3 @@ def gaussian_loglike(rss: float, nobs: int, *, logdet_cov: float = 0.0, complex_
     if complex_data:
         return -nobs * (math.log(math.pi) + math.log(rss / nobs) + 1) - logdet_cov
     return -0.5 * nobs * (math.log(2 * math.pi) + math.log(rss / nobs) + 1) - 0.5 * logdet_cov
-
-
-def classical_inference(XtX_centred: np.ndarray, rss: float, n: int, rank: int, *, mean=None, sw: float = 0.0,
-                        fit_intercept: bool = True, ginv: np.ndarray | None = None) -> dict[str, Any]:
-    """Classical inference from Gram-level summaries (for streamed / distributed fits).
-
-    Returns a dict with ``cov_params`` (intercept first), ``stderr``,
-    ``intercept_stderr``, ``scale``, ``df_resid`` and ``loglike``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(2)
-    >>> X = rng.normal(size=(50, 2)); y = X @ [1.0, -1.0] + rng.normal(size=50)
-    >>> Xc = X - X.mean(0)
-    >>> b = np.linalg.solve(Xc.T @ Xc, Xc.T @ (y - y.mean()))
-    >>> rss = float(((y - y.mean() - Xc @ b) ** 2).sum())
-    >>> out = classical_inference(Xc.T @ Xc, rss, 50, 2, mean=X.mean(0), sw=50.0)
-    >>> out["df_resid"], bool(out["stderr"].shape == (2,))
-    (47.0, True)
-    """
-    if ginv is None:
-        from ._direct import gram_inverse
-
-        ginv = gram_inverse(XtX_centred)
-    df = float(n - rank - fit_intercept)
-    scale = rss / df if df > 0 else math.nan
-    cov = classical_cov(ginv, scale, mean=mean, sw=sw, fit_intercept=fit_intercept)
-    se = np.sqrt(np.abs(np.real(np.diag(cov))))
-    return {"cov_params": cov, "stderr": se[1:] if fit_intercept else se,
-            "intercept_stderr": float(se[0]) if fit_intercept else None, "scale": scale, "df_resid": df,
-            "loglike": gaussian_loglike(rss, n)}

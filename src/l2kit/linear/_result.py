@@ -1,14 +1,27 @@
-"""The immutable result of a fit: coefficients, inference and an honest status."""
+"""The immutable result of a fit (:class:`Fit`), what a solver returns (:class:`Estimates`), and the one builder.
+
+Every solver computes an :class:`Estimates` (parameters with the intercept
+first, their covariance, a :class:`~l2kit.Status` and its message) and
+:func:`build_fit` turns it into a :class:`Fit`: splitting the intercept off,
+standard errors from the covariance, names and the caller's array library
+are written here once.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
 
-from .._array import InputError, to_numpy
+from .._array import to_numpy
+from .._errors import InputError
+from .._status import Status
+from ._design import Design
+
+__all__ = ["Estimates", "Fit", "build_fit"]
 
 
 def _frozen(a):
@@ -16,6 +29,75 @@ def _frozen(a):
         a = a.copy()
         a.flags.writeable = False
     return a
+
+
+@dataclass
+class Estimates:
+    """What a solver returns: everything of a :class:`Fit` that the solver alone knows.
+
+    ``params`` holds the intercept first when the fit has one, shape (k,) or
+    (k, d) for a multi-output fit; ``cov`` is their (k, k) (or (k d, k d))
+    covariance, None where inference is undefined.
+    """
+
+    params: np.ndarray
+    status: Status
+    message: str
+    method: str
+    cov: np.ndarray | None = None
+    rank: int = 0
+    scale: float = 1.0
+    loglike: float | None = None
+    residuals: np.ndarray | None = None
+    n_obs: int = 0
+    df_resid: float = math.nan
+    n_iter: int = 0
+    link: str = "identity"
+    dist: str = "normal"
+    cov_type: str = "nonrobust"
+    alpha: float = 0.0
+    l1_ratio: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def _stderr(cov: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    if cov is None:
+        return None
+    return np.sqrt(np.clip(np.real(np.diag(cov)), 0, None)).reshape(shape)
+
+
+def _scalar(v):
+    v = np.asarray(v)
+    if v.ndim:
+        return v.copy()
+    return complex(v) if np.iscomplexobj(v) else float(v)
+
+
+def build_fit(est: Estimates, *, loss: Any, fit_intercept: bool, feature_names: tuple[str, ...] = (),
+              backend: str = "numpy", like: Any = None) -> "Fit":
+    """Assemble the :class:`Fit` of a solver's :class:`Estimates` (the one place a Fit is built)."""
+    params = np.asarray(est.params)
+    se = _stderr(est.cov, params.shape)
+    if fit_intercept:
+        intercept, coef = _scalar(params[0]), params[1:]
+        intercept_se = None if se is None else _scalar(se[0])
+    else:
+        intercept = 0.0 if params.ndim == 1 else np.zeros(params.shape[1])
+        coef, intercept_se = params, None
+    return Fit(coef=coef, intercept=intercept, stderr=None if se is None else (se[1:] if fit_intercept else se),
+               intercept_stderr=intercept_se, cov_params=est.cov, rank=int(est.rank), scale=float(est.scale),
+               loglike=None if est.loglike is None else float(est.loglike), status=est.status,
+               message=est.message, n_iter=int(est.n_iter), residuals=est.residuals, n_obs=int(est.n_obs),
+               df_resid=float(est.df_resid), loss=loss, method=est.method, fit_intercept=bool(fit_intercept),
+               link=est.link, dist=est.dist, cov_type=est.cov_type, alpha=float(est.alpha),
+               l1_ratio=float(est.l1_ratio), feature_names=tuple(feature_names), backend=backend,
+               extra=est.extra, _like=like)
+
+
+def build_design_fit(est: Estimates, design: Design, loss: Any, fit_intercept: bool) -> "Fit":
+    """:func:`build_fit` for an in-memory :class:`~l2kit.linear._design.Design` (names and library from it)."""
+    return build_fit(est, loss=loss, fit_intercept=fit_intercept, feature_names=design.feature_names,
+                     backend=design.backend, like=design.backend_like)
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,12 +120,14 @@ class Fit:
         IRLS fits, the dispersion for GLMs.
     loglike : float or None
         Log-likelihood at the estimate (Squared and likelihood losses).
+    status : Status
+        Why the solver stopped (:class:`l2kit.Status`).
+    message : str
+        A readable sentence on how the solver ended and what to do.
     converged : bool
-        True only when the solver met its tolerance; never true at an
-        iteration limit.
+        Derived from ``status``: true only when the solver met its tolerance
+        (or solved the problem exactly); never at an iteration limit.
     n_iter : int
-    status : str
-        A readable sentence on how the solver ended.
     residuals : ndarray of shape (n,) or None
         ``y - fitted`` on the response scale (None for streamed fits).
     n_obs : int
@@ -52,6 +136,8 @@ class Fit:
     loss : Loss
     method : str
         The solver path actually used ("cholesky", "qr", "svd", "irls", ...).
+    link : str
+        Name of the link (:mod:`l2kit.losses.links`) from the linear predictor to the prediction.
     dist : {"t", "normal"}
         Reference distribution of ``conf_int`` and ``pvalues``.
     extra : mapping
@@ -66,9 +152,9 @@ class Fit:
     rank: int
     scale: float
     loglike: float | None
-    converged: bool
+    status: Status
+    message: str
     n_iter: int
-    status: str
     residuals: np.ndarray | None
     n_obs: int
     df_resid: float
@@ -86,6 +172,8 @@ class Fit:
     _like: Any = field(default=None, repr=False)
 
     def __post_init__(self):
+        if not isinstance(self.status, Status):
+            raise TypeError(f"Fit.status must be an l2kit.Status, got {self.status!r}")
         for name in ("coef", "stderr", "cov_params", "residuals"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "extra", MappingProxyType({k: _frozen(v) for k, v in dict(self.extra).items()}))
@@ -105,20 +193,29 @@ class Fit:
 
     def __repr__(self) -> str:
         return (f"Fit(loss={self.loss!r}, method={self.method!r}, n_obs={self.n_obs}, rank={self.rank}, "
-                f"converged={self.converged}, status={self.status!r})")
+                f"status={self.status})")
+
+    @property
+    def converged(self) -> bool:
+        """True only when the solver met its tolerance or solved the problem exactly (see :class:`l2kit.Status`)."""
+        return self.status.converged
 
     # -- inference --------------------------------------------------------
     @property
     def params(self) -> np.ndarray:
         """Intercept (when fitted) followed by ``coef``."""
-        return np.concatenate([[self.intercept], self.coef]) if self.fit_intercept else np.asarray(self.coef)
+        if not self.fit_intercept:
+            return np.asarray(self.coef)
+        return np.concatenate([np.asarray(self.intercept)[None], self.coef])
 
     @property
     def bse(self) -> np.ndarray | None:
         """Standard errors aligned with :attr:`params`."""
         if self.stderr is None:
             return None
-        return np.concatenate([[self.intercept_stderr], self.stderr]) if self.fit_intercept else self.stderr
+        if not self.fit_intercept:
+            return self.stderr
+        return np.concatenate([np.asarray(self.intercept_stderr)[None], self.stderr])
 
     @property
     def tvalues(self) -> np.ndarray | None:
@@ -154,18 +251,21 @@ class Fit:
         if bse is None:
             raise InputError("conf_int", "a fit with standard errors", f"a {self.method} fit without them",
                              "refit without the L1 penalty, or bootstrap")
-        q = (stats.t.ppf if self.dist == "t" and self.df_resid > 0 else
-             lambda p, *_: stats.norm.ppf(p))(0.5 + level / 2, self.df_resid)
+        if self.dist == "t" and self.df_resid > 0:
+            q = stats.t.ppf(0.5 + level / 2, self.df_resid)
+        else:
+            q = stats.norm.ppf(0.5 + level / 2)
         return np.stack([self.params - q * bse, self.params + q * bse], axis=-1)
 
     # -- prediction -------------------------------------------------------
     def predict(self, X: Any):
         """Predictions on the response scale, in the library of the fitted ``X``.
 
-        The inverse link maps the linear predictor: identity, ``exp`` for
-        ``link="log"``, the logistic sigmoid for ``link="logit"`` (a
-        probability), the row direction ``eta / |eta|`` for
-        ``link="sphere"`` (Geodesic fits). Multi-output fits return shape (m, d).
+        The inverse link (:mod:`l2kit.losses.links`) maps the linear
+        predictor: identity, ``exp`` for ``link="log"``, the logistic sigmoid
+        for ``link="logit"`` (a probability), the row direction
+        ``eta / |eta|`` for ``link="sphere"`` (Geodesic fits). Multi-output
+        fits return shape (m, d).
 
         Examples
         --------
@@ -174,25 +274,14 @@ class Fit:
         >>> np.round(f.predict(np.array([[10.0]])), 6)
         array([21.])
         """
+        from ..losses.links import get_link
+
         Xn = to_numpy(X) if not isinstance(X, (list, tuple)) else np.asarray(X, dtype=float)
         if Xn.ndim != 2 or Xn.shape[1] != np.shape(self.coef)[0]:
             raise InputError("X", f"shape (n, {np.shape(self.coef)[0]})", f"shape {Xn.shape}",
                              "pass the same columns the model was fitted on")
         eta = Xn @ self.coef + self.intercept
-        if self.link == "log":
-            out = np.exp(eta)
-        elif self.link == "sphere":   # a direction: the projection onto the unit sphere
-            norm = np.linalg.norm(eta, axis=-1, keepdims=True)
-            if not np.all(norm > 0):
-                raise InputError("X", "rows whose linear predictor is non-zero", "a zero predictor (no direction)",
-                                 "these rows have no predicted direction; drop them")
-            out = eta / norm
-        elif self.link == "logit":
-            z = np.exp(-np.abs(eta))  # overflow-free sigmoid
-            out = np.where(eta >= 0, 1 / (1 + z), z / (1 + z))
-        else:
-            out = eta
-        return self._to_backend(out)
+        return self._to_backend(get_link(self.link).inverse(np, eta))
 
     def _to_backend(self, out: np.ndarray):
         if self.backend == "torch":
@@ -231,6 +320,6 @@ class Fit:
             "coef": num(self.coef), "stderr": num(self.stderr), "intercept": num(self.intercept),
             "intercept_stderr": num(self.intercept_stderr), "rank": int(self.rank), "scale": float(self.scale),
             "loglike": None if self.loglike is None else float(self.loglike), "converged": bool(self.converged),
-            "n_iter": int(self.n_iter), "status": self.status, "n_obs": int(self.n_obs),
-            "df_resid": float(self.df_resid), "cov_type": self.cov_type,
+            "n_iter": int(self.n_iter), "status": self.status.value, "message": self.message,
+            "n_obs": int(self.n_obs), "df_resid": float(self.df_resid), "cov_type": self.cov_type,
         }

@@ -20,7 +20,8 @@ def format_summary(fit) -> str:
         f"l2kit fit: {fit.loss!r}  method={fit.method}  cov_type={fit.cov_type}",
         f"n_obs={fit.n_obs}  df_resid={fit.df_resid:g}  rank={fit.rank}  scale={fit.scale:.6g}"
         + (f"  loglike={fit.loglike:.6f}" if fit.loglike is not None else ""),
-        f"converged={fit.converged}  n_iter={fit.n_iter}  status: {fit.status}",
+        f"status={fit.status.value}  converged={fit.converged}  n_iter={fit.n_iter}",
+        f"message: {fit.message}",
     ]
     width = max(12, max(len(n) for n in names) + 2)
     header = f"{'':<{width}}{'coef':>14}{'std err':>12}{'t/z':>10}{'P>|t|':>9}{'[0.025':>13}{'0.975]':>13}"

@@ -1,23 +1,24 @@
 """The loss family: one small immutable class per loss, and a registry.
 
-Import order registers every loss; :func:`get_loss` builds one by name.
-To add a module, append one import line and one ``__all__ +=`` line below.
+Importing a module registers its losses; :func:`get_loss` builds one by
+name. To add a loss: write its class in one module (decorated with
+``@register``), import the module below and add its names to ``__all__``.
 """
 
 from ._base import Loss, ResidualLoss
 from ._registry import available_losses, get_loss, loss_classes, register
+from .counts import ZINB, NegativeBinomialNLL, PoissonNLL
+from .focal import Focal, HeatmapFocal, HeatmapMSE
+from .geodesic import Geodesic
+from .likelihood import GaussianNLL
+from .links import Link, available_links, get_link
+from .mahalanobis import Mahalanobis, whiten
+from .robust import Absolute, Cauchy, Huber, LogCosh, PseudoHuber, Quantile, SmoothL1, Tukey
 from .squared import Squared
 
-__all__ = ["Loss", "ResidualLoss", "Squared", "available_losses", "get_loss", "loss_classes", "register"]
-
-# one block per module (append yours; keep each self-contained)
-from .robust import Absolute, Cauchy, Huber, LogCosh, PseudoHuber, Quantile, SmoothL1, Tukey  # noqa: E402
-__all__ += ["Absolute", "Cauchy", "Huber", "LogCosh", "PseudoHuber", "Quantile", "SmoothL1", "Tukey"]
-from .likelihood import GaussianNLL, NegativeBinomialNLL, PoissonNLL, ZINB  # noqa: E402  (issue 5)
-__all__ += ["GaussianNLL", "NegativeBinomialNLL", "PoissonNLL", "ZINB"]  # noqa: E305
-from .focal import Focal, HeatmapFocal, HeatmapMSE  # noqa: E402  (issue 5)
-__all__ += ["Focal", "HeatmapFocal", "HeatmapMSE"]
-from .mahalanobis import Mahalanobis, whiten  # noqa: E402
-__all__ += ["Mahalanobis", "whiten"]
-from .geodesic import Geodesic  # noqa: E402  (issue 7)
-__all__ += ["Geodesic"]  # noqa: E305
+__all__ = [
+    "Absolute", "Cauchy", "Focal", "GaussianNLL", "Geodesic", "HeatmapFocal", "HeatmapMSE", "Huber", "Link",
+    "LogCosh", "Loss", "Mahalanobis", "NegativeBinomialNLL", "PoissonNLL", "PseudoHuber", "Quantile",
+    "ResidualLoss", "SmoothL1", "Squared", "Tukey", "ZINB", "available_links", "available_losses", "get_link",
+    "get_loss", "loss_classes", "register", "whiten",
+]

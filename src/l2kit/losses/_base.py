@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._array import InputError, array_namespace, compute_dtype, is_traced, validate_pair
+from .._array import array_namespace, compute_dtype, is_traced, validate_pair
+from .._errors import InputError
 from ._reduce import check_reduction, reduce
 
 
@@ -40,9 +41,12 @@ class Loss:
     reduces_last_axis: ClassVar[bool] = False
     #: keyword arguments accepted by ``__call__``/``grad`` besides weights
     call_kwargs: ClassVar[tuple[str, ...]] = ()
-    #: which solver family ``l2kit.fit`` uses: "least_squares", "irls", "linprog", "glm", or None
+    #: those of ``call_kwargs`` without a default (``l2kit.fit`` needs them in ``loss_kwargs``)
+    required_call_kwargs: ClassVar[tuple[str, ...]] = ()
+    #: which solver family ``l2kit.fit`` uses: "least_squares", "irls", "linprog", "glm", "gradient",
+    #: or None (a loss for scoring and gradients only)
     fit_family: ClassVar[str | None] = None
-    #: links ``l2kit.fit``'s generic "gradient" solver may put between the linear predictor and
+    #: links (:mod:`l2kit.losses.links`) ``l2kit.fit`` may put between the linear predictor and
     #: ``y_pred``; the first is the default ("logit" keeps probabilities in (0, 1))
     fit_links: ClassVar[tuple[str, ...]] = ("identity",)
 
@@ -80,6 +84,34 @@ class Loss:
     def params(self) -> dict[str, Any]:
         """The loss's parameters, as passed to :func:`l2kit.get_loss`."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    # -- what solvers need, declared by the loss --------------------------
+    @property
+    def default_link(self) -> str:
+        """The link ``l2kit.fit`` uses unless told otherwise: ``fit_links[0]``."""
+        return self.fit_links[0]
+
+    @property
+    def takes_linear_predictor(self) -> bool:
+        """Whether ``y_pred`` is the linear predictor itself under a non-identity link.
+
+        True for ``Focal(logits=True)``: the solver then passes :math:`\\eta`
+        (the stable form) instead of :math:`g^{-1}(\\eta)`.
+        """
+        return False
+
+    def likelihood_factor(self, y_true: Any) -> float | None:
+        """``c`` such that ``c * loss + nll_constant`` is the negative log-likelihood of one observation.
+
+        None when the loss is not a likelihood for these targets; solvers then
+        report no ``loglike`` and use sandwich standard errors.
+        """
+        return None
+
+    @property
+    def nll_constant(self) -> float:
+        """Per-observation constant left out of the loss value (see :meth:`likelihood_factor`)."""
+        return 0.0
 
     # -- hooks for subclasses ---------------------------------------------
     def _validate(self, y_true, y_pred, weights, kwargs):
@@ -175,21 +207,3 @@ def _cast(xp, out, dtype):
             out.dtype, "complex floating"):
         out = xp.astype(out, dtype)
     return out
-
-
-def positive_param(owner: str, name: str, value: float, *, allow_zero: bool = False) -> None:
-    """Refuse a tuning constant that is not a positive finite number."""
-    ok = (isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-          and np.isfinite(value) and (value >= 0 if allow_zero else value > 0))
-    if not ok:
-        raise InputError(f"{owner}({name}=...)", "a positive finite number" if not allow_zero
-                         else "a non-negative finite number", repr(value), f"pass e.g. {owner}({name}=1.0)")
-
-
-def tuning_constant(obj: Any, name: str, *, allow_zero: bool = False) -> None:
-    """Validate tuning constant ``name`` of loss ``obj`` (see :func:`positive_param`) and store it as a float.
-
-    Floats are hashable, compare equal across int/float/np.float64, and give a repr that round-trips.
-    """
-    positive_param(type(obj).__name__, name, getattr(obj, name), allow_zero=allow_zero)
-    object.__setattr__(obj, name, float(getattr(obj, name)))

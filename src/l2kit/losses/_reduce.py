@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .._array import InputError, is_traced
+from .._array import is_traced
+from .._errors import InputError
 
 REDUCTIONS = ("mean", "sum", "none")
 

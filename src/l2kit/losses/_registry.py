@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, TypeVar
 
-from .._array import InputError
+from .._errors import InputError
 
 _REGISTRY: dict[str, type] = {}
 _ALIASES: dict[str, str] = {}
@@ -49,7 +49,7 @@ def get_loss(name: str, **params: Any):
     >>> get_loss("hubr")
     Traceback (most recent call last):
     ...
-    l2kit._array.InputError: loss: expected one of the registered losses ..., got 'hubr'. Fix: did you mean 'huber'?...
+    l2kit._errors.InputError: loss: expected one of the registered losses ..., got 'hubr'. Fix: did you mean 'huber'?...
     """
     key = str(name).strip().lower().replace("-", "_")
     key = _ALIASES.get(key, key)

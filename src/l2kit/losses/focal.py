@@ -28,23 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError
-from ._base import Loss, positive_param
+from .._errors import InputError
+from ._base import Loss
 from ._reduce import check_reduction, reduce
 from ._registry import register
-from .likelihood import _any, sigmoid, softplus
+from ._validate import any_true, check_unit, positive_param
+from .links import sigmoid, softplus
 
 __all__ = ["Focal", "HeatmapFocal", "HeatmapMSE"]
 
 _LOG_CLAMP = -100.0  # torch's binary_cross_entropy clamps log at -100
-
-
-def _check_unit(xp, a, name: str, owner: str, fix: str) -> None:
-    bad = ~((a >= 0) & (a <= 1))
-    if bool(xp.any(bad)):
-        n = int(xp.sum(xp.astype(bad, xp.int64)))
-        raise InputError(name, f"values in [0, 1] for {owner}", f"{n} value(s) outside [0, 1] or NaN "
-                         f"(range {float(xp.min(a)):g} to {float(xp.max(a)):g})", fix)
 
 
 def _clamped_log(xp, p):
@@ -136,10 +129,21 @@ class Focal(Loss):
                 raise InputError("Focal(alpha=...)", "a number in [0, 1] or None", repr(a),
                                  "pass alpha=0.25, or alpha=None to disable class balancing")
 
+    @property
+    def takes_linear_predictor(self) -> bool:
+        """With ``logits=True`` a fit passes the linear predictor itself (the stable form)."""
+        return bool(self.logits)
+
+    def likelihood_factor(self, y_true):
+        """``gamma=0`` on 0/1 labels is the Bernoulli likelihood: factor 1 (``alpha=None``) or 2 (``alpha=0.5``)."""
+        if self.gamma != 0 or not np.all((np.asarray(y_true) == 0) | (np.asarray(y_true) == 1)):
+            return None
+        return {None: 1.0, 0.5: 2.0}.get(self.alpha)
+
     def _check_domain(self, xp, y_true, y_pred):
-        _check_unit(xp, y_true, "y_true", "Focal", "targets are (soft) labels in [0, 1]")
+        check_unit(xp, y_true, "y_true", "Focal", "targets are (soft) labels in [0, 1]")
         if not self.logits:
-            _check_unit(xp, y_pred, "y_pred", "Focal(logits=False)",
+            check_unit(xp, y_pred, "y_pred", "Focal(logits=False)",
                         "pass probabilities, or logits with Focal(logits=True)")
 
     def _parts(self, xp, t, x):
@@ -246,8 +250,8 @@ class HeatmapFocal(Loss):
         positive_param("HeatmapFocal", "beta", self.beta, allow_zero=True)
 
     def _check_domain(self, xp, y_true, y_pred):
-        _check_unit(xp, y_true, "y_true", "HeatmapFocal", "targets are heatmaps in [0, 1] with peaks of exactly 1")
-        _check_unit(xp, y_pred, "y_pred", "HeatmapFocal",
+        check_unit(xp, y_true, "y_true", "HeatmapFocal", "targets are heatmaps in [0, 1] with peaks of exactly 1")
+        check_unit(xp, y_pred, "y_pred", "HeatmapFocal",
                     "pass probabilities: apply a sigmoid to the network output first")
 
     def __call__(self, y_true: Any, y_pred: Any, *, weights: Any = None, reduction: str = "mean", **kwargs: Any):
@@ -358,7 +362,7 @@ class HeatmapMSE(Loss):
                              f"shape {tuple(tw.shape)}", "pass target_weight of shape y_true.shape[:-2]; "
                              "l2kit never broadcasts")
         tw = xp.astype(tw, v.y_true.dtype) if tw.dtype != v.y_true.dtype else tw
-        if _any(xp, ~(tw >= 0)):
+        if any_true(xp, ~(tw >= 0)):
             raise InputError("target_weight", "non-negative weights", f"minimum {float(xp.min(tw)):g}",
                              "use 0 for invisible keypoints and 1 for visible ones")
         return {"w": xp.reshape(tw, tuple(tw.shape) + (1, 1))}

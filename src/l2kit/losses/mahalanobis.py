@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError, array_namespace, compute_dtype, to_numpy
+from .._array import array_namespace, compute_dtype, to_numpy
+from .._errors import InputError
 from ._base import Loss
 from ._registry import register
 
@@ -142,7 +143,7 @@ class Mahalanobis(Loss):
     >>> Mahalanobis(cov=np.array([[1.0, 2.0], [2.0, 1.0]]))
     Traceback (most recent call last):
     ...
-    l2kit._array.InputError: cov: expected a positive-definite matrix, got a matrix whose smallest eigenvalue is -1. Fix: add jitter ...
+    l2kit._errors.InputError: cov: expected a positive-definite matrix, got a matrix whose smallest eigenvalue is -1. Fix: add jitter ...
     """
 
     cov: Any = None

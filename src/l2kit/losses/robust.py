@@ -43,11 +43,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from .._array import InputError
-from ._base import ResidualLoss, tuning_constant
+from .._errors import InputError
+from ._base import ResidualLoss
+from ._validate import tuning_constant
 from ._registry import register
 
 __all__ = ["Absolute", "Huber", "PseudoHuber", "SmoothL1", "LogCosh", "Cauchy", "Tukey", "Quantile"]
@@ -94,6 +96,9 @@ class Absolute(ResidualLoss):
     smooth = False
     redescending = False
     fit_family = "linprog"
+    #: the linear program minimises ``pinball_factor`` x the pinball loss at quantile ``q``: |r| = 2 rho_0.5(r)
+    q: ClassVar[float] = 0.5
+    pinball_factor: ClassVar[float] = 2.0
 
     def _rho(self, xp, r):
         return xp.abs(r)
@@ -543,6 +548,7 @@ class Quantile(ResidualLoss):
     smooth = False
     redescending = False
     fit_family = "linprog"
+    pinball_factor: ClassVar[float] = 1.0
 
     def __post_init__(self):
         q = self.q

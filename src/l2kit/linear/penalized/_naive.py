@@ -1,6 +1,6 @@
 r"""Naive-update coordinate descent on a float32 column copy: the inner solver for dense, well-conditioned designs.
 
-Covariance updates (:mod:`._enet`) pay O(n |S|^2) once for the Gram matrix
+Covariance updates (:mod:`.enet`) pay O(n |S|^2) once for the Gram matrix
 and O(|S|) per update afterwards; naive updates (Friedman, Hastie &
 Tibshirani 2010, section 2.2) pay O(n) per update and no Gram matrix. When
 nearly every column is active and the columns are nearly orthogonal,
@@ -9,14 +9,19 @@ costs more than all of them (glmnet makes the same choice with its
 ``type.gaussian``). The sweeps run on a centred float32 copy of the columns
 (half the memory traffic); like the float32 Gram matrix, the copy only sets
 the contraction of each round, because every round starts from the *exact*
-float64 gradient (see :func:`l2kit.linear._enet.enet_active_set`).
+float64 gradient (see :func:`l2kit.linear.penalized.enet.enet_active_set`).
 
-The kernels here are plain functions, compiled by :mod:`._enet`'s loader.
+The kernels here are plain functions, compiled by :mod:`l2kit._jit`; without
+numba there is no naive path (plain Python would be O(n) slower per update).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..._jit import jit
+
+__all__ = ["GROUP", "cd_naive", "centre_columns_f32", "column_copy_kernel", "conditioning", "naive_kernel"]
 
 
 #: columns per group in :func:`cd_naive` (the kernel is unrolled for four)
@@ -145,3 +150,13 @@ def conditioning(diag, w_sep, w_step):
     d = np.sqrt(diag)
     size = float(np.linalg.norm(d * w_sep))
     return float(np.linalg.norm(d * (w_step - w_sep))) / size if size > 0 else np.inf
+
+
+def naive_kernel():
+    """The compiled naive-update kernel, or None without numba."""
+    return jit(cd_naive, None, fastmath={"reassoc", "contract"})
+
+
+def column_copy_kernel():
+    """The compiled centred float32 column copy (:func:`centre_columns_f32`), or None without numba."""
+    return jit(centre_columns_f32, None, fastmath={"reassoc", "contract"})

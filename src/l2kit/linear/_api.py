@@ -6,21 +6,24 @@ import importlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .._array import InputError
-from ..losses import Loss, Squared, get_loss
+from .._errors import InputError
+from ..losses import Loss, Squared, get_loss, loss_classes
 from ._design import validate_design
+from ._options import GRADIENT_METHODS
 from ._result import Fit
 
-# loss.fit_family -> "module:function"; each takes (design, loss, **options) -> Fit
+# loss.fit_family -> "module:function" of the solver family (a sub-package each, imported on first use);
+# each takes (design, loss, **options) -> Fit
 _SOLVERS = {
-    "least_squares": "l2kit.linear._least_squares:fit_least_squares",
-    "irls": "l2kit.linear._irls:fit_irls",
-    "linprog": "l2kit.linear._quantile:fit_quantile",
-    "glm": "l2kit.linear._glm:fit_glm",
-    "gradient": "l2kit.linear._gradient:fit_gradient",
+    "least_squares": "l2kit.linear.least_squares:fit_least_squares",
+    "irls": "l2kit.linear.robust:fit_irls",
+    "linprog": "l2kit.linear.robust:fit_quantile",
+    "glm": "l2kit.linear.glm:fit_glm",
+    "gradient": "l2kit.linear.gradient:fit_gradient",
 }
-# method= values that force the generic gradient solver for any smooth loss (see linear/_gradient.py)
-_GRADIENT_METHODS = ("gradient", "lbfgs", "trust")
+# the chunked and Dask paths of the families that scale out
+_STREAM_SOLVER = "l2kit.linear.least_squares:fit_chunks"
+_DASK_SOLVER = "l2kit.linear.least_squares:fit_dask"
 
 
 def _solver(path: str):
@@ -97,10 +100,10 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     """
     loss = resolve_loss(loss)
     family = loss.fit_family
-    if method in _GRADIENT_METHODS:
+    if method in GRADIENT_METHODS:
         family = "gradient"
     if family is None or family not in _SOLVERS:
-        fittable = sorted(k for k, v in _registry_families().items() if v in _SOLVERS)
+        fittable = sorted(cls.name for cls in loss_classes() if cls.fit_family in _SOLVERS)
         raise InputError("loss", "a loss that l2kit.fit can minimise (" + ", ".join(fittable) + ")",
                          repr(loss), "use the loss for scoring/gradients, or pick a fittable one")
     common = dict(weights=weights, cov=cov, alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
@@ -111,11 +114,11 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
             raise InputError("X", "an in-memory array for loss " + repr(loss), "chunked/distributed data",
                              "chunked and Dask fitting support Squared(); load the data for other losses")
         if mod == "dask":
-            return _solver("l2kit.linear._dask:fit_dask")(X, y, loss=loss, **common)
+            return _solver(_DASK_SOLVER)(X, y, loss=loss, **common)
         if y is not None:
             raise InputError("y", "None when X is an iterator of (X, y) chunks", "an array",
                              "pass the targets inside the chunks")
-        return _solver("l2kit.linear._stream:fit_chunks")(X, loss=loss, **common)
+        return _solver(_STREAM_SOLVER)(X, loss=loss, **common)
     if y is None:
         raise InputError("y", "an array of shape (n,)", "None", "pass the target")
     # least squares finds NaN/inf in its own Gram pass for free (and then reports them the same way)
@@ -126,8 +129,3 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     common.pop("feature_names")
     return _solver(_SOLVERS[family])(design, loss, **common)
 
-
-def _registry_families() -> dict[str, Any]:
-    from ..losses._registry import _REGISTRY
-
-    return {k: v.fit_family for k, v in _REGISTRY.items()}

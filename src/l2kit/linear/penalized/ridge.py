@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._array import InputError
-from ._direct import _centre, _cvec
+from ..._errors import InputError
+from .._linalg import centre, intercept_column
 
 CRITERIA = ("loo", "gcv")
 
@@ -45,8 +45,8 @@ def ridge_path(A, b, c, lambdas, *, block: int = 8192) -> dict:
     """
     n, p = A.shape
     lam = np.asarray(lambdas, dtype=float)
-    Ac, bc, mean, bmean, sw = _centre(A, b, c)
-    cv = _cvec(c, n, A.dtype)
+    Ac, bc, mean, bmean, sw = centre(A, b, c)
+    cv = intercept_column(c, n, A.dtype)
     U, s, Vh = np.linalg.svd(Ac, full_matrices=False)
     s2 = s**2
     Utb = U.conj().T @ bc
@@ -78,7 +78,7 @@ def select_alpha(A, b, c, alpha, n_pen: float, criterion: str) -> tuple[float, d
     """Resolve ``alpha`` given as "loo", "gcv" or a grid into the best alpha and the curve."""
     if isinstance(alpha, str):
         criterion = alpha
-        s_max2 = float(np.linalg.norm(_centre(A, b, c)[0], 2) ** 2) if A.shape[1] else 0.0
+        s_max2 = float(np.linalg.norm(centre(A, b, c)[0], 2) ** 2) if A.shape[1] else 0.0
         alphas = default_alphas(s_max2, n_pen)
     else:
         alphas = np.asarray(alpha, dtype=float).reshape(-1)

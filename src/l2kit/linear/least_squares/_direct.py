@@ -32,23 +32,24 @@ extended precision (``np.longdouble``) for small problems. Rank deficiency
 always gives the minimum-norm solution and a :class:`CollinearityWarning`
 that names the dependent columns; rank is never truncated silently.
 
-Reusable pieces for streamed fits: :func:`centred_gram` (one pass, mergeable
-pieces), :func:`solve_normal_equations` (solve from a centred Gram alone) and
-:func:`gram_inverse`.
+The Gram pieces (:func:`~._gram.centred_gram`, :func:`~._gram.solve_normal_equations`)
+live in :mod:`._gram`.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-_EPS = np.finfo(np.float64).eps
-_BLOCK = 8192
-#: from this many columns the Gram ``syrk`` runs on the design itself rather than on row blocks
-_WIDE_P = 64
+from ..._errors import CollinearityWarning
+from .._linalg import centre, intercept_column
+from ._gram import _BLOCK, EPS, centred_gram, solve_normal_equations
+
+__all__ = ["CollinearityWarning", "NonFiniteInput", "Solution", "lstsq", "warn_collinear"]
+
 #: estimated relative error of the Cholesky solve above which ``auto`` uses QR
 _CHOL_MAX_ERR = 1e-6
 #: problems with n * p at most this refine their residuals in extended precision
@@ -57,276 +58,18 @@ _LONGDOUBLE_MAX = 50_000
 _EXT_TOL = 1e-14
 
 
-class CollinearityWarning(UserWarning):
-    """The design is rank deficient; the minimum-norm solution was returned."""
-
-
 class NonFiniteInput(ArithmeticError):
     """The one-pass Gram matrix is not finite: the data hold NaN/inf (the caller reports where)."""
-
-
-# ---------------------------------------------------------------------------
-# one-pass centred Gram
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CentredGram:
-    r"""Sufficient statistics of ``[A, c, b]`` after projecting out ``c``.
-
-    Attributes
-    ----------
-    G : (p, p) centred Gram :math:`A_c^H A_c`, Hermitian, both triangles filled
-    Atb : (p,) :math:`A_c^H b_c`
-    mean : (p,) projection coefficients of ``A`` on ``c`` (the column means when c = 1)
-    bmean : scalar, same for ``b``
-    sw : float, :math:`c^H c` (n for OLS, sum of weights for WLS; 0 without intercept)
-    bss : float, :math:`\|b_c\|^2` (centred total sum of squares)
-    n : int, number of rows
-    cancellation : float, largest ``sw * |mean_j|^2 / G_jj`` (loss of digits by centring)
-    """
-
-    G: np.ndarray
-    Atb: np.ndarray
-    mean: np.ndarray
-    bmean: Any
-    sw: float
-    bss: float
-    n: int
-    cancellation: float = 1.0
-
-
-def _herk(dtype):
-    from scipy.linalg import blas
-
-    return blas.zherk if dtype == np.complex128 else blas.dsyrk
-
-
-def centred_gram(A: np.ndarray, b: np.ndarray, c: np.ndarray | float | None = 1.0,
-                 *, block: int | None = None) -> CentredGram:
-    """One blocked pass: the Gram matrix of ``[A, c, b]``, then centring by a rank-one update.
-
-    ``c=1.0`` means a column of ones (no vector is allocated), ``None`` no
-    intercept. Each block of rows is copied into a small cache-resident buffer
-    next to ``c`` and ``b`` so a single ``syrk`` (``herk`` for complex) call
-    per block yields ``A^H A``, ``A^H c``, ``A^H b``, ``c^H b`` and ``b^H b``.
-    For wide designs (p >= 64) the ``syrk`` runs on ``A`` itself (no copy)
-    and the few cross products with ``c`` and ``b`` are matrix-vector products:
-    their extra O(np) reads are negligible next to the O(np^2) ``syrk``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> A, b = rng.normal(size=(50, 3)), rng.normal(size=50)
-    >>> g = centred_gram(A, b)
-    >>> Ac = A - A.mean(0)
-    >>> bool(np.allclose(g.G, Ac.T @ Ac)), bool(np.allclose(g.Atb, Ac.T @ (b - b.mean())))
-    (True, True)
-    """
-    n, p = A.shape
-    dtype = np.result_type(A, b)
-    has_c = c is not None
-    k = p + 1 + has_c
-    herk = _herk(dtype)
-    if p >= _WIDE_P and A.dtype == dtype:
-        cols = [np.full(n, c, dtype=dtype) if has_c and np.ndim(c) == 0 else c] if has_c else []
-        C = cols + [b]
-        M = np.empty((k, k), dtype=dtype)
-        # herk on the (p, n) view gives the lower triangle of conj(A^H A); its transpose is the
-        # upper triangle of A^H A (Hermitian)
-        M[:p, :p] = herk(1.0, A.T, trans=0, lower=1).T
-        M[:p, :p] = np.triu(M[:p, :p]) + np.triu(M[:p, :p], 1).conj().T
-        for j, v in enumerate(C):       # vector @ matrix: the fastest GEMV layout for C-ordered A
-            M[p + j, :p] = v.conj() @ A
-            M[:p, p + j] = M[p + j, :p].conj()
-            for i, u in enumerate(C):
-                M[p + j, p + i] = np.vdot(v, u)
-        return _centre_gram(M, p, has_c, dtype, n)
-    B = min(block or max(512, min(_BLOCK, 2**19 // k)), n)
-    buf = np.empty((B, k), dtype=dtype)
-    if has_c and np.ndim(c) == 0:
-        buf[:, p] = c
-    M = np.zeros((k, k), dtype=dtype, order="F")
-    for i in range(0, n, B):
-        j = min(i + B, n)
-        w = buf[: j - i]
-        w[:, :p] = A[i:j]
-        if has_c and np.ndim(c) != 0:
-            w[:, p] = c[i:j]
-        w[:, k - 1] = b[i:j]
-        # (k, rows) Fortran view: herk computes a a^H = conj(w^H w); conjugated below
-        M = herk(1.0, w.T, beta=1.0, c=M, trans=0, lower=0, overwrite_c=1)
-    M = np.triu(M) + np.triu(M, 1).conj().T
-    if dtype == np.complex128:
-        M = M.conj()
-    return _centre_gram(M, p, has_c, dtype, n)
-
-
-def _centre_gram(M, p, has_c, dtype, n) -> CentredGram:
-    """Centre the Gram matrix ``M`` of ``[A, c, b]`` (or ``[A, b]``) by a rank-one update."""
-    k = M.shape[0]
-    Mxx, Mxb, bb = M[:p, :p], M[:p, k - 1], M[k - 1, k - 1].real
-    if not has_c:
-        return CentredGram(Mxx.copy(), Mxb.copy(), np.zeros(p, dtype), dtype.type(0), 0.0, float(bb), n)
-    sw = float(M[p, p].real)
-    mxc, mcb = M[:p, p], M[p, k - 1]
-    mean = mxc.conj() / sw        # row vector m' with A_c = A - c m'
-    bmean = mcb / sw
-    G = Mxx - np.outer(mxc, mxc.conj()) / sw
-    Atb = Mxb - mxc * bmean
-    bss = float(bb - sw * abs(bmean) ** 2)
-    diag = np.maximum(G.diagonal().real, 0.0)
-    raw = Mxx.diagonal().real
-    with np.errstate(divide="ignore", invalid="ignore"):
-        canc = np.where(diag > 0, raw / np.where(diag > 0, diag, 1.0), np.inf)
-    cancel = float(max(1.0, canc.max(initial=1.0)))
-    return CentredGram(G, Atb, mean, bmean, sw, max(bss, 0.0), n, cancel)
-
-
-# ---------------------------------------------------------------------------
-# solving from a centred Gram matrix
-# ---------------------------------------------------------------------------
-@dataclass
-class GramSolution:
-    """Result of :func:`solve_normal_equations`."""
-
-    coef: np.ndarray
-    rank: int
-    rcond: float                      # reciprocal condition estimate of the equilibrated (shifted) Gram
-    method: str                       # "cholesky" or "eigh"
-    collinear: tuple[int, ...] = ()   # indices of dependent columns (rank deficient only)
-    solve: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
-    ginv: Callable[[], np.ndarray] | None = field(default=None, repr=False)
-
-
-def _equilibrate(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    d = np.sqrt(np.maximum(G.diagonal().real, 0.0))
-    d[d == 0] = 1.0
-    return G / np.outer(d, d), d
-
-
-def _cholesky(Gs: np.ndarray):
-    """LAPACK potrf + pocon; returns (factor, rcond) or (None, 0.0)."""
-    from scipy.linalg import lapack
-
-    cplx = np.iscomplexobj(Gs)
-    potrf, pocon = (lapack.zpotrf, lapack.zpocon) if cplx else (lapack.dpotrf, lapack.dpocon)
-    L, info = potrf(Gs, lower=0, clean=1)
-    if info != 0:
-        return None, 0.0
-    anorm = np.abs(Gs).sum(axis=0).max()
-    rcond, info = pocon(L, anorm)
-    return L, float(rcond)
-
-
-def _cho_solver(U: np.ndarray, d: np.ndarray):
-    from scipy.linalg import lapack
-
-    potrs = lapack.zpotrs if np.iscomplexobj(U) else lapack.dpotrs
-
-    def solve(g):
-        x, _ = potrs(U, np.asarray(g) / d, lower=0)
-        return x / d
-
-    def ginv():
-        from scipy.linalg import lapack as lp
-
-        # G = U^H U, so G^-1 = U^-1 U^-H (trtri; OpenBLAS potri is pathologically slow here)
-        trtri = lp.ztrtri if np.iscomplexobj(U) else lp.dtrtri
-        Ui, _ = trtri(U, lower=0)
-        Ui = np.triu(Ui)
-        return (Ui @ Ui.conj().T) / np.outer(d, d)
-
-    return solve, ginv
 
 
 def _pivoted_rank(Rdiag: np.ndarray, m: int, p: int) -> int:
     a = np.abs(Rdiag)
     if a.size == 0 or a[0] == 0:
         return 0
-    return int((a > a[0] * max(m, p) * _EPS).sum())
+    return int((a > a[0] * max(m, p) * EPS).sum())
 
 
-def solve_normal_equations(G: np.ndarray, Atb: np.ndarray, *, ridge: float = 0.0,
-                           n: int | None = None) -> GramSolution:
-    r"""Solve :math:`(G + \lambda I)\beta = A^H b` from a centred Gram matrix alone.
 
-    The reusable final step of one-pass and streamed least squares. ``G`` is
-    equilibrated to unit diagonal, factored by Cholesky (LAPACK ``potrf``) and
-    its reciprocal condition number estimated by ``pocon``. When the factor
-    fails or the estimate says the system is numerically singular, a
-    symmetric eigendecomposition gives the rank and the minimum-norm
-    solution (never a silent truncation: ``collinear`` names the dependent
-    columns). Note the Gram route squares the condition number of the data;
-    with the rows at hand prefer :func:`lstsq` for ill-conditioned designs.
-
-    Parameters
-    ----------
-    G : (p, p) centred Gram matrix; Atb : (p,) centred cross products
-    ridge : float
-        Added to the diagonal (:math:`\lambda = n\,\alpha` in l2kit's scaling).
-    n : int, optional
-        Number of rows, used in the rank tolerance.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(1)
-    >>> A, b = rng.normal(size=(40, 3)), rng.normal(size=40)
-    >>> g = centred_gram(A, b)
-    >>> s = solve_normal_equations(g.G, g.Atb)
-    >>> ref = np.linalg.lstsq(np.column_stack([np.ones(40), A]), b, rcond=None)[0]
-    >>> bool(np.allclose(s.coef, ref[1:])), s.rank, s.method
-    (True, 3, 'cholesky')
-    """
-    p = G.shape[0]
-    if p == 0:
-        return GramSolution(np.zeros(0, G.dtype), 0, 1.0, "cholesky", (), lambda g: g[:0], lambda: np.zeros((0, 0)))
-    Gs, d = _equilibrate(G)
-    if ridge:
-        Gs = Gs + np.diag(ridge / d**2)
-    U, rcond = _cholesky(Gs)
-    m = p if n is None else n
-    tol = max(m, p) * _EPS
-    if U is not None and rcond > tol * 10:
-        solve, ginv = _cho_solver(U, d)
-        return GramSolution(solve(Atb), p, rcond, "cholesky", (), solve, ginv)
-    # numerically singular: eigen route on the equilibrated matrix (rank), min-norm on the raw one
-    w, V = np.linalg.eigh(Gs)
-    rank = int((w > w.max(initial=0.0) * tol).sum()) if w.size else 0
-    Gr = G + ridge * np.eye(p) if ridge else G
-    wr, Vr = np.linalg.eigh(Gr)
-    keep = np.argsort(wr)[::-1][:rank]
-    Vk, wk = Vr[:, keep], wr[keep]
-
-    def solve(g):
-        return Vk @ ((Vk.conj().T @ g) / wk)
-
-    def ginv():
-        return (Vk / wk) @ Vk.conj().T
-
-    from scipy.linalg import qr
-
-    piv = qr(Gs, pivoting=True, mode="r")[1]
-    return GramSolution(solve(Atb), rank, float(w.min() / w.max()) if w.max() > 0 else 0.0, "eigh",
-                        tuple(sorted(int(i) for i in piv[rank:])), solve, ginv)
-
-
-def gram_inverse(G: np.ndarray, *, ridge: float = 0.0) -> np.ndarray:
-    """(Pseudo-)inverse of a centred Gram matrix via :func:`solve_normal_equations`'s factor.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> G = np.array([[4.0, 1.0], [1.0, 3.0]])
-    >>> bool(np.allclose(gram_inverse(G) @ G, np.eye(2)))
-    True
-    """
-    return solve_normal_equations(G, np.zeros(G.shape[0], G.dtype), ridge=ridge).ginv()
-
-
-# ---------------------------------------------------------------------------
-# solving from the rows
-# ---------------------------------------------------------------------------
 @dataclass
 class Solution:
     """A direct least-squares solution of ``b ~ c b0 + A beta`` (see module docstring)."""
@@ -405,27 +148,6 @@ def _stop(d, coef, prev: float, ext: bool) -> tuple[bool, bool, float]:
     if cur > 0.5 * prev:
         return True, True, cur
     return False, False, cur
-
-
-def _cvec(c, n, dtype):
-    return np.full(n, c, dtype=dtype) if c is not None and np.ndim(c) == 0 else c
-
-
-def _centre(A, b, c):
-    """Explicit two-pass centring (projection of c out of A and b); returns Ac, bc, mean, bmean, sw."""
-    if c is None:
-        return A, b, np.zeros(A.shape[1], A.dtype), A.dtype.type(0) * 0, 0.0
-    cv = _cvec(c, A.shape[0], A.dtype)
-    sw = float(np.vdot(cv, cv).real)
-    m1 = (cv.conj() @ A) / sw
-    Ac = A - np.outer(cv, m1)
-    m2 = (cv.conj() @ Ac) / sw         # second pass removes the rounding of the first
-    Ac -= np.outer(cv, m2)
-    bm1 = np.vdot(cv, b) / sw
-    bc = b - cv * bm1
-    bm2 = np.vdot(cv, bc) / sw
-    bc = bc - cv * bm2
-    return Ac, bc, m1 + m2, bm1 + bm2, sw
 
 
 def _col_scale(Ac):
@@ -511,8 +233,8 @@ def _solve_qr(A, b, c, *, ridge=0.0, max_refine=5):
     from scipy.linalg import qr, solve_triangular
 
     n, p = A.shape
-    Ac, bc, mean, bmean, sw = _centre(A, b, c)
-    cv = _cvec(c, n, A.dtype)
+    Ac, bc, mean, bmean, sw = centre(A, b, c)
+    cv = intercept_column(c, n, A.dtype)
     d = _col_scale(Ac)
     As = Ac / d
     if ridge:
@@ -578,11 +300,11 @@ def _min_norm(Ac, bc, rank, ridge):
 
 def _solve_svd(A, b, c, *, ridge=0.0, max_refine=5):
     n, p = A.shape
-    Ac, bc, mean, bmean, sw = _centre(A, b, c)
-    cv = _cvec(c, n, A.dtype)
+    Ac, bc, mean, bmean, sw = centre(A, b, c)
+    cv = intercept_column(c, n, A.dtype)
     d = _col_scale(Ac)
     U, s, Vh = np.linalg.svd(Ac / d, full_matrices=False)
-    tol = s[0] * max(n, p) * _EPS if s.size else 0.0
+    tol = s[0] * max(n, p) * EPS if s.size else 0.0
     rank = int((s > tol).sum())
     collinear: tuple[int, ...] = ()
     ext = n * p <= _LONGDOUBLE_MAX
@@ -626,7 +348,7 @@ def _solve_cholesky(A, b, c, *, ridge=0.0, strict=False, max_refine=4):
         raise NonFiniteInput("NaN/inf in A or b (or overflow of their squares)")
     notes = []
     sol = solve_normal_equations(g.G, g.Atb, ridge=ridge, n=n)
-    err = g.cancellation * _EPS * max(p, 1) / max(sol.rcond, 1e-300)
+    err = g.cancellation * EPS * max(p, 1) / max(sol.rcond, 1e-300)
     if sol.method != "cholesky" or err > _CHOL_MAX_ERR:
         if not strict:
             return None
@@ -641,10 +363,10 @@ def _solve_cholesky(A, b, c, *, ridge=0.0, strict=False, max_refine=4):
         max_refine = max(max_refine, 8)
     for _ in range(max_refine):
         if ext:   # small problem: residuals and gradient in extended precision (converges like QR)
-            r = _residuals(A, b, c if c is None or np.ndim(c) else _cvec(c, n, A.dtype), coef, b0, True,
+            r = _residuals(A, b, c if c is None or np.ndim(c) else intercept_column(c, n, A.dtype), coef, b0, True,
                            keep_ext=True)
             gA = (r @ A.astype(r.dtype).conj()).astype(coef.dtype)
-            gc = (np.vdot(_cvec(c, n, r.dtype), r) if c is not None else 0.0)
+            gc = (np.vdot(intercept_column(c, n, r.dtype), r) if c is not None else 0.0)
             gc = gc.astype(coef.dtype) if c is not None else 0.0
             r = r.astype(coef.dtype)
         else:     # one fused pass: residuals and the gradient of the full (uncentred) problem
@@ -659,7 +381,7 @@ def _solve_cholesky(A, b, c, *, ridge=0.0, strict=False, max_refine=4):
         if steps == 1 and not strict and not ext and not ridge:
             # semi-normal equations lose cond^2 * eps * ||r|| / ||A x|| on large-residual problems
             fitted = np.sqrt(max(float(np.real(np.vdot(coef, g.G @ coef))), 1e-300))
-            if _EPS / max(sol.rcond, 1e-300) * rnorm / fitted > 1e-10:
+            if EPS / max(sol.rcond, 1e-300) * rnorm / fitted > 1e-10:
                 return None
         coef = coef + d
         b0 = b0 + d0
@@ -720,7 +442,7 @@ def lstsq(A: np.ndarray, b: np.ndarray, c: np.ndarray | float | None = 1.0, *, m
     """
     n, p = A.shape
     if p == 0:
-        Ac, bc, mean, bmean, sw = _centre(A, b, c)
+        Ac, bc, mean, bmean, sw = centre(A, b, c)
         return Solution(np.zeros(0, A.dtype), bmean if c is not None else 0.0, bc, 0, "qr", mean, sw,
                         lambda: np.zeros((0, 0)), 1.0, 0)
     if method in ("auto", "cholesky"):

@@ -1,6 +1,6 @@
 r"""Out-of-core least squares: one pass over an iterator of ``(X, y)`` or ``(X, y, w)`` chunks.
 
-Each chunk becomes a :class:`~l2kit.linear._gram_state.GramState` (weighted
+Each chunk becomes a :class:`~.state.GramState` (weighted
 count, means and the R factor of the centred chunk) merged into a running
 state by Chan's update, so memory is bounded by one chunk plus a
 ``(p+1) x (p+1)`` matrix, and the estimates equal the in-memory fit to
@@ -13,18 +13,18 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .._array import InputError, to_numpy
-from ._design import _first_nonfinite
-from ._gram_state import GramState, solve_state
+from ..._array import to_numpy
+from ..._errors import InputError
+from ...losses import Squared
+from .._design import first_nonfinite
+from .state import GramState, solve_state
 
 _KNOWN_OPTS = {"rcond"}
 
 
 def check_stream_options(loss, *, cov, alpha, l1_ratio, method, opts, where: str) -> tuple[float, dict]:
     """Refuse options the chunked/distributed paths cannot honour; return (alpha, solver opts)."""
-    from ..losses import Squared
-
-    if not isinstance(loss, Squared):
+    if loss.fit_family != "least_squares":
         raise InputError("loss", f"Squared() for {where} data", repr(loss),
                          "load the data into memory for other losses")
     unknown = sorted(set(opts) - _KNOWN_OPTS)
@@ -89,7 +89,7 @@ def _chunk_arrays(chunk: Any, i: int, offset: int, p_expected: int | None):
 def _check_finite(X, y, w, offset: int, where: str) -> None:
     for name, a in (("X", X), ("y", y), ("weights", w)):
         if a is not None:
-            _first_nonfinite(name, a, where=where, offset=offset)
+            first_nonfinite(name, a, where=where, offset=offset)
     if w is not None and (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
         raise InputError("weights", "non-negative case weights", f"negative weight {w[i]:g} in {where} at global "
@@ -104,7 +104,7 @@ def fit_chunks(chunks: Iterable[Any], *, loss: Any = None, weights: Any = None, 
     Called by :func:`l2kit.fit` when ``X`` is an iterator of chunks. The
     result equals the in-memory fit of the concatenated rows (coefficients to
     rounding, classical OLS/WLS standard errors) for any chunking; see
-    :mod:`l2kit.linear._gram_state` for the centred TSQR state and its merge.
+    :mod:`.state` for the centred TSQR state and its merge.
 
     Parameters
     ----------
@@ -140,8 +140,6 @@ def fit_chunks(chunks: Iterable[Any], *, loss: Any = None, weights: Any = None, 
     >>> round(f.intercept, 10), np.round(f.coef, 10), f.residuals is None
     (1.0, array([2.]), True)
     """
-    from ..losses import Squared
-
     loss = Squared() if loss is None else loss
     if weights is not None:
         raise InputError("weights", "None when X is an iterator of chunks", "an array",

@@ -1,7 +1,7 @@
 r"""Distributed least squares on row-chunked Dask arrays.
 
 Each row block of ``[X, y, w]`` becomes a
-:class:`~l2kit.linear._gram_state.GramState` (centred TSQR factor, weighted
+:class:`~.state.GramState` (centred TSQR factor, weighted
 count and means) on the worker that holds it; states are combined by a tree
 reduction of k-way Chan merges, and only the final ``(p+1) x (p+1)`` state
 travels to the client. Unlike ``dask.array.linalg.lstsq`` (unpivoted TSQR,
@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError
-from ._gram_state import GramState, solve_state
-from ._stream import check_stream_options
+from ..._errors import InputError
+from ...losses import Squared
+from .state import GramState, solve_state
+from .stream import check_stream_options
 
 SPLIT_EVERY = 8
 
@@ -134,8 +135,6 @@ def fit_dask(X: Any, y: Any, *, loss: Any = None, weights: Any = None, cov: Any 
     """
     import dask
     from dask import delayed
-
-    from ..losses import Squared
 
     loss = Squared() if loss is None else loss
     alpha, opts = check_stream_options(loss, cov=cov, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts,

@@ -49,6 +49,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..._errors import InputError
+from ..._status import Status
+from ...losses import Squared
+from .._inference import classical_cov, gaussian_loglike
+from .._result import Estimates, build_fit
+from ._direct import warn_collinear
+
 _CHOLQR1_MAX_COND = 1e2
 _CHOLQR_MAX_COND = 1e6
 
@@ -241,14 +248,9 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
     ``r`` the rank, :math:`\mathrm{Cov}(\hat\beta) = \hat\sigma^2 (X_c^\top W X_c)^{+}`,
     :math:`\mathrm{Var}(\hat\beta_0) = \hat\sigma^2/\sum w + \bar x^\top \mathrm{Cov}(\hat\beta)\bar x`.
     """
-    from ._inference import classical_cov, gaussian_loglike
-    from ._result import Fit
-
     p = state.p
     names = tuple(feature_names) if feature_names is not None else tuple(f"x{j}" for j in range(p))
     if state.sw <= 0:
-        from .._array import InputError
-
         raise InputError("X", "at least one row with positive weight", f"{state.n_rows} rows, none weighted",
                          "pass data (and weights with a positive sum)")
     R = state.R
@@ -286,8 +288,6 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
         cov_b = VS @ VS.T
         from scipy.linalg import qr
 
-        from ._direct import warn_collinear
-
         # the same choice of dependent columns as the in-memory solver (pivoted QR of the scaled design)
         piv = qr(R11 / d, pivoting=True, mode="r")[1]
         involved = sorted(int(j) for j in piv[rank:])
@@ -303,19 +303,14 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
         status_bits.append("no residual degrees of freedom: scale and standard errors are undefined")
     mx, my = state.mean[:p], state.mean[p]
     intercept = float(my - mx @ coef) if fit_intercept else 0.0
-    stderr = intercept_se = cov_params = None
-    if cov_b is not None:
-        cov_params = classical_cov(cov_b, scale, mean=mx, sw=state.sw, fit_intercept=fit_intercept)
-        se = np.sqrt(np.abs(np.diag(cov_params)))
-        stderr = se[1:] if fit_intercept else se
-        intercept_se = float(se[0]) if fit_intercept else None
+    cov_params = classical_cov(cov_b, scale, mean=mx, sw=state.sw, fit_intercept=fit_intercept)
     tss_c = float(np.sum(state.R[:, p] ** 2))  # centred weighted TSS of y
     loglike = gaussian_loglike(rss, n, logdet_cov=-state.sum_log_w)  # WLS: log|Sigma| = -sum log w
     if edf is not None:
         loglike = None
         status_bits.append(f"ridge alpha={alpha:g}, effective degrees of freedom {edf:.6g}")
     chunks = f" over {n_chunks} chunk{'s' if n_chunks != 1 else ''}" if n_chunks is not None else ""
-    status = (f"solved by centred TSQR of {where} data{chunks} ({state.n_rows} rows"
+    message = (f"solved by centred TSQR of {where} data{chunks} ({state.n_rows} rows"
               + (f", {n} with positive weight" if n != state.n_rows else "") + ")"
               + ("; " + "; ".join(status_bits) if status_bits else "") + ".")
     extra = {"sum_weights": state.sw, "n_rows": state.n_rows, "rss": rss, "tss": tss_c,
@@ -326,10 +321,9 @@ def solve_state(state: GramState, *, fit_intercept: bool = True, alpha: float = 
         extra["edf"] = edf + fit_intercept
     if collinear:
         extra["collinear"] = collinear
-    from ..losses import Squared
-
-    return Fit(coef=np.asarray(coef, dtype=float), intercept=intercept, stderr=stderr,
-               intercept_stderr=intercept_se if fit_intercept else None, cov_params=cov_params, rank=rank,
-               scale=scale, loglike=loglike, converged=True, n_iter=1, status=status, residuals=None,
-               n_obs=n, df_resid=df_resid, loss=loss if loss is not None else Squared(), method=method,
-               fit_intercept=fit_intercept, alpha=float(alpha), feature_names=names, extra=extra)
+    params = np.concatenate([[intercept], coef]) if fit_intercept else np.asarray(coef, dtype=float)
+    est = Estimates(params=params, cov=cov_params, status=Status.RANK_DEFICIENT if collinear else Status.SUCCESS,
+                    message=message, method=method, rank=rank, scale=scale, loglike=loglike, residuals=None,
+                    n_obs=n, df_resid=df_resid, n_iter=1, dist="t", alpha=float(alpha), extra=extra)
+    return build_fit(est, loss=loss if loss is not None else Squared(), fit_intercept=fit_intercept,
+                     feature_names=names)

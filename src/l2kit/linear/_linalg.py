@@ -1,0 +1,132 @@
+"""Small dense linear algebra shared by the solvers: symmetric solves, ranks and row-blocked products.
+
+Every function takes NumPy arrays and trusts them (validation happens once,
+in :func:`l2kit.fit`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+__all__ = ["block_rows", "centre", "gram_rank", "intercept_column", "inverse", "pinvh", "small_solve", "uncentre",
+           "weighted_gram", "x_dot", "xt_dot"]
+
+
+def uncentre(params: np.ndarray, cov: np.ndarray | None, mean, fit_intercept: bool):
+    """Map (b0 on centred X, beta) to (intercept, beta) and transform the covariance alike."""
+    if not fit_intercept:
+        return 0.0, params, cov
+    b = params.copy()
+    b[0] = params[0] - mean @ params[1:]
+    if cov is not None:
+        J = np.eye(b.size)
+        J[0, 1:] = -mean
+        cov = J @ cov @ J.T
+    return float(b[0]), b[1:], cov
+
+
+def small_solve(G: np.ndarray, b: np.ndarray, rank_full: bool) -> np.ndarray:
+    """Solve the k x k SPD system by Cholesky; pseudo-inverse (eigh) when rank deficient."""
+    if rank_full:
+        try:
+            return linalg.cho_solve(linalg.cho_factor(G, check_finite=False), b, check_finite=False)
+        except linalg.LinAlgError:
+            pass
+    return pinvh(G) @ b
+
+
+def pinvh(G: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse of a symmetric PSD matrix with a relative eigenvalue cut-off."""
+    d = np.sqrt(np.clip(np.diag(G), 1e-300, None))
+    Gs = G / d[:, None] / d[None, :]
+    ev, V = np.linalg.eigh(Gs)
+    keep = ev > ev.max() * G.shape[0] * np.finfo(float).eps * 10
+    inv = (V[:, keep] / ev[keep]) @ V[:, keep].T
+    return inv / d[:, None] / d[None, :]
+
+
+def inverse(G: np.ndarray, full: bool) -> np.ndarray:
+    """Inverse of a symmetric PSD matrix (Cholesky), or its pseudo-inverse when not of full rank."""
+    if full:
+        try:
+            return small_solve(G, np.eye(G.shape[0]), True)
+        except linalg.LinAlgError:  # pragma: no cover - small_solve already falls back
+            pass
+    return pinvh(G)
+
+
+def gram_rank(G: np.ndarray) -> int:
+    """Numerical rank of X from its Gram matrix (column-scaled eigenvalues)."""
+    d = np.sqrt(np.clip(np.diag(G), 1e-300, None))
+    ev = np.linalg.eigvalsh(G / d[:, None] / d[None, :])
+    return int((ev > ev.max() * G.shape[0] * np.finfo(float).eps * 10).sum())
+
+
+# Row-block size for matrix-vector products over tall X: one BLAS gemv per block of ~160k elements stays
+# single-threaded and in cache; a single gemv over all of X lets OpenBLAS spin up threads, which on a
+# loaded machine made each pass 5-8x slower than the memory bandwidth allows.
+_BLOCK_ELEMS = 160_000
+
+
+def block_rows(X: np.ndarray) -> int:
+    """Rows per block for a pass over tall ``X`` (see ``_BLOCK_ELEMS``)."""
+    return max(256, _BLOCK_ELEMS // max(X.shape[1], 1))
+
+
+def xt_dot(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``X.T @ v`` for tall ``X``, in row blocks (see ``_BLOCK_ELEMS``)."""
+    n = X.shape[0]
+    B = block_rows(X)
+    if n <= 2 * B:
+        return X.T @ v
+    out = X[:B].T @ v[:B]
+    for i in range(B, n, B):
+        out += X[i:i + B].T @ v[i:i + B]
+    return out
+
+
+def x_dot(X: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``X @ b`` for tall ``X``, in row blocks (see ``_BLOCK_ELEMS``); rows are independent, so exact."""
+    n = X.shape[0]
+    B = block_rows(X)
+    if n <= 2 * B:
+        return np.dot(X, b, out=out) if out is not None else X @ b
+    if out is None:
+        out = np.empty(n, dtype=np.result_type(X, b))
+    for i in range(0, n, B):
+        np.dot(X[i:i + B], b, out=out[i:i + B])
+    return out
+
+
+def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``X.T @ diag(w) @ X``: a symmetric rank-k product (syrk) when the weights share one sign."""
+    if w.size and (w.min() >= 0 or w.max() <= 0):
+        sign = 1.0 if w.min() >= 0 else -1.0
+        if w.size and w[0] == w[-1] and np.all(w == w[0]):
+            return w[0] * (X.T @ X)
+        Z = X * np.sqrt(sign * w)[:, None]
+        return sign * (Z.T @ Z)
+    return (X * w[:, None]).T @ X
+
+
+def intercept_column(c, n, dtype):
+    """The intercept column as a vector: ``c`` itself, or ``n`` copies of a scalar ``c``; None stays None."""
+    return np.full(n, c, dtype=dtype) if c is not None and np.ndim(c) == 0 else c
+
+
+def centre(A, b, c):
+    """Explicit two-pass centring (projection of c out of A and b); returns Ac, bc, mean, bmean, sw."""
+    if c is None:
+        return A, b, np.zeros(A.shape[1], A.dtype), A.dtype.type(0) * 0, 0.0
+    cv = intercept_column(c, A.shape[0], A.dtype)
+    sw = float(np.vdot(cv, cv).real)
+    m1 = (cv.conj() @ A) / sw
+    Ac = A - np.outer(cv, m1)
+    m2 = (cv.conj() @ Ac) / sw         # second pass removes the rounding of the first
+    Ac -= np.outer(cv, m2)
+    bm1 = np.vdot(cv, b) / sw
+    bc = b - cv * bm1
+    bm2 = np.vdot(cv, bc) / sw
+    bc = bc - cv * bm2
+    return Ac, bc, m1 + m2, bm1 + bm2, sw

@@ -1,0 +1,6 @@
+"""Generalised linear models by Newton's method over the linear predictors a likelihood loss declares."""
+
+from .newton import NewtonResult, inverse_negative, newton
+from .solver import fit_glm
+
+__all__ = ["NewtonResult", "fit_glm", "inverse_negative", "newton"]

@@ -1,0 +1,88 @@
+"""Safeguarded Newton maximisation of a log-likelihood, with a status for every way it can end."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import numpy as np
+from scipy import linalg
+
+from ..._status import Status
+
+__all__ = ["NewtonResult", "inverse_negative", "newton"]
+
+
+class NewtonResult(NamedTuple):
+    """The last iterate ``x``, its value, gradient and Hessian, the iterations, a Status and its message."""
+
+    x: np.ndarray
+    f: float
+    g: np.ndarray
+    H: np.ndarray
+    n_iter: int
+    status: Status
+    message: str
+
+
+def newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float) -> NewtonResult:
+    r"""Maximise ``f`` by safeguarded Newton steps. ``fgh(x, need, f=None)`` -> (f, g, H), or (f, None, None).
+
+    Each step solves with :math:`-H` (shifted by a Levenberg term while it is
+    not positive definite) and halves until the value does not decrease.
+    Convergence is declared only when the Newton decrement
+    :math:`g^\top(-H)^{-1}g` of an unshifted step is below ``tol``.
+    """
+    x = np.asarray(x0, dtype=float).copy()
+    f, g, H = fgh(x, True)
+    dec = math.inf
+    for it in range(1, max_iter + 1):
+        negH = -H
+        shift = 0.0
+        scale = max(1e-12, float(np.max(np.abs(np.diag(negH)))))
+        for _ in range(40):
+            try:
+                cf = linalg.cho_factor(negH + shift * np.eye(x.size), check_finite=False)
+                break
+            except (linalg.LinAlgError, ValueError):
+                shift = max(2 * shift, 1e-8 * scale)
+        else:
+            return NewtonResult(x, f, g, H, it, Status.NONFINITE,
+                                "stopped: the Hessian is not finite; check the data for extreme values")
+        step = linalg.cho_solve(cf, g, check_finite=False)
+        dec = float(g @ step)
+        if shift == 0.0 and dec <= tol:
+            return NewtonResult(x, f, g, H, it - 1, Status.SUCCESS, "")
+        t = 1.0
+        accepted = False
+        for _ in range(50):
+            xn = x + t * step
+            fn = fgh(xn, False)[0]   # value only; derivatives once a step is accepted
+            if np.isfinite(fn) and fn >= f - 1e-12 * abs(f):
+                accepted = True
+                fn, gn, Hn = fgh(xn, True, fn)   # the value is known: derivatives only
+                break
+            t *= 0.5
+        if not accepted:
+            return NewtonResult(x, f, g, H, it, Status.SUCCESS if dec <= 10 * tol else Status.STALLED, (
+                f"stopped: no step along the Newton direction increases the log-likelihood (decrement {dec:.3g})"))
+        x, f, g, H = xn, fn, gn, Hn
+    # one last check at the final point
+    try:
+        step = linalg.cho_solve(linalg.cho_factor(-H, check_finite=False), g, check_finite=False)
+        dec = float(g @ step)
+        if dec <= tol:
+            return NewtonResult(x, f, g, H, max_iter, Status.SUCCESS, "")
+    except (linalg.LinAlgError, ValueError):
+        pass
+    return NewtonResult(x, f, g, H, max_iter, Status.MAX_ITER, (
+        f"not converged: stopped at the iteration limit max_iter={max_iter} with Newton decrement {dec:.3g} "
+        f"(tol={tol:g}); raise max_iter"))
+
+
+def inverse_negative(H: np.ndarray) -> np.ndarray | None:
+    """:math:`(-H)^{-1}` by Cholesky (the inverse observed information), or None when ``-H`` is not positive definite."""
+    try:
+        return linalg.cho_solve(linalg.cho_factor(-H, check_finite=False), np.eye(H.shape[0]), check_finite=False)
+    except (linalg.LinAlgError, ValueError):
+        return None

@@ -1,0 +1,119 @@
+r"""The quantile regression linear program, exact, by HiGHS: the dual LP and Portnoy-Koenker preprocessing.
+
+See :mod:`.quantile` for the formulations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["GLOB_MIN_ROWS", "solve_quantile_globbed", "solve_quantile_lp"]
+
+GLOB_MIN_ROWS = 20000  # above this, "auto" solves the exact LP by Portnoy-Koenker preprocessing
+
+
+def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,
+                      formulation: str = "dual", solver: str = "highs", time_limit: float | None = None,
+                      tol: float | None = None):
+    """Solve the weighted quantile LP; returns ``(beta, result)`` (scipy ``OptimizeResult``)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    if c is not None:
+        keep = c > 0
+        if not keep.all():   # zero-weight rows do not enter the objective; drop them from the LP
+            Xa, y, c = Xa[keep], y[keep], c[keep]
+    n, k = Xa.shape
+    cw = np.ones(n) if c is None else c
+    opts: dict[str, Any] = {}
+    if time_limit is not None:
+        opts["time_limit"] = float(time_limit)
+    if tol is not None:
+        opts["primal_feasibility_tolerance"] = opts["dual_feasibility_tolerance"] = float(tol)
+    if formulation == "dual":
+        bounds = np.empty((n, 2))
+        bounds[:, 0] = -(1.0 - q) * cw
+        bounds[:, 1] = q * cw
+        res = linprog(-y, A_eq=sparse.csc_array(Xa.T), b_eq=np.zeros(k), bounds=bounds, method=solver,
+                      options=opts)
+        beta = -np.asarray(res.eqlin.marginals) if res.status == 0 else None
+        return beta, res
+    # primal: variables [beta (free), u >= 0, v >= 0]
+    eye = sparse.eye_array(n, format="csc")
+    A = sparse.hstack([sparse.csc_array(Xa), eye, -eye], format="csc")
+    cost = np.concatenate([np.zeros(k), q * cw, (1.0 - q) * cw])
+    bounds = [(None, None)] * k + [(0, None)] * (2 * n)
+    res = linprog(cost, A_eq=A, b_eq=y, bounds=bounds, method=solver, options=opts)
+    beta = np.asarray(res.x[:k]) if res.status == 0 else None
+    return beta, res
+
+
+def solve_quantile_globbed(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,
+                           solver: str = "highs-ipm", seed: int = 0, max_rounds: int = 20, band: float = 2.0,
+                           m: int | None = None):
+    r"""Exact quantile LP for large ``n`` by Portnoy & Koenker's (1997) preprocessing.
+
+    1. Solve the LP on a random subsample of :math:`m \approx (kn)^{2/3}` rows.
+    2. Keep the :math:`M \approx 2m` rows whose residuals are nearest the
+       fitted quantile; the rows below/above are *globbed*: in the dual their
+       :math:`\lambda_i` sit at the bounds :math:`-(1-q)c_i` / :math:`q c_i`,
+       which only shifts the right-hand side of :math:`X^\top\lambda = 0`.
+    3. Solve the reduced dual LP, then check every globbed row's residual
+       sign. KKT for the full LP holds exactly when all signs agree (then the
+       reduced optimum *is* the full optimum); otherwise the violators join
+       the kept rows (and ``M`` doubles if there are many) and we repeat.
+
+    Memory is one residual vector and a few index arrays besides ``X``.
+    Returns ``(beta, result, n_rounds)``.
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    if c is not None:
+        keep = c > 0
+        if not keep.all():
+            Xa, y, c = Xa[keep], y[keep], c[keep]
+    n, k = Xa.shape
+    cw = np.ones(n) if c is None else c
+    rng = np.random.default_rng(seed)
+    m = int(min(n, max(20 * k, (k * n) ** (2 / 3)) if m is None else m))
+    sub = np.sort(rng.choice(n, m, replace=False))
+    beta, res = solve_quantile_lp(Xa[sub], y[sub], cw[sub], q, solver=solver)
+    if beta is None:
+        return None, res, 0
+    M = min(n, int(band * m))
+    r = y - Xa @ beta
+    # rank the residuals around the fitted q-quantile: keep a band of about M rows
+    lo_q, hi_q = max(0.0, q - M / (2 * n)), min(1.0, q + M / (2 * n))
+    lo, hi = np.quantile(r, [lo_q, hi_q]) if M < n else (-np.inf, np.inf)
+    for rounds in range(1, max_rounds + 1):
+        below, above = r < lo, r > hi
+        mid = ~(below | above)
+        b = (1.0 - q) * (cw[below] @ Xa[below]) - q * (cw[above] @ Xa[above])
+        idx = np.flatnonzero(mid)
+        bounds = np.empty((idx.size, 2))
+        bounds[:, 0] = -(1.0 - q) * cw[idx]
+        bounds[:, 1] = q * cw[idx]
+        res = linprog(-y[idx], A_eq=sparse.csc_array(Xa[idx].T), b_eq=b, bounds=bounds, method=solver)
+        if res.status == 2 and M < n:
+            # infeasible: the band holds too few rows to balance the globs; double it around the same fit
+            M = min(n, 2 * M)
+            lo_q, hi_q = max(0.0, q - M / (2 * n)), min(1.0, q + M / (2 * n))
+            lo, hi = np.quantile(r, [lo_q, hi_q]) if M < n else (-np.inf, np.inf)
+            continue
+        if res.status != 0:
+            return None, res, rounds
+        beta = -np.asarray(res.eqlin.marginals)
+        r = y - Xa @ beta
+        tol = 1e-9 * (1.0 + np.abs(y))
+        bad = (below & (r > tol)) | (above & (r < -tol))
+        nbad = int(np.count_nonzero(bad))
+        if nbad == 0:
+            return beta, res, rounds
+        # widen the band to take in the violators (and double it if there are many)
+        grow = 2.0 if nbad > 0.1 * idx.size else 1.0
+        lo = min(lo * grow if lo < 0 else lo / grow, float(r[bad].min()) - 1e-12)
+        hi = max(hi * grow if hi > 0 else hi / grow, float(r[bad].max()) + 1e-12)
+    return None, res, max_rounds
