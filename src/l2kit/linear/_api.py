@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -12,23 +11,40 @@ from ._design import validate_design
 from ._options import GRADIENT_METHODS
 from ._result import Fit
 
-# loss.fit_family -> "module:function" of the solver family (a sub-package each, imported on first use);
+def _least_squares():
+    from .least_squares import fit_least_squares
+
+    return fit_least_squares
+
+
+def _irls():
+    from .robust import fit_irls
+
+    return fit_irls
+
+
+def _linprog():
+    from .robust import fit_quantile
+
+    return fit_quantile
+
+
+def _glm():
+    from .glm import fit_glm
+
+    return fit_glm
+
+
+def _gradient():
+    from .gradient import fit_gradient
+
+    return fit_gradient
+
+
+# loss.fit_family -> the solver family's entry point (a sub-package each, imported on first use);
 # each takes (design, loss, **options) -> Fit
-_SOLVERS = {
-    "least_squares": "l2kit.linear.least_squares:fit_least_squares",
-    "irls": "l2kit.linear.robust:fit_irls",
-    "linprog": "l2kit.linear.robust:fit_quantile",
-    "glm": "l2kit.linear.glm:fit_glm",
-    "gradient": "l2kit.linear.gradient:fit_gradient",
-}
-# the chunked and Dask paths of the families that scale out
-_STREAM_SOLVER = "l2kit.linear.least_squares:fit_chunks"
-_DASK_SOLVER = "l2kit.linear.least_squares:fit_dask"
-
-
-def _solver(path: str):
-    mod, fn = path.split(":")
-    return getattr(importlib.import_module(mod), fn)
+_SOLVERS = {"least_squares": _least_squares, "irls": _irls, "linprog": _linprog, "glm": _glm,
+            "gradient": _gradient}
 
 
 def _is_chunk_iterator(X: Any) -> bool:
@@ -114,11 +130,15 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
             raise InputError("X", "an in-memory array for loss " + repr(loss), "chunked/distributed data",
                              "chunked and Dask fitting support Squared(); load the data for other losses")
         if mod == "dask":
-            return _solver(_DASK_SOLVER)(X, y, loss=loss, **common)
+            from .least_squares import fit_dask
+
+            return fit_dask(X, y, loss=loss, **common)
         if y is not None:
             raise InputError("y", "None when X is an iterator of (X, y) chunks", "an array",
                              "pass the targets inside the chunks")
-        return _solver(_STREAM_SOLVER)(X, loss=loss, **common)
+        from .least_squares import fit_chunks
+
+        return fit_chunks(X, loss=loss, **common)
     if y is None:
         raise InputError("y", "an array of shape (n,)", "None", "pass the target")
     # least squares finds NaN/inf in its own Gram pass for free (and then reports them the same way)
@@ -127,5 +147,5 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
                              multi_output=family == "gradient" and loss.reduces_last_axis)
     common.pop("weights")
     common.pop("feature_names")
-    return _solver(_SOLVERS[family])(design, loss, **common)
+    return _SOLVERS[family]()(design, loss, **common)
 
