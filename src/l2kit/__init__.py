@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (PEP 562 lazy attributes)
 _LAZY = {
-    "InputError": "l2kit._array",
+    "InputError": "l2kit._errors",
     # losses
     "Loss": "l2kit.losses", "ResidualLoss": "l2kit.losses", "get_loss": "l2kit.losses",
     "available_losses": "l2kit.losses", "Squared": "l2kit.losses", "Absolute": "l2kit.losses",

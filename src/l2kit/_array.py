@@ -38,26 +38,7 @@ __all__ = [
 ]
 
 
-class InputError(ValueError):
-    """Bad input to an l2kit function.
-
-    The message always names the argument, what was expected, what arrived,
-    and how to fix it.
-
-    Examples
-    --------
-    >>> raise InputError("y_pred", "shape (3,)", "shape (3, 1)", "pass y_pred.reshape(-1)")
-    Traceback (most recent call last):
-    ...
-    l2kit._array.InputError: y_pred: expected shape (3,), got shape (3, 1). Fix: pass y_pred.reshape(-1).
-    """
-
-    def __init__(self, argument: str, expected: str, got: str, fix: str):
-        self.argument = argument
-        self.expected = expected
-        self.got = got
-        self.fix = fix
-        super().__init__(f"{argument}: expected {expected}, got {got}. Fix: {fix.rstrip('.')}.")
+from ._errors import InputError  # noqa: E402  (re-exported)
 
 
 def is_traced(x: Any) -> bool:
@@ -288,7 +269,7 @@ def validate_pair(
     >>> validate_pair(np.zeros(3), np.zeros((3, 1)))
     Traceback (most recent call last):
     ...
-    l2kit._array.InputError: y_pred: expected shape (3,) like y_true, got shape (3, 1). Fix: they would broadcast to (3, 3); pass y_pred.reshape(-1) or y_pred[:, 0].
+    l2kit._errors.InputError: y_pred: expected shape (3,) like y_true, got shape (3, 1). Fix: they would broadcast to (3, 3); pass y_pred.reshape(-1) or y_pred[:, 0].
     """
     xp = array_namespace(y_true, y_pred, weights)
     yt = _as_array(xp, y_true, names[0])

@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_OK
-    from ._array import InputError
+    from ._errors import InputError
     from .io.errors import DataError
 
     try:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import l2kit as l2
-from l2kit._array import InputError
+from l2kit import InputError
 from l2kit.losses import loss_classes
 
 sm = pytest.importorskip("statsmodels.api")

@@ -5,7 +5,7 @@ import pytest
 
 import l2kit as l2
 import l2kit.linear._quantile as quantile_mod
-from l2kit._array import InputError
+from l2kit import InputError
 
 
 def data(seed=0, n=400, p=3):

@@ -7,7 +7,7 @@ from statsmodels.stats.stattools import jarque_bera as sm_jarque_bera
 
 import l2kit as l2
 from l2kit import datasets
-from l2kit._array import InputError
+from l2kit import InputError
 
 
 @pytest.fixture(scope="module")

@@ -115,7 +115,7 @@ def test_zero_inflation_expected_zeros_match_scipy():
 
 
 def test_short_input_refused():
-    from l2kit._array import InputError
+    from l2kit import InputError
 
     with pytest.raises(InputError, match="at least 3"):
         jarque_bera([1.0, 2.0])

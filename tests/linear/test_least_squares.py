@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import linalg
 
 import l2kit as l2
-from l2kit._array import InputError
+from l2kit import InputError
 from l2kit.linear._direct import CollinearityWarning
 
 

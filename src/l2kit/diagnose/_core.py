@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError
+from .._errors import InputError
 from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts, point_prediction
 from .advice import Recommendation, advise
 from .crossval import CVScore, cross_validate

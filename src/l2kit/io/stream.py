@@ -140,7 +140,7 @@ def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_co
     >>> r.metrics["n"], round(r.metrics["mse"], 12), r.rows_read
     (3, 0.166666666667, 3)
     """
-    from .._array import InputError
+    from .._errors import InputError
     from ..metrics import Accumulator
 
     path = os.fspath(path)
@@ -290,7 +290,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
                     X[:, j] = batch[c]
                 yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
 
-    from .._array import InputError
+    from .._errors import InputError
 
     try:
         return fit_chunks(chunks(), loss=loss, feature_names=feats)

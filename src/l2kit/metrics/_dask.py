@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .._array import InputError
+from .._errors import InputError
 from .accumulator import Accumulator
 
 __all__ = ["dask_metric"]

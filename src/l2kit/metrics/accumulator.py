@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError, nonfinite_error, to_numpy, validate_pair
+from .._array import nonfinite_error, to_numpy, validate_pair
+from .._errors import InputError
 from ._fused import STATE_KEYS, fused, merge_states as _merge_states
 
 __all__ = ["Accumulator"]

@@ -45,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError, nonfinite_error, validate_pair
+from .._array import nonfinite_error, validate_pair
+from .._errors import InputError
 
 __all__ = ["mse", "rmse", "mae", "r2", "explained_variance", "NonFiniteOmitted"]
 
