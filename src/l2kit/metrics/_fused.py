@@ -23,8 +23,9 @@ processes load them from disk); small inputs and machines without numba use
 a NumPy implementation of the same algorithm with bounded temporaries.
 Accumulation is always in float64 (float32 input is read as float32). Inputs
 of at least :data:`SPLIT` elements are reduced as two halves on two threads
-(the kernels release the GIL) and the halves merged exactly. Set the
-environment variable ``L2KIT_DISABLE_NUMBA=1`` to force the NumPy path.
+(the kernels release the GIL) and the halves merged exactly
+(:func:`l2kit.metrics._state.merge_states`). Set the environment variable
+``L2KIT_DISABLE_NUMBA=1`` to force the NumPy path.
 
 Examples
 --------
@@ -43,10 +44,9 @@ import os
 
 import numpy as np
 
-__all__ = ["fused", "merge_states", "STATE_KEYS"]
+from ._state import STATE_KEYS, merge_states
 
-#: per-output state arrays returned by ``fused(..., what="moments")``
-STATE_KEYS = ("W", "ky", "my", "m2y", "kr", "mr", "m2r", "mabs")
+__all__ = ["fused"]
 
 #: inputs with fewer elements than this use NumPy (no numba import/compile, lower call overhead)
 SMALL = 16384
@@ -325,7 +325,7 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
         ``(N, 1)`` is accepted for 2-D input. Only for ``what="moments"``.
     what : {"sse", "moments"}
         ``"sse"``: float64 array ``(k,)`` of sums of squared residuals.
-        ``"moments"``: dict of float64 arrays ``(k,)`` keyed by :data:`STATE_KEYS`:
+        ``"moments"``: dict of float64 arrays ``(k,)`` keyed by :data:`~l2kit.metrics._state.STATE_KEYS`:
         ``W`` (weight sum), ``ky``/``kr`` (shifts), ``my``/``mr`` (weighted means of
         ``y - ky`` and ``r - kr``), ``m2y``/``m2r`` (weighted centred sums of
         squares), ``mabs`` (weighted mean of ``|r|``).
@@ -390,34 +390,3 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
     else:
         out = _moments_numpy(Y, P, Wt, wmode, ky, kr, max(BLOCK, 1 << 14))
     return dict(zip(STATE_KEYS, out))
-
-
-
-def merge_states(a: dict, b: dict) -> dict:
-    r"""Chan's pairwise merge of two states (dicts of float64 arrays (k,)); ``b`` is re-shifted to ``a``.
-
-    .. math::
-        W = W_a + W_b,\quad \delta = \bar x_b - \bar x_a,\quad
-        \bar x = \bar x_a + \delta W_b / W,\quad
-        M_2 = M_{2,a} + M_{2,b} + \delta^2 W_a W_b / W
-    """
-    Wa, Wb = a["W"], b["W"]
-    W = Wa + Wb
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where(W > 0, Wb / np.where(W > 0, W, 1.0), 0.0)
-    out = {"W": W, "ky": a["ky"], "kr": a["kr"]}
-    # b's means relative to a's shifts; the shift difference is exact for nearby values
-    myb = b["my"] + (b["ky"] - a["ky"])
-    mrb = b["mr"] + (b["kr"] - a["kr"])
-    dy = myb - a["my"]
-    dr = mrb - a["mr"]
-    out["my"] = a["my"] + dy * f
-    out["m2y"] = a["m2y"] + b["m2y"] + dy * dy * Wa * f
-    out["mr"] = a["mr"] + dr * f
-    out["m2r"] = a["m2r"] + b["m2r"] + dr * dr * Wa * f
-    out["mabs"] = a["mabs"] + (b["mabs"] - a["mabs"]) * f
-    empty_a = Wa == 0
-    if empty_a.any():  # an empty column of a: take b's state as it is
-        for key in STATE_KEYS:
-            out[key] = np.where(empty_a, b[key], out[key])
-    return out
