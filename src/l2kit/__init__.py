@@ -39,8 +39,9 @@ _LAZY = {
     "diagnose": "l2kit.diagnose", "Diagnosis": "l2kit.diagnose",
     "align": "l2kit.signal", "Alignment": "l2kit.signal",
     "LinearAutoencoder": "l2kit.autoencoder", "bias_variance": "l2kit.stats",
+    "sphere": "l2kit.geometry",  # the module l2kit.geometry.sphere, under its public name
 }
-_SUBMODULES = {"losses", "metrics", "linear", "diagnose", "datasets", "signal", "sphere", "sklearn",
+_SUBMODULES = {"losses", "metrics", "linear", "diagnose", "datasets", "signal", "geometry", "sklearn",
                "torch", "autoencoder", "stats", "io"}
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)
