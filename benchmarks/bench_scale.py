@@ -57,7 +57,7 @@ def _bench_score(report, quick: bool, tmp: str) -> None:
     import pyarrow.parquet as pq
     from sklearn import metrics as skm
 
-    from l2kit.io.stream import score_file
+    from l2kit.workflows import score_file
 
     n = 200_000 if quick else 20_000_000
     path = os.path.join(tmp, "pred.parquet")
@@ -128,7 +128,7 @@ def _bench_fit_file(report, quick: bool, tmp: str) -> None:
     import pyarrow.parquet as pq
 
     import l2kit as l2
-    from l2kit.io.stream import fit_file
+    from l2kit.workflows import fit_file
 
     n, p = (20_000, 5) if quick else (2_000_000, 10)
     rng = np.random.default_rng(1)

@@ -166,7 +166,7 @@ def _cmd_fit(args) -> int:  # owner: scale issue (streams via l2kit.io)
     import json
     import warnings
 
-    from .io.stream import fit_file, json_safe
+    from .workflows import fit_file, json_safe
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -190,7 +190,7 @@ def _cmd_score(args) -> int:  # owner: scale issue (streams via l2kit.io)
     """Stream the file into a metrics accumulator and print n, mse, rmse, mae, r2, explained variance."""
     import json
 
-    from .io.stream import json_safe, score_file
+    from .workflows import json_safe, score_file
 
     res = score_file(args.data, args.true_col, args.pred_col, args.weights, skip_invalid=args.skip_invalid)
     if args.json:
