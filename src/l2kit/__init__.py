@@ -36,12 +36,12 @@ _LAZY = {
     # fitting
     "fit": "l2kit.linear", "Fit": "l2kit.linear",
     # diagnostics and applications
-    "diagnose": "l2kit.diagnose", "Diagnosis": "l2kit.diagnose",
+    "diagnose": "l2kit.diagnosis", "Diagnosis": "l2kit.diagnosis",
     "align": "l2kit.signal", "Alignment": "l2kit.signal",
     "LinearAutoencoder": "l2kit.autoencoder", "bias_variance": "l2kit.stats",
     "sphere": "l2kit.geometry",  # the module l2kit.geometry.sphere, under its public name
 }
-_SUBMODULES = {"losses", "metrics", "linear", "diagnose", "datasets", "signal", "geometry", "sklearn",
+_SUBMODULES = {"losses", "metrics", "linear", "diagnosis", "datasets", "signal", "geometry", "sklearn",
                "torch", "autoencoder", "stats", "io"}
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)

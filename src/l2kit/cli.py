@@ -82,7 +82,7 @@ def _cmd_report(args) -> int:  # owner: report/diagnose issue
         raise DataError("the folder of --out does not exist", file=args.out,
                         fix="create the folder first or pick another path")
     X, y, features, target, source = _report_data(args)
-    from .diagnose import diagnose
+    from .diagnosis import diagnose
 
     print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
           file=sys.stderr)

@@ -9,7 +9,7 @@ from scipy import stats
 
 import l2kit as l2
 from l2kit import datasets
-from l2kit.diagnose import plots
+from l2kit.diagnosis import plots
 from l2kit.linear import Fit
 
 
