@@ -69,7 +69,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 # -- command handlers (thin: parse, call the library, print) --------------
-def _cmd_report(args) -> int:  # owner: report/diagnose issue
+def _cmd_report(args) -> int:
     """Diagnose DATA (default: embedded stackloss), print a summary, write the HTML report atomically."""
     import os
 
@@ -161,7 +161,7 @@ def _report_data(args):
     return X, table[target], features, target, data
 
 
-def _cmd_fit(args) -> int:  # owner: scale issue (streams via l2kit.io)
+def _cmd_fit(args) -> int:
     """Fit ``--target`` on the features; Squared streams the file in bounded memory."""
     import json
     import warnings
@@ -186,7 +186,7 @@ def _cmd_fit(args) -> int:  # owner: scale issue (streams via l2kit.io)
     return EXIT_OK
 
 
-def _cmd_score(args) -> int:  # owner: scale issue (streams via l2kit.io)
+def _cmd_score(args) -> int:
     """Stream the file into a metrics accumulator and print n, mse, rmse, mae, r2, explained variance."""
     import json
 
@@ -209,7 +209,8 @@ def _cmd_score(args) -> int:  # owner: scale issue (streams via l2kit.io)
     return EXIT_OK
 
 
-def _cmd_align(args) -> int:  # owner: applications issue (l2kit.signal)
+def _cmd_align(args) -> int:
+    """Find the shift between two signals (CSV, NPY or WAV) and print it in samples and seconds."""
     import json
     import math
 
@@ -253,7 +254,7 @@ def _cmd_align(args) -> int:  # owner: applications issue (l2kit.signal)
     return EXIT_OK
 
 
-def _cmd_datasets(args) -> int:  # owner: report/diagnose issue
+def _cmd_datasets(args) -> int:
     """List the embedded datasets with their provenance and licence."""
     from . import datasets
 
