@@ -1,4 +1,4 @@
-"""Least squares engine (issue 3): one-pass OLS, wide OLS, ridge over 100 alphas, elastic net.
+"""Least squares engine: one-pass OLS, wide OLS, ridge over 100 alphas, elastic net.
 
 Targets (ratios, interleaved timing, medians):
 

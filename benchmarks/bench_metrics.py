@@ -1,11 +1,11 @@
 """Metrics speed: ``l2.mse`` against the memory-bandwidth bound (``a @ b``), NumPy, torch and sklearn.
 
-Targets (issue 2, NumPy float64, n = 2e7):
+Targets (NumPy float64, n = 2e7):
 * ``l2.mse(a, b)`` <= 2.0x the time of ``a @ b`` (aim 1.2x);
 * >= 3.5x faster than ``np.mean((a - b)**2)``;
 * peak extra memory (tracemalloc) < 1% of the input;
 * n = 100: per-call latency <= 1.5x that of ``np.mean((a - b)**2)``.
-Also: R^2 and ``Accumulator.update`` throughput, for the ``l2kit score`` budget (issue 4).
+Also: R^2 and ``Accumulator.update`` throughput, for the ``l2kit score`` budget.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Scale: `l2kit score` against pyarrow / pandas+sklearn, its peak RSS, fit from Parquet, Dask on 2 workers.
 
-Targets (issue 4):
+Targets:
 * score takes at most 1.5x the time pyarrow needs just to read the file;
 * peak RSS of `l2kit score` under 400 MB on a 20-million-row (~320 MB) Parquet file;
 * streamed and Dask fits equal the in-memory fit (coef 1e-10, standard errors 1e-8);
-* compared (no numeric target in the issue): score vs pandas read_parquet + sklearn, fit from
+* compared (no numeric target): score vs pandas read_parquet + sklearn, fit from
   Parquet vs in memory, Dask fit on a 2-worker LocalCluster vs one process on 1e7 x 20.
 Temporary files go to a temp directory that is removed at the end.
 """
@@ -57,7 +57,7 @@ def _bench_score(report, quick: bool, tmp: str) -> None:
     import pyarrow.parquet as pq
     from sklearn import metrics as skm
 
-    from l2kit.io.stream import score_file
+    from l2kit.workflows import score_file
 
     n = 200_000 if quick else 20_000_000
     path = os.path.join(tmp, "pred.parquet")
@@ -128,7 +128,7 @@ def _bench_fit_file(report, quick: bool, tmp: str) -> None:
     import pyarrow.parquet as pq
 
     import l2kit as l2
-    from l2kit.io.stream import fit_file
+    from l2kit.workflows import fit_file
 
     n, p = (20_000, 5) if quick else (2_000_000, 10)
     rng = np.random.default_rng(1)
@@ -209,7 +209,7 @@ def _bench_dask(report, quick: bool) -> None:
                    f"(machine: {os.cpu_count()} cores, shared).\n\n"
                    + table(t, baseline="single process l2.fit (NumPy in memory)")
                    + f"\nMax coefficient difference {dc:.1e}, max SE relative difference {ds:.1e}.\n")
-    # the issue asks for the comparison, not a ratio: informational (2 shared cores here)
+    # a comparison without a target ratio: informational (2 shared cores here)
     report.check(f"Dask fit (2 workers) / single process, {n:.0e} x {p} (informational)", "reported",
                  f"{ratio:.2f}x", True)
     report.check("Dask fit == in-memory fit", "coef 1e-10, SE 1e-8", f"{dc:.1e}, {ds:.1e}",

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ._array import InputError, to_numpy
+from ._array import to_numpy
+from ._errors import InputError
 
 __all__ = ["LinearAutoencoder"]
 

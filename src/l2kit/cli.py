@@ -69,7 +69,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 # -- command handlers (thin: parse, call the library, print) --------------
-def _cmd_report(args) -> int:  # owner: report/diagnose issue
+def _cmd_report(args) -> int:
     """Diagnose DATA (default: embedded stackloss), print a summary, write the HTML report atomically."""
     import os
 
@@ -82,7 +82,7 @@ def _cmd_report(args) -> int:  # owner: report/diagnose issue
         raise DataError("the folder of --out does not exist", file=args.out,
                         fix="create the folder first or pick another path")
     X, y, features, target, source = _report_data(args)
-    from .diagnose import diagnose
+    from .diagnosis import diagnose
 
     print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
           file=sys.stderr)
@@ -161,12 +161,12 @@ def _report_data(args):
     return X, table[target], features, target, data
 
 
-def _cmd_fit(args) -> int:  # owner: scale issue (streams via l2kit.io)
+def _cmd_fit(args) -> int:
     """Fit ``--target`` on the features; Squared streams the file in bounded memory."""
     import json
     import warnings
 
-    from .io.stream import fit_file, json_safe
+    from .workflows import fit_file, json_safe
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -186,11 +186,11 @@ def _cmd_fit(args) -> int:  # owner: scale issue (streams via l2kit.io)
     return EXIT_OK
 
 
-def _cmd_score(args) -> int:  # owner: scale issue (streams via l2kit.io)
+def _cmd_score(args) -> int:
     """Stream the file into a metrics accumulator and print n, mse, rmse, mae, r2, explained variance."""
     import json
 
-    from .io.stream import json_safe, score_file
+    from .workflows import json_safe, score_file
 
     res = score_file(args.data, args.true_col, args.pred_col, args.weights, skip_invalid=args.skip_invalid)
     if args.json:
@@ -209,7 +209,8 @@ def _cmd_score(args) -> int:  # owner: scale issue (streams via l2kit.io)
     return EXIT_OK
 
 
-def _cmd_align(args) -> int:  # owner: applications issue (l2kit.signal)
+def _cmd_align(args) -> int:
+    """Find the shift between two signals (CSV, NPY or WAV) and print it in samples and seconds."""
     import json
     import math
 
@@ -253,7 +254,7 @@ def _cmd_align(args) -> int:  # owner: applications issue (l2kit.signal)
     return EXIT_OK
 
 
-def _cmd_datasets(args) -> int:  # owner: report/diagnose issue
+def _cmd_datasets(args) -> int:
     """List the embedded datasets with their provenance and licence."""
     from . import datasets
 
@@ -286,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_OK
-    from ._array import InputError
+    from ._errors import InputError
     from .io.errors import DataError
 
     try:

@@ -22,7 +22,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._array import InputError, to_numpy
+from ._array import to_numpy
+from ._errors import InputError
 
 __all__ = ["BiasVariance", "bias_variance"]
 

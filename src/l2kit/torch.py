@@ -32,7 +32,7 @@ _built: dict[str, type] = {}
 def _build_loss_module() -> type:
     import torch
 
-    from ._array import InputError
+    from ._errors import InputError
     from .losses import Loss, get_loss
     from .losses._reduce import check_reduction
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import l2kit as l2
-from l2kit._array import InputError
+from l2kit import InputError
 
 
 @pytest.fixture

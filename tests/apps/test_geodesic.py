@@ -6,7 +6,7 @@ import pytest
 
 import l2kit as l2
 from l2kit import sphere
-from l2kit._array import InputError
+from l2kit import InputError
 
 
 def unit(rng, n, d=3):

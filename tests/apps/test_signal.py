@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import l2kit as l2
-from l2kit._array import InputError
+from l2kit import InputError
 from l2kit.io.errors import DataError
 from l2kit.signal import read_signal
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from l2kit import sphere
-from l2kit._array import InputError
+from l2kit import InputError
 
 
 def unit(rng, n, d=3):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import l2kit as l2
-from l2kit._array import InputError
+from l2kit import InputError
 
 SIGMA = 0.4
 X_TRAIN = np.linspace(-1, 1, 25)

@@ -7,7 +7,7 @@ import pytest
 
 import l2kit as l2
 from l2kit import Status
-from l2kit._array import InputError
+from l2kit import InputError
 
 sm = pytest.importorskip("statsmodels.api")
 

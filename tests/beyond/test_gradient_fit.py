@@ -13,7 +13,7 @@ from scipy import stats
 
 import l2kit as l2
 from l2kit import Status
-from l2kit._array import InputError
+from l2kit import InputError
 from l2kit.losses import loss_classes
 
 sm = pytest.importorskip("statsmodels.api")

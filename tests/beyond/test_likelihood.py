@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import l2kit as l2
-from l2kit._array import InputError
+from l2kit import InputError
 
 
 def nll(loss, y, mu, **kw):

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from l2kit._array import InputError, array_namespace, compute_dtype, nonfinite_error, validate_pair
+from l2kit import InputError
+from l2kit._array import array_namespace, compute_dtype, nonfinite_error, validate_pair
 
 
 def test_column_vector_against_vector_is_refused_with_fix():

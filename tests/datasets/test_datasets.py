@@ -6,7 +6,7 @@ import pytest
 import statsmodels.api as sm
 
 from l2kit import datasets
-from l2kit._array import InputError
+from l2kit import InputError
 
 
 def test_stackloss_matches_statsmodels():

@@ -75,7 +75,7 @@ def test_auto_picks_qr_for_filip(table):
 
 
 def test_best_peer_figures(table):
-    """The issue's "aim": at least the best peer measured on this machine."""
+    """The "aim": at least the best peer measured on this machine."""
     peers = {"Pontius": 12.8, "Longley": 13.6, "Wampler4": 9.1, "Wampler5": 7.6, "Norris": 13.1,
              "Wampler1": 9.6, "Wampler3": 9.6, "Filip": 7.5}
     for name, peer in peers.items():

@@ -114,7 +114,7 @@ def _check(name: str) -> str:
     if key.endswith(".csv"):
         key = key[:-4]
     if key not in _INFO:
-        from .._array import InputError
+        from .._errors import InputError
 
         close = difflib.get_close_matches(key, list(_INFO), n=1)
         raise InputError("name", "an embedded dataset (" + ", ".join(_INFO) + ")", repr(name),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._errors import InputError
-from ..sphere import _angle, _norm, _tangent_direction
+from ..geometry.sphere import _angle, _norm, _tangent_direction
 from ._base import Loss
 from ._registry import register
 

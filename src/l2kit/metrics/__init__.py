@@ -14,7 +14,8 @@ Examples
 3.5355339059327378
 """
 
+from ._state import NonFiniteOmitted, UndefinedMetric
 from .accumulator import Accumulator
-from .functional import NonFiniteOmitted, UndefinedMetric, explained_variance, mae, mse, r2, rmse
+from .functional import explained_variance, mae, mse, r2, rmse
 
 __all__ = ["Accumulator", "NonFiniteOmitted", "UndefinedMetric", "explained_variance", "mae", "mse", "r2", "rmse"]

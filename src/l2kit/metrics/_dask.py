@@ -14,7 +14,8 @@ import warnings
 
 import numpy as np
 
-from .._array import InputError
+from .._errors import InputError
+from ._state import NonFiniteOmitted, assemble, check_multioutput, state_sums
 from .accumulator import Accumulator
 
 __all__ = ["dask_metric"]
@@ -49,8 +50,6 @@ def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
     import dask
     import dask.array as da
 
-    from .functional import NonFiniteOmitted, _assemble, _check_multioutput, state_sums
-
     for name, a in (("y_true", y_true), ("y_pred", y_pred)):
         if type(a).__module__.split(".")[0] != "dask":
             raise InputError(name, "a Dask array like the other argument", f"a {type(a).__module__.split('.')[0]} array",
@@ -67,7 +66,7 @@ def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
     if math.prod(st) == 0:
         raise InputError("y_true", "at least one element", f"an empty array of shape {st}", "pass non-empty data")
     k = 1 if y_true.ndim == 1 else st[1]
-    mo = _check_multioutput(metric, multioutput, k)
+    mo = check_multioutput(metric, multioutput, k)
     yt = y_true if y_true.ndim == 1 else y_true.rechunk({1: -1})
     yp = y_pred.rechunk(yt.chunks)
     row_chunks = yt.chunks[0]
@@ -97,7 +96,7 @@ def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
                          f"all {total} samples hold NaN or inf", "clean the data")
     if acc.n_omitted:
         warnings.warn(NonFiniteOmitted(acc.n_omitted, total), stacklevel=4)
-    out = _assemble(xnp, metric, state_sums(acc._state, metric), mo, acc.n)
+    out = assemble(xnp, metric, state_sums(acc._state, metric), mo, acc.n)
     dt = np.result_type(y_true.dtype, y_pred.dtype)
     if dt.kind != "f":
         dt = np.dtype(np.float64)  # integer/boolean targets promote to float64, as in memory

@@ -18,13 +18,14 @@ Values are shifted by a data value first (``y - K``), which is exact for data
 with a large offset (Sterbenz), so :math:`R^2` keeps its digits for targets
 like ``1e9 + noise`` where one-pass sum-of-squares formulas lose all of them.
 
-The kernels are numba-compiled on first use (``cache=True``, so later
-processes load them from disk); small inputs and machines without numba use
+The kernels are numba-compiled on first use by :func:`l2kit._jit.jit`
+(``cache=True``, so later processes load them from disk); small inputs and machines without numba use
 a NumPy implementation of the same algorithm with bounded temporaries.
 Accumulation is always in float64 (float32 input is read as float32). Inputs
 of at least :data:`SPLIT` elements are reduced as two halves on two threads
-(the kernels release the GIL) and the halves merged exactly. Set the
-environment variable ``L2KIT_DISABLE_NUMBA=1`` to force the NumPy path.
+(the kernels release the GIL) and the halves merged exactly
+(:func:`l2kit.metrics._state.merge_states`). Set the environment variable
+``L2KIT_DISABLE_NUMBA=1`` to force the NumPy path.
 
 Examples
 --------
@@ -43,10 +44,10 @@ import os
 
 import numpy as np
 
-__all__ = ["fused", "merge_states", "STATE_KEYS"]
+from .._jit import jit
+from ._state import STATE_KEYS, merge_states
 
-#: per-output state arrays returned by ``fused(..., what="moments")``
-STATE_KEYS = ("W", "ky", "my", "m2y", "kr", "mr", "m2r", "mabs")
+__all__ = ["fused"]
 
 #: inputs with fewer elements than this use NumPy (no numba import/compile, lower call overhead)
 SMALL = 16384
@@ -76,165 +77,160 @@ def _halves(fn, n: int, block: int):
     second = fn(h, n)
     return fut.result(), second
 
+
+def _sse(Y, P):  # pragma: no cover - compiled
+    """Sums of squared residuals per output row of ``Y`` and ``P`` (k, N), in blocks of 4096."""
+    k, n = Y.shape
+    out = np.zeros(k)
+    for s in range(0, n, 4096):
+        for j in range(k):
+            y = Y[j, s:s + 4096]
+            p = P[j, s:s + 4096]
+            acc = 0.0
+            for i in range(y.shape[0]):
+                d = np.float64(y[i]) - np.float64(p[i])
+                acc += d * d
+            out[j] += acc
+    return out
+
+
+def _moments(Y, P, Wt, wmode, Ky, Kr, B):  # pragma: no cover - compiled
+    """The moments state (8, k), rows in ``STATE_KEYS`` order: blocks of ``B`` rows by the exact two-pass
+    formula, merged by Chan's update (``wmode``: 0 unweighted, 1 one weight per row, 2 per element)."""
+    k, n = Y.shape
+    out = np.zeros((8, k))
+    for j in range(k):
+        out[1, j] = Ky[j]
+        out[4, j] = Kr[j]
+    for s in range(0, n, B):
+        for j in range(k):
+            y = Y[j, s:s + B]
+            p = P[j, s:s + B]
+            m = y.shape[0]
+            ky = Ky[j]
+            kr = Kr[j]
+            m4 = m - m % 4
+            if wmode == 0:
+                a0 = a1 = a2 = a3 = 0.0
+                b0 = b1 = b2 = b3 = 0.0
+                c0 = c1 = c2 = c3 = 0.0
+                for i in range(0, m4, 4):
+                    y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
+                    y2 = np.float64(y[i + 2]); y3 = np.float64(y[i + 3])
+                    r0 = y0 - np.float64(p[i]); r1 = y1 - np.float64(p[i + 1])
+                    r2 = y2 - np.float64(p[i + 2]); r3 = y3 - np.float64(p[i + 3])
+                    a0 += y0 - ky; a1 += y1 - ky; a2 += y2 - ky; a3 += y3 - ky
+                    b0 += r0 - kr; b1 += r1 - kr; b2 += r2 - kr; b3 += r3 - kr
+                    c0 += abs(r0); c1 += abs(r1); c2 += abs(r2); c3 += abs(r3)
+                for i in range(m4, m):
+                    y0 = np.float64(y[i])
+                    r0 = y0 - np.float64(p[i])
+                    a0 += y0 - ky; b0 += r0 - kr; c0 += abs(r0)
+                bw = float(m)
+                by = ((a0 + a1) + (a2 + a3)) / bw
+                br = ((b0 + b1) + (b2 + b3)) / bw
+                ba = ((c0 + c1) + (c2 + c3)) / bw
+                a0 = a1 = a2 = a3 = 0.0
+                b0 = b1 = b2 = b3 = 0.0
+                for i in range(0, m4, 4):
+                    y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
+                    y2 = np.float64(y[i + 2]); y3 = np.float64(y[i + 3])
+                    e0 = (y0 - ky) - by; e1 = (y1 - ky) - by
+                    e2 = (y2 - ky) - by; e3 = (y3 - ky) - by
+                    f0 = ((y0 - np.float64(p[i])) - kr) - br
+                    f1 = ((y1 - np.float64(p[i + 1])) - kr) - br
+                    f2 = ((y2 - np.float64(p[i + 2])) - kr) - br
+                    f3 = ((y3 - np.float64(p[i + 3])) - kr) - br
+                    a0 += e0 * e0; a1 += e1 * e1; a2 += e2 * e2; a3 += e3 * e3
+                    b0 += f0 * f0; b1 += f1 * f1; b2 += f2 * f2; b3 += f3 * f3
+                for i in range(m4, m):
+                    y0 = np.float64(y[i])
+                    e0 = (y0 - ky) - by
+                    f0 = ((y0 - np.float64(p[i])) - kr) - br
+                    a0 += e0 * e0; b0 += f0 * f0
+                qy = (a0 + a1) + (a2 + a3)
+                qr = (b0 + b1) + (b2 + b3)
+            else:
+                w = Wt[0, s:s + B] if wmode == 1 else Wt[j, s:s + B]
+                a0 = a1 = 0.0
+                b0 = b1 = 0.0
+                c0 = c1 = 0.0
+                d0 = d1 = 0.0
+                m2 = m - m % 2
+                for i in range(0, m2, 2):
+                    w0 = np.float64(w[i]); w1 = np.float64(w[i + 1])
+                    y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
+                    r0 = y0 - np.float64(p[i]); r1 = y1 - np.float64(p[i + 1])
+                    d0 += w0; d1 += w1
+                    a0 += w0 * (y0 - ky); a1 += w1 * (y1 - ky)
+                    b0 += w0 * (r0 - kr); b1 += w1 * (r1 - kr)
+                    c0 += w0 * abs(r0); c1 += w1 * abs(r1)
+                for i in range(m2, m):
+                    w0 = np.float64(w[i])
+                    y0 = np.float64(y[i])
+                    r0 = y0 - np.float64(p[i])
+                    d0 += w0; a0 += w0 * (y0 - ky); b0 += w0 * (r0 - kr); c0 += w0 * abs(r0)
+                bw = d0 + d1
+                if bw == 0.0:
+                    continue  # an all-zero-weight block adds nothing
+                by = (a0 + a1) / bw
+                br = (b0 + b1) / bw
+                ba = (c0 + c1) / bw
+                a0 = a1 = 0.0
+                b0 = b1 = 0.0
+                for i in range(0, m2, 2):
+                    w0 = np.float64(w[i]); w1 = np.float64(w[i + 1])
+                    y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
+                    e0 = (y0 - ky) - by; e1 = (y1 - ky) - by
+                    f0 = ((y0 - np.float64(p[i])) - kr) - br
+                    f1 = ((y1 - np.float64(p[i + 1])) - kr) - br
+                    a0 += w0 * e0 * e0; a1 += w1 * e1 * e1
+                    b0 += w0 * f0 * f0; b1 += w1 * f1 * f1
+                for i in range(m2, m):
+                    w0 = np.float64(w[i])
+                    y0 = np.float64(y[i])
+                    e0 = (y0 - ky) - by
+                    f0 = ((y0 - np.float64(p[i])) - kr) - br
+                    a0 += w0 * e0 * e0; b0 += w0 * f0 * f0
+                qy = a0 + a1
+                qr = b0 + b1
+            # Chan et al. pairwise merge of the block into the running state
+            W0 = out[0, j]
+            Wn = W0 + bw
+            if W0 == 0.0:
+                out[2, j] = by
+                out[3, j] = qy
+                out[5, j] = br
+                out[6, j] = qr
+                out[7, j] = ba
+            else:
+                f = bw / Wn
+                dy = by - out[2, j]
+                dr = br - out[5, j]
+                out[2, j] += dy * f
+                out[3, j] += qy + dy * dy * W0 * f
+                out[5, j] += dr * f
+                out[6, j] += qr + dr * dr * W0 * f
+                out[7, j] += (ba - out[7, j]) * f
+            out[0, j] = Wn
+    return out
+
+
 _KERNELS: dict | None = None
 
 
 def _numba_kernels():
-    """Compile (or load from numba's cache) the kernels; ``{}`` when numba is unavailable."""
+    """The compiled kernels (numba's disk cache after the first process); ``{}`` without numba."""
     global _KERNELS
-    if _KERNELS is not None:
-        return _KERNELS
-    if os.environ.get("L2KIT_DISABLE_NUMBA"):
-        _KERNELS = {}
-        return _KERNELS
-    try:
-        import numba  # noqa: F401
-        from numba import njit
-    except Exception:  # pragma: no cover - numba is an optional extra
-        _KERNELS = {}
-        return _KERNELS
-
-    # Only reassociation and FMA contraction: NaN/inf semantics stay (no nnan/ninf),
-    # and a NaN anywhere still makes the sum NaN, which is how bad input is detected.
-    @njit(fastmath={"reassoc", "contract"}, nogil=True, cache=True)
-    def sse(Y, P):  # pragma: no cover - compiled
-        k, n = Y.shape
-        out = np.zeros(k)
-        for s in range(0, n, 4096):
-            for j in range(k):
-                y = Y[j, s:s + 4096]
-                p = P[j, s:s + 4096]
-                acc = 0.0
-                for i in range(y.shape[0]):
-                    d = np.float64(y[i]) - np.float64(p[i])
-                    acc += d * d
-                out[j] += acc
-        return out
-
-    # No fastmath here: reassociation could fold (y - K) - m into y - (K + m), which
-    # would round away the digits the shift exists to keep. Four independent lanes
-    # give the CPU the instruction-level parallelism instead.
-    @njit(nogil=True, cache=True)
-    def moments(Y, P, Wt, wmode, Ky, Kr, B):  # pragma: no cover - compiled
-        k, n = Y.shape
-        out = np.zeros((8, k))
-        for j in range(k):
-            out[1, j] = Ky[j]
-            out[4, j] = Kr[j]
-        for s in range(0, n, B):
-            for j in range(k):
-                y = Y[j, s:s + B]
-                p = P[j, s:s + B]
-                m = y.shape[0]
-                ky = Ky[j]
-                kr = Kr[j]
-                m4 = m - m % 4
-                if wmode == 0:
-                    a0 = a1 = a2 = a3 = 0.0
-                    b0 = b1 = b2 = b3 = 0.0
-                    c0 = c1 = c2 = c3 = 0.0
-                    for i in range(0, m4, 4):
-                        y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
-                        y2 = np.float64(y[i + 2]); y3 = np.float64(y[i + 3])
-                        r0 = y0 - np.float64(p[i]); r1 = y1 - np.float64(p[i + 1])
-                        r2 = y2 - np.float64(p[i + 2]); r3 = y3 - np.float64(p[i + 3])
-                        a0 += y0 - ky; a1 += y1 - ky; a2 += y2 - ky; a3 += y3 - ky
-                        b0 += r0 - kr; b1 += r1 - kr; b2 += r2 - kr; b3 += r3 - kr
-                        c0 += abs(r0); c1 += abs(r1); c2 += abs(r2); c3 += abs(r3)
-                    for i in range(m4, m):
-                        y0 = np.float64(y[i])
-                        r0 = y0 - np.float64(p[i])
-                        a0 += y0 - ky; b0 += r0 - kr; c0 += abs(r0)
-                    bw = float(m)
-                    by = ((a0 + a1) + (a2 + a3)) / bw
-                    br = ((b0 + b1) + (b2 + b3)) / bw
-                    ba = ((c0 + c1) + (c2 + c3)) / bw
-                    a0 = a1 = a2 = a3 = 0.0
-                    b0 = b1 = b2 = b3 = 0.0
-                    for i in range(0, m4, 4):
-                        y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
-                        y2 = np.float64(y[i + 2]); y3 = np.float64(y[i + 3])
-                        e0 = (y0 - ky) - by; e1 = (y1 - ky) - by
-                        e2 = (y2 - ky) - by; e3 = (y3 - ky) - by
-                        f0 = ((y0 - np.float64(p[i])) - kr) - br
-                        f1 = ((y1 - np.float64(p[i + 1])) - kr) - br
-                        f2 = ((y2 - np.float64(p[i + 2])) - kr) - br
-                        f3 = ((y3 - np.float64(p[i + 3])) - kr) - br
-                        a0 += e0 * e0; a1 += e1 * e1; a2 += e2 * e2; a3 += e3 * e3
-                        b0 += f0 * f0; b1 += f1 * f1; b2 += f2 * f2; b3 += f3 * f3
-                    for i in range(m4, m):
-                        y0 = np.float64(y[i])
-                        e0 = (y0 - ky) - by
-                        f0 = ((y0 - np.float64(p[i])) - kr) - br
-                        a0 += e0 * e0; b0 += f0 * f0
-                    qy = (a0 + a1) + (a2 + a3)
-                    qr = (b0 + b1) + (b2 + b3)
-                else:
-                    w = Wt[0, s:s + B] if wmode == 1 else Wt[j, s:s + B]
-                    a0 = a1 = 0.0
-                    b0 = b1 = 0.0
-                    c0 = c1 = 0.0
-                    d0 = d1 = 0.0
-                    m2 = m - m % 2
-                    for i in range(0, m2, 2):
-                        w0 = np.float64(w[i]); w1 = np.float64(w[i + 1])
-                        y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
-                        r0 = y0 - np.float64(p[i]); r1 = y1 - np.float64(p[i + 1])
-                        d0 += w0; d1 += w1
-                        a0 += w0 * (y0 - ky); a1 += w1 * (y1 - ky)
-                        b0 += w0 * (r0 - kr); b1 += w1 * (r1 - kr)
-                        c0 += w0 * abs(r0); c1 += w1 * abs(r1)
-                    for i in range(m2, m):
-                        w0 = np.float64(w[i])
-                        y0 = np.float64(y[i])
-                        r0 = y0 - np.float64(p[i])
-                        d0 += w0; a0 += w0 * (y0 - ky); b0 += w0 * (r0 - kr); c0 += w0 * abs(r0)
-                    bw = d0 + d1
-                    if bw == 0.0:
-                        continue  # an all-zero-weight block adds nothing
-                    by = (a0 + a1) / bw
-                    br = (b0 + b1) / bw
-                    ba = (c0 + c1) / bw
-                    a0 = a1 = 0.0
-                    b0 = b1 = 0.0
-                    for i in range(0, m2, 2):
-                        w0 = np.float64(w[i]); w1 = np.float64(w[i + 1])
-                        y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
-                        e0 = (y0 - ky) - by; e1 = (y1 - ky) - by
-                        f0 = ((y0 - np.float64(p[i])) - kr) - br
-                        f1 = ((y1 - np.float64(p[i + 1])) - kr) - br
-                        a0 += w0 * e0 * e0; a1 += w1 * e1 * e1
-                        b0 += w0 * f0 * f0; b1 += w1 * f1 * f1
-                    for i in range(m2, m):
-                        w0 = np.float64(w[i])
-                        y0 = np.float64(y[i])
-                        e0 = (y0 - ky) - by
-                        f0 = ((y0 - np.float64(p[i])) - kr) - br
-                        a0 += w0 * e0 * e0; b0 += w0 * f0 * f0
-                    qy = a0 + a1
-                    qr = b0 + b1
-                # Chan et al. pairwise merge of the block into the running state
-                W0 = out[0, j]
-                Wn = W0 + bw
-                if W0 == 0.0:
-                    out[2, j] = by
-                    out[3, j] = qy
-                    out[5, j] = br
-                    out[6, j] = qr
-                    out[7, j] = ba
-                else:
-                    f = bw / Wn
-                    dy = by - out[2, j]
-                    dr = br - out[5, j]
-                    out[2, j] += dy * f
-                    out[3, j] += qy + dy * dy * W0 * f
-                    out[5, j] += dr * f
-                    out[6, j] += qr + dr * dr * W0 * f
-                    out[7, j] += (ba - out[7, j]) * f
-                out[0, j] = Wn
-        return out
-
-    _KERNELS = {"sse": sse, "moments": moments}
+    if _KERNELS is None:
+        # Only reassociation and FMA contraction: NaN/inf semantics stay (no nnan/ninf),
+        # and a NaN anywhere still makes the sum NaN, which is how bad input is detected.
+        sse = jit(_sse, fastmath={"reassoc", "contract"}, nogil=True)
+        # No fastmath for the moments: reassociation could fold (y - K) - m into y - (K + m),
+        # which would round away the digits the shift exists to keep. Four independent lanes
+        # give the CPU the instruction-level parallelism instead.
+        moments = jit(_moments, nogil=True)
+        _KERNELS = {} if sse is None or moments is None else {"sse": sse, "moments": moments}
     return _KERNELS
 
 
@@ -325,7 +321,7 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
         ``(N, 1)`` is accepted for 2-D input. Only for ``what="moments"``.
     what : {"sse", "moments"}
         ``"sse"``: float64 array ``(k,)`` of sums of squared residuals.
-        ``"moments"``: dict of float64 arrays ``(k,)`` keyed by :data:`STATE_KEYS`:
+        ``"moments"``: dict of float64 arrays ``(k,)`` keyed by :data:`~l2kit.metrics._state.STATE_KEYS`:
         ``W`` (weight sum), ``ky``/``kr`` (shifts), ``my``/``mr`` (weighted means of
         ``y - ky`` and ``r - kr``), ``m2y``/``m2r`` (weighted centred sums of
         squares), ``mabs`` (weighted mean of ``|r|``).
@@ -390,34 +386,3 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
     else:
         out = _moments_numpy(Y, P, Wt, wmode, ky, kr, max(BLOCK, 1 << 14))
     return dict(zip(STATE_KEYS, out))
-
-
-
-def merge_states(a: dict, b: dict) -> dict:
-    r"""Chan's pairwise merge of two states (dicts of float64 arrays (k,)); ``b`` is re-shifted to ``a``.
-
-    .. math::
-        W = W_a + W_b,\quad \delta = \bar x_b - \bar x_a,\quad
-        \bar x = \bar x_a + \delta W_b / W,\quad
-        M_2 = M_{2,a} + M_{2,b} + \delta^2 W_a W_b / W
-    """
-    Wa, Wb = a["W"], b["W"]
-    W = Wa + Wb
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where(W > 0, Wb / np.where(W > 0, W, 1.0), 0.0)
-    out = {"W": W, "ky": a["ky"], "kr": a["kr"]}
-    # b's means relative to a's shifts; the shift difference is exact for nearby values
-    myb = b["my"] + (b["ky"] - a["ky"])
-    mrb = b["mr"] + (b["kr"] - a["kr"])
-    dy = myb - a["my"]
-    dr = mrb - a["mr"]
-    out["my"] = a["my"] + dy * f
-    out["m2y"] = a["m2y"] + b["m2y"] + dy * dy * Wa * f
-    out["mr"] = a["mr"] + dr * f
-    out["m2r"] = a["m2r"] + b["m2r"] + dr * dr * Wa * f
-    out["mabs"] = a["mabs"] + (b["mabs"] - a["mabs"]) * f
-    empty_a = Wa == 0
-    if empty_a.any():  # an empty column of a: take b's state as it is
-        for key in STATE_KEYS:
-            out[key] = np.where(empty_a, b[key], out[key])
-    return out

@@ -39,8 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError, nonfinite_error, to_numpy, validate_pair
-from ._fused import STATE_KEYS, fused, merge_states as _merge_states
+from .._array import nonfinite_error, to_numpy, validate_pair
+from .._errors import InputError
+from ._fused import fused
+from ._state import STATE_KEYS, assemble, check_multioutput, merge_states, state_sums
 
 __all__ = ["Accumulator"]
 
@@ -174,7 +176,7 @@ class Accumulator:
             self._ndim = yt.ndim
             self._state = st
         else:
-            self._state = _merge_states(self._state, st)
+            self._state = merge_states(self._state, st)
         self.n += n
 
     # ------------------------------------------------------------------
@@ -199,7 +201,7 @@ class Accumulator:
         if other._ndim != self._ndim or other.n_outputs != self.n_outputs:
             raise InputError("other", f"an accumulator of {self.n_outputs} output(s), {self._ndim}-D",
                              f"{other.n_outputs} output(s), {other._ndim}-D", "merge states of the same targets")
-        out._state = _merge_states(out._state, other._state)
+        out._state = merge_states(out._state, other._state)
         out.n += other.n
         return out
 
@@ -217,8 +219,6 @@ class Accumulator:
         """
         import array_api_compat.numpy as xnp
 
-        from .functional import _assemble, _check_multioutput, state_sums
-
         if self._state is None:
             raise InputError("Accumulator", "at least one update with data", "an empty accumulator",
                              "call update(y_true, y_pred) first")
@@ -231,8 +231,8 @@ class Accumulator:
             mo = multioutput
             if isinstance(mo, str) and mo == "variance_weighted" and metric not in ("r2", "explained_variance"):
                 mo = "uniform_average"
-            mo = _check_multioutput(metric, mo, k)
-            val = _assemble(xnp, metric, state_sums(self._state, metric), mo, self.n)
+            mo = check_multioutput(metric, mo, k)
+            val = assemble(xnp, metric, state_sums(self._state, metric), mo, self.n)
             out[metric] = float(val) if np.ndim(val) == 0 else np.asarray(val, dtype=np.float64)
         return out
 

@@ -20,7 +20,7 @@ Non-finite input
     With ``nonfinite="raise"`` (default) NaN or inf in the data raises
     :class:`~l2kit.InputError` naming which argument holds how many. With
     ``nonfinite="omit"`` samples (rows) with a non-finite value in ``y_true``,
-    ``y_pred`` or ``weights`` are dropped and a :class:`NonFiniteOmitted`
+    ``y_pred`` or ``weights`` are dropped and a :class:`~l2kit.metrics.NonFiniteOmitted`
     warning reports the count (its ``count`` and ``total`` attributes hold the
     numbers). Clean data pays no extra pass: the finiteness of the computed
     sums is checked, and only a non-finite result triggers the search.
@@ -45,27 +45,14 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError, nonfinite_error, validate_pair
+from .._array import nonfinite_error, validate_pair
+from .._errors import InputError
+from ._state import NonFiniteOmitted, assemble, check_multioutput, is_jax_tracer, state_sums
 
-__all__ = ["mse", "rmse", "mae", "r2", "explained_variance", "NonFiniteOmitted"]
+__all__ = ["mse", "rmse", "mae", "r2", "explained_variance"]
 
 _F64 = np.dtype(np.float64)
 _SMALL = 16384
-_MULTI = ("raw_values", "uniform_average")
-_MULTI_VW = _MULTI + ("variance_weighted",)
-
-
-class NonFiniteOmitted(UserWarning):
-    """Warning issued by ``nonfinite="omit"``: ``count`` of ``total`` samples were dropped."""
-
-    def __init__(self, count: int, total: int, what: str = "samples"):
-        self.count = int(count)
-        self.total = int(total)
-        super().__init__(f"l2kit omitted {count} of {total} {what} holding NaN or inf (nonfinite='omit')")
-
-
-class UndefinedMetric(UserWarning):
-    """A metric is undefined for the input (e.g. R^2 of one sample); NaN is returned."""
 
 
 # ---------------------------------------------------------------------------
@@ -162,7 +149,7 @@ def r2(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uni
 
     Matches ``sklearn.metrics.r2_score`` with its default ``force_finite=True``:
     a constant target gives 1.0 for perfect predictions and 0.0 otherwise; fewer
-    than two samples give NaN with an :class:`UndefinedMetric` warning.
+    than two samples give NaN with an :class:`~l2kit.metrics.UndefinedMetric` warning.
     :math:`SS_{tot}` is a centred (two-pass) sum, exact for targets with a large offset.
 
     Examples
@@ -203,41 +190,8 @@ def _check_nonfinite_option(nonfinite: str) -> None:
                          "pass nonfinite='raise' (the default) or nonfinite='omit'")
 
 
-def _check_multioutput(metric: str, multioutput: Any, k: int):
-    """Return the validated ``multioutput``: a string or a NumPy float64 array of length k."""
-    allowed = _MULTI_VW if metric in ("r2", "explained_variance") else _MULTI
-    if isinstance(multioutput, str):
-        if multioutput not in allowed:
-            raise InputError("multioutput", "one of " + ", ".join(map(repr, allowed)) + " or an array of output weights",
-                             repr(multioutput), "pass multioutput='uniform_average' or 'raw_values'")
-        return multioutput
-    from .._array import to_numpy
-
-    try:
-        mo = np.asarray(to_numpy(multioutput) if hasattr(multioutput, "shape") else multioutput, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("multioutput", "a string or an array of output weights", type(multioutput).__name__,
-                         "pass multioutput='uniform_average', 'raw_values' or k weights") from None
-    if mo.shape != (k,):
-        raise InputError("multioutput", f"an array of {k} output weights (one per output)", f"shape {mo.shape}",
-                         "pass one weight per output column")
-    if not np.all(np.isfinite(mo)) or np.any(mo < 0) or mo.sum() <= 0:
-        raise InputError("multioutput", "finite non-negative output weights with a positive sum",
-                         repr(mo.tolist()), "pass e.g. np.ones(k)")
-    return mo
-
-
 def _is_dask(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "dask"
-
-
-def _is_traced(x: Any) -> bool:
-    """True for a JAX tracer (inside jit/grad/vmap), whose values cannot be inspected."""
-    if not type(x).__module__.startswith("jax"):
-        return False
-    import jax
-
-    return isinstance(x, jax.core.Tracer)
 
 
 def _from_pandas(x):
@@ -258,7 +212,7 @@ def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
         raise InputError("y_true", "a 1-D (n_samples,) or 2-D (n_samples, n_outputs) array",
                          f"{yt.ndim}-D shape {tuple(yt.shape)}", "reshape to (n_samples, n_outputs)")
     k = 1 if yt.ndim == 1 else int(yt.shape[1])
-    mo = _check_multioutput(metric, multioutput, k)
+    mo = check_multioutput(metric, multioutput, k)
     numpy_in = type(yt) is np.ndarray
     stats_fn = _numpy_stats if numpy_in else _xp_stats
     args = {"y_true": yt, "y_pred": yp, "weights": w}
@@ -280,7 +234,7 @@ def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
         if not _all_finite(xp, st):
             raise nonfinite_error(xp, {k_: a for k_, a in args.items() if a is not None})
     n = int(yt.shape[0])
-    out = _assemble(xp, metric, st, mo, n)
+    out = assemble(xp, metric, st, mo, n)
     if numpy_in:
         out = out.astype(v.result_dtype, copy=False)
         return out[()] if out.ndim == 0 else out
@@ -291,7 +245,7 @@ def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
 
 def _all_finite(xp, st: dict) -> bool:
     vals = [a for a in st.values() if a is not None]
-    if any(_is_traced(a) for a in vals):
+    if any(is_jax_tracer(a) for a in vals):
         return True  # inside jax.jit the values are unknown; NaN propagates to the result instead
     return all(bool(xp.all(xp.isfinite(a))) for a in vals)
 
@@ -316,22 +270,6 @@ def _numpy_stats(xp, yt, yp, w, metric):
     if w is not None and w.ndim == 2 and w.shape[1] == 1 and yt.ndim == 2:
         w = w[:, 0]  # per-row weights reshaped by the validator
     return state_sums(fused(yt, yp, w, what="moments"), metric)
-
-
-def state_sums(s: dict, metric: str) -> dict:
-    """Metric sums (k,) from a moments state of :func:`l2kit.metrics._fused.fused`."""
-    W = s["W"]
-    mr = s["kr"] + s["mr"]
-    out = {"W": W}
-    if metric in ("mse", "rmse", "r2"):
-        out["sse"] = s["m2r"] + W * mr * mr  # both terms >= 0: no cancellation
-    if metric == "mae":
-        out["sae"] = s["mabs"] * W
-    if metric in ("r2", "explained_variance"):
-        out["sst"] = s["m2y"]
-    if metric == "explained_variance":
-        out["ssr_c"] = s["m2r"]
-    return out
 
 
 def _xp_stats(xp, yt, yp, w, metric):
@@ -364,54 +302,3 @@ def _xp_stats(xp, yt, yp, w, metric):
     if yt.ndim == 1:
         out = {k: xp.reshape(v, (1,)) for k, v in out.items()}
     return out
-
-
-def _fraction(xp, num, den):
-    """1 - num/den with scikit-learn's force_finite rules (differentiable: no division by 0)."""
-    nz_den = den != 0
-    nz_num = num != 0
-    safe = xp.where(nz_den, den, xp.ones_like(den))
-    score = 1 - num / safe
-    one = xp.ones_like(num)
-    return xp.where(nz_den & nz_num, score, xp.where(nz_num, xp.zeros_like(num), one))
-
-
-def _assemble(xp, metric: str, st: dict, mo, n: int):
-    W = st["W"]
-    if not _is_traced(W):
-        if not bool(xp.all(W > 0)):
-            raise InputError("weights", "a positive sum (per output)", "weights that sum to 0",
-                             "give at least one sample a positive weight")
-    if metric == "mse":
-        cols = st["sse"] / W
-    elif metric == "rmse":
-        cols = xp.sqrt(st["sse"] / W)
-    elif metric == "mae":
-        cols = st["sae"] / W
-    elif metric == "r2":
-        if n < 2:
-            warnings.warn(UndefinedMetric("R^2 is not well-defined with fewer than two samples; returning NaN"),
-                          stacklevel=4)
-            nan = xp.full(st["sse"].shape, math.nan, dtype=st["sse"].dtype)
-            cols = nan
-            return cols if (isinstance(mo, str) and mo == "raw_values") else nan[0]
-        cols = _fraction(xp, st["sse"], st["sst"])
-    else:
-        cols = _fraction(xp, st["ssr_c"], st["sst"])
-    if isinstance(mo, str):
-        if mo == "raw_values":
-            return cols
-        if mo == "uniform_average":
-            return xp.mean(cols)
-        # variance_weighted: weights are the target variances; all-constant targets fall back to uniform
-        den = st["sst"]
-        if _is_traced(den) or bool(xp.any(den != 0)):
-            return xp.sum(cols * den) / xp.sum(den)
-        return xp.mean(cols)
-    mw = xp.asarray(mo, dtype=cols.dtype) if type(cols) is not np.ndarray else mo
-    if hasattr(cols, "device") and not isinstance(cols, np.ndarray):
-        try:
-            mw = xp.asarray(mo, dtype=cols.dtype, device=cols.device)
-        except TypeError:
-            pass
-    return xp.sum(cols * mw) / xp.sum(mw)

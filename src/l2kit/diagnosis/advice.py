@@ -95,7 +95,7 @@ def _cv_sentence(d, keys, metric: str, metric_name: str, best: str | None) -> st
 
 
 def advise(d) -> tuple[Recommendation, list[str]]:
-    """Recommendation and reasons for a :class:`~l2kit.diagnose.Diagnosis` under construction."""
+    """Recommendation and reasons for a :class:`~l2kit.diagnosis.Diagnosis` under construction."""
     reasons: list[str] = []
     for k, msg in d.fit_errors.items():
         reasons.append(f"The {LABELS.get(k, k)} candidate could not be fitted and is left out: {msg}")

@@ -27,7 +27,7 @@ __all__ = [
 def _vec(a, name: str = "resid") -> np.ndarray:
     a = np.asarray(a, dtype=np.float64).reshape(-1)
     if a.size < 3:
-        from .._array import InputError
+        from .._errors import InputError
 
         raise InputError(name, "at least 3 values", f"{a.size}", "pass more observations")
     return a

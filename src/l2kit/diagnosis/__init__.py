@@ -15,18 +15,3 @@ from .tests import breusch_pagan, heavy_tails, jarque_bera, overdispersion, qq, 
 
 __all__ = ["CVScore", "Diagnosis", "Influence", "Recommendation", "breusch_pagan", "diagnose", "heavy_tails",
            "influence", "jarque_bera", "overdispersion", "qq", "zero_inflation"]
-
-
-# ``l2kit.diagnose`` names both this package and the function: once the package is imported,
-# Python binds the attribute ``l2kit.diagnose`` to the module. Making the module callable keeps
-# ``l2.diagnose(X, y)`` working whichever of the two the attribute holds.
-import sys as _sys
-import types as _types
-
-
-class _CallableModule(_types.ModuleType):
-    def __call__(self, X, y, **kwargs):
-        return diagnose(X, y, **kwargs)
-
-
-_sys.modules[__name__].__class__ = _CallableModule

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 import l2kit as l2
-from l2kit.diagnose.crossval import count_logpmf, cross_validate, kfold_indices
+from l2kit.diagnosis.crossval import count_logpmf, cross_validate, kfold_indices
 
 
 def test_folds_partition_the_rows():

@@ -1,6 +1,6 @@
 """Figures of the diagnosis, as inline SVG strings (matplotlib, Agg backend, imported lazily).
 
-Each ``plot_*`` function takes a :class:`~l2kit.diagnose.Diagnosis` and returns
+Each ``plot_*`` function takes a :class:`~l2kit.diagnosis.Diagnosis` and returns
 an ``<svg ...>`` string ready to embed in HTML (no external files, no fonts
 fetched: text is rendered as paths). Dense scatter layers are rasterized
 into the SVG so that a report on many rows stays small.

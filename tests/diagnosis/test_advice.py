@@ -1,7 +1,7 @@
 """Recommendation objects and the wording helpers of the advice."""
 
 import l2kit as l2
-from l2kit.diagnose.advice import Recommendation, _p, _rows
+from l2kit.diagnosis.advice import Recommendation, _p, _rows
 
 
 def test_recommendation_is_a_registry_loss_with_options():

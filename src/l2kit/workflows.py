@@ -1,10 +1,12 @@
 """Score and fit tables of any size in one streamed pass (the logic behind ``l2kit score`` / ``l2kit fit``).
 
-Batches come from :func:`l2kit.io.tables.iter_batches` (pyarrow, bounded
-memory, reading overlapped with computing). Rows with missing or non-finite
-values are always counted; they are refused (DataError naming the first bad
-row; rows numbered from 1 after the header) unless the caller asks to skip
-them, in which case the count is part of the result.
+The workflows join the layers below them: files (:mod:`l2kit.io`), the
+metrics and the linear models. Batches come from
+:func:`l2kit.io.tables.iter_batches` (pyarrow, bounded memory, reading
+overlapped with computing). Rows with missing or non-finite values are always
+counted; they are refused (DataError naming the first bad row; rows numbered
+from 1 after the header) unless the caller asks to skip them, in which case
+the count is part of the result.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import DataError
-from .progress import progress
-from .tables import ROW_NOTE, iter_batches, numeric_columns, read_columns, total_rows
+from ._errors import InputError
+from .io.errors import DataError
+from .io.progress import progress
+from .io.tables import ROW_NOTE, column_names, iter_batches, numeric_columns, read_columns, total_rows
 
 __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 
@@ -140,8 +143,7 @@ def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_co
     >>> r.metrics["n"], round(r.metrics["mse"], 12), r.rows_read
     (3, 0.166666666667, 3)
     """
-    from .._array import InputError
-    from ..metrics import Accumulator
+    from .metrics import Accumulator
 
     path = os.fspath(path)
     cols = [true_col, pred_col] + ([weights_col] if weights_col else [])
@@ -206,8 +208,6 @@ def fit_features(path: str, target: str, weights: str | None, features: Sequence
             raise DataError("a feature is also the target or weights column", file=path, column=clash[0],
                             fix="remove it from --features")
         return feats
-    from .tables import column_names
-
     feats = [c for c in numeric_columns(path) if c not in (target, weights)]
     if not feats:
         other = [c for c in column_names(path) if c not in (target, weights)]
@@ -241,8 +241,8 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     >>> np.round(f.coef, 6), f.feature_names
     (array([2.15]), ('x',))
     """
-    from ..linear._api import resolve_loss
-    from ..losses import Squared
+    from .linear._api import resolve_loss
+    from .losses import Squared
 
     path = os.fspath(path)
     loss = resolve_loss(loss)
@@ -252,7 +252,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
         raise DataError("a column is used twice", file=path, fix="pass distinct --target, --weights and --features")
     fix = "clean or drop those rows first (fit never drops rows silently)"
     if type(loss) is not Squared:
-        from .. import linear
+        from . import linear
 
         names, data = read_columns(path, cols)
         bad_rows = _BadRows(path)
@@ -263,7 +263,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
             _check_weights(path, weights, 0, w, None)
         X = np.column_stack([data[c] for c in feats])
         return linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats)
-    from ..linear.least_squares import fit_chunks
+    from .linear.least_squares import fit_chunks
 
     bad_rows = _BadRows(path)
     total = total_rows(path)
@@ -289,8 +289,6 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
                 for j, c in enumerate(feats):
                     X[:, j] = batch[c]
                 yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
-
-    from .._array import InputError
 
     try:
         return fit_chunks(chunks(), loss=loss, feature_names=feats)

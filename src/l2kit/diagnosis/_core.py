@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._array import InputError
+from .._errors import InputError
 from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts, point_prediction
 from .advice import Recommendation, advise
 from .crossval import CVScore, cross_validate
@@ -34,11 +34,11 @@ class Diagnosis:
     fit_errors : dict
         Candidate name -> why it could not be fitted.
     cv : dict
-        Candidate name -> :class:`~l2kit.diagnose.crossval.CVScore`.
+        Candidate name -> :class:`~l2kit.diagnosis.crossval.CVScore`.
     jarque_bera, qq, breusch_pagan, influence
         Tests of the OLS residuals.
     tails : dict
-        Candidate name -> :class:`~l2kit.diagnose.tests.Tails` of its residuals.
+        Candidate name -> :class:`~l2kit.diagnosis.tests.Tails` of its residuals.
     overdispersion, zero_inflation_poisson, zero_inflation_nb
         Count diagnostics (None for continuous targets).
     """

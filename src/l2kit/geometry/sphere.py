@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._array import InputError, array_namespace, compute_dtype
+from .._array import array_namespace, compute_dtype
+from .._errors import InputError
 
 __all__ = ["distance", "exp", "log", "project", "retract", "tangent"]
 

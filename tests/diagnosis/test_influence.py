@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from l2kit.diagnose.influence import influence
+from l2kit.diagnosis.influence import influence
 
 
 def _datasets():

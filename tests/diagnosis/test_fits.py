@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import l2kit as l2
-from l2kit.diagnose._fits import build_candidates, count_parts, kind_of
 from l2kit.linear import Fit, Status
+from l2kit.diagnosis._fits import build_candidates, count_parts, kind_of
 
 
 def _fit(loss, coef, intercept, extra=None, link="log"):
@@ -50,7 +50,7 @@ def test_count_parts_reads_the_estimated_inflation_not_the_loss_default():
                                           "inflation_names": ("intercept",)})
     mu, theta, pi = count_parts(f, X)
     assert theta == 1.5 and pi == pytest.approx(1 / (1 + np.exp(1.2)))
-    from l2kit.diagnose._fits import point_prediction
+    from l2kit.diagnosis._fits import point_prediction
 
     np.testing.assert_allclose(point_prediction(f, X), (1 - pi) * np.exp(0.2 + 0.1 * X[:, 0]))
     f = _fit(l2.ZINB(), [0.1], 0.2, extra={"theta": 1.5, "inflation_coef": np.array([-1.2, 0.3])})

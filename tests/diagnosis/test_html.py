@@ -9,7 +9,7 @@ from markupsafe import escape
 
 import l2kit as l2
 from l2kit import datasets
-from l2kit.diagnose import html
+from l2kit.diagnosis import html
 
 
 @pytest.fixture(scope="module")

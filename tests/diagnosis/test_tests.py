@@ -7,7 +7,7 @@ from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import jarque_bera as sm_jarque_bera
 
-from l2kit.diagnose.tests import (breusch_pagan, heavy_tails, jarque_bera, overdispersion, qq,
+from l2kit.diagnosis.tests import (breusch_pagan, heavy_tails, jarque_bera, overdispersion, qq,
                                   zero_inflation)
 
 
@@ -115,7 +115,7 @@ def test_zero_inflation_expected_zeros_match_scipy():
 
 
 def test_short_input_refused():
-    from l2kit._array import InputError
+    from l2kit import InputError
 
     with pytest.raises(InputError, match="at least 3"):
         jarque_bera([1.0, 2.0])
