@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import InputError
+
 __all__ = [
-    "InputError",
     "Validated",
     "array_namespace",
     "compute_dtype",
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 
-from ._errors import InputError  # noqa: E402  (re-exported)
 
 
 def is_traced(x: Any) -> bool:

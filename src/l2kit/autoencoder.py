@@ -23,6 +23,7 @@ import numpy as np
 
 from ._array import to_numpy
 from ._errors import InputError
+from ._status import Status
 
 __all__ = ["LinearAutoencoder"]
 
@@ -88,8 +89,13 @@ class LinearAutoencoder:
     optimal_error_ : float
         The PCA optimum :math:`\sum_{i>k} s_i^2/(nd)` of the training data.
     n_iter_ : int
+    status_ : Status
+        ``SUCCESS`` for the closed form or a gradient path that met ``tol``,
+        ``MAX_ITER`` when it stopped at ``max_iter``.
+    message_ : str
+        The readable sentence.
     converged_ : bool
-        Never true when the gradient path stopped at ``max_iter``.
+        Derived from ``status_``: never true when the gradient path stopped at ``max_iter``.
     loss_curve_ : list of float
         Training loss per gradient iteration (empty for the closed form).
 
@@ -166,8 +172,12 @@ class LinearAutoencoder:
         self.encoder_ = V.T.copy()
         self.decoder_ = V.copy()
         self.n_iter_ = 0
-        self.converged_ = True
-        self.status_ = "closed form (truncated SVD)"
+        self.status_, self.message_ = Status.SUCCESS, "closed form (truncated SVD)"
+
+    @property
+    def converged_(self) -> bool:
+        """Whether the fit met its tolerance (derived from ``status_``)."""
+        return self.status_.converged
 
     def _loss_and_grad(self, Xc, params):
         from .losses import Squared
@@ -200,8 +210,8 @@ class LinearAutoencoder:
         # first step from the curvature scale of the loss: 1 / (largest eigenvalue of X^T X / (n d))
         step = (n * d) / (8.0 * float(self.singular_values_[0]) ** 2 + 1e-300)
         prev_params, prev_grads = None, None
-        self.converged_ = False
-        self.status_ = f"stopped at max_iter={self.max_iter} before meeting tol={self.tol:g}"
+        self.status_ = Status.MAX_ITER
+        self.message_ = f"stopped at max_iter={self.max_iter} before meeting tol={self.tol:g}"
         it = 0
         for it in range(1, self.max_iter + 1):
             if prev_params is not None:  # Barzilai-Borwein step from the last two iterates
@@ -223,8 +233,8 @@ class LinearAutoencoder:
             self.loss_curve_.append(loss)
             gnorm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
             if decrease <= self.tol * max(loss, 1e-300) and gnorm <= math.sqrt(self.tol) * g0:
-                self.converged_ = True
-                self.status_ = f"converged after {it} iterations (relative decrease and gradient below tolerance)"
+                self.status_ = Status.SUCCESS
+                self.message_ = f"converged after {it} iterations (relative decrease and gradient below tolerance)"
                 break
         self.n_iter_ = it
         if self.tied:

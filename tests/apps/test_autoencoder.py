@@ -51,7 +51,7 @@ def test_untied_gradient_is_honest(data):
     ae = l2.LinearAutoencoder(2, tied=False, method="gradient", random_state=1, max_iter=300).fit(data)
     assert ae.reconstruction_error_ >= svd_optimum(data, 2) * (1 - 1e-12)
     if not ae.converged_:
-        assert "max_iter" in ae.status_
+        assert ae.status_ is l2.Status.MAX_ITER and "max_iter" in ae.message_
 
 
 def test_gradient_matches_torch_autograd(data, rng):

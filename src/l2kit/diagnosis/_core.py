@@ -110,7 +110,8 @@ class Diagnosis:
                 row["bse"] = None if f.bse is None else np.asarray(
                     [np.nan if v is None else v for v in f.bse], dtype=float)
                 row["converged"] = bool(f.converged)
-                row["status"] = f.status
+                row["status"] = f.status.value
+                row["message"] = f.message
             rows.append(row)
         return rows
 
@@ -229,7 +230,7 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
                          "pass counts=False, or clean the target")
     counts = bool(counts)
 
-    losses, fit_errors = build_candidates(counts)
+    losses, fit_errors = build_candidates(counts), {}
     n_fit = len(losses)
     from ..io.progress import progress as progress_display
 

@@ -13,9 +13,9 @@ CONTINUOUS = {
     "absolute": ("absolute", {}),
 }
 COUNTS = {
-    "poisson": ("PoissonNLL", {}),
-    "negative_binomial": ("NegativeBinomialNLL", {}),
-    "zinb": ("ZINB", {}),
+    "poisson": ("poisson_nll", {}),
+    "negative_binomial": ("negative_binomial_nll", {}),
+    "zinb": ("zinb", {}),
 }
 ROBUST = ("huber", "tukey", "absolute")
 COUNT_MODELS = tuple(COUNTS)
@@ -23,23 +23,14 @@ LABELS = {"squared": "Squared (OLS)", "huber": "Huber", "tukey": "Tukey", "absol
           "poisson": "Poisson", "negative_binomial": "Neg. binomial", "zinb": "ZINB"}
 
 
-def build_candidates(is_count: bool) -> tuple[dict, dict]:
-    """Return ``(losses, errors)``: candidate name -> loss object, and name -> why it is unavailable."""
-    import l2kit
+def build_candidates(is_count: bool) -> dict:
+    """Candidate name -> loss object (registry losses with the constants above)."""
+    from ..losses import get_loss
 
-    losses, errors = {}, {}
     specs = dict(CONTINUOUS)
     if is_count:
         specs.update(COUNTS)
-    for key, (ident, params) in specs.items():
-        try:
-            if ident[0].isupper():   # a class exported by l2kit (likelihood losses)
-                losses[key] = getattr(l2kit, ident)(**params)
-            else:
-                losses[key] = l2kit.get_loss(ident, **params)
-        except Exception as exc:  # the loss is not available in this build
-            errors[key] = f"the loss is unavailable ({type(exc).__name__}: {exc})"
-    return losses, errors
+    return {key: get_loss(ident, **params) for key, (ident, params) in specs.items()}
 
 
 def _scalar(v):
@@ -61,15 +52,13 @@ def _get(fit, *names):
 
 
 def kind_of(fit) -> str | None:
-    """"poisson", "negative_binomial", "zinb" or None for a fit's loss."""
-    name = type(fit.loss).__name__.lower()
-    if "zinb" in name or "zeroinflated" in name:
+    """"poisson", "negative_binomial", "zinb" or None, from the blocks the fit's loss declares."""
+    blocks = getattr(fit.loss, "glm_blocks", None) if fit.loss.fit_family == "glm" else None
+    if blocks is None:
+        return None
+    if "inflation" in blocks:
         return "zinb"
-    if "negativebinomial" in name or name.startswith("nb"):
-        return "negative_binomial"
-    if "poisson" in name:
-        return "poisson"
-    return None
+    return "negative_binomial" if "dispersion" in blocks else "poisson"
 
 
 def point_prediction(fit, X: np.ndarray) -> np.ndarray:
@@ -86,40 +75,24 @@ def count_parts(fit, X: np.ndarray):
 
     ``mu`` is the mean of the count component (Poisson or NB), ``theta`` the
     NB dispersion (None for Poisson: variance mu + mu^2/theta), ``pi`` the
-    zero-inflation probability (None without inflation).
+    zero-inflation probability (None without inflation). Parameters come from
+    the fit (``extra``) or, when it did not estimate them, from its loss.
     """
     kind = kind_of(fit)
     if kind is None:
         return None
-    mu = None
-    if kind == "zinb" and hasattr(fit, "predict_count_mean"):
-        mu = np.asarray(fit.predict_count_mean(X), dtype=np.float64)
-    if mu is None:
-        eta = np.asarray(X, dtype=np.float64) @ np.asarray(fit.coef, dtype=np.float64) + float(fit.intercept)
-        mu = np.exp(eta) if fit.link == "log" else eta
-    theta = _get(fit, "theta", "alpha_inv") if kind != "poisson" else None
-    if theta is None and kind != "poisson":
-        alpha = _get(fit, "nb_alpha")
-        theta = None if alpha is None else 1.0 / alpha
-    if kind != "poisson" and theta is None:
-        return None
+    eta = np.asarray(X, dtype=np.float64) @ np.asarray(fit.coef, dtype=np.float64) + float(fit.intercept)
+    mu = np.exp(eta)
+    theta = None if kind == "poisson" else _get(fit, "theta")
     pi = None
     if kind == "zinb":
-        logit = None
         gamma = fit.extra.get("inflation_coef")
-        if gamma is not None:   # l2kit's GLM solver: the inflation logit's coefficients, intercept first
+        if gamma is None:    # the loss's own (fixed) inflation logit
+            logit = float(fit.loss.pi_logit)
+        else:                # l2kit's GLM solver: the inflation logit's coefficients, intercept first
             gamma = np.atleast_1d(np.asarray(gamma, dtype=np.float64))
             if gamma.size != 1:  # an inflation design we were not given: no per-row pi here
                 return None
             logit = float(gamma[0])
-        pi = _get(fit, "pi") if logit is None else None
-        if pi is None:
-            if logit is None:
-                logit = _get(fit, "pi_logit")
-            if logit is None:
-                return None
-            pi = 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64)))
-            pi = float(pi) if np.ndim(pi) == 0 else pi
-        if np.ndim(pi) == 1 and np.size(pi) != mu.size:  # per-row pi only valid on the training rows
-            return None
+        pi = float(1.0 / (1.0 + np.exp(-logit)))
     return mu, theta, pi
