@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench tour clean
+.PHONY: demo test test-fast lint bench tour clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,18 @@ demo: $(VENV)/.installed-run
 tour: $(VENV)/.installed-run
 	$(PY) examples/tour.py
 
-test: $(VENV)/.installed-test
+# the style (ruff) and architecture (import-linter: layers, no cycles, lazy imports included) checks
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/lint-imports
+
+# everything: lint, unit tests, doctests, property tests and tests/integration
+test: lint
 	$(PY) -m pytest -n 2 --timeout=900 $(PYTEST_ARGS)
+
+# the inner loop: everything but tests/integration (CLI subprocesses, Dask cluster, browser, examples)
+test-fast: $(VENV)/.installed-test
+	$(PY) -m pytest -n 2 --timeout=300 -m "not integration" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks --out BENCHMARKS.md

@@ -27,8 +27,9 @@ def _rel(a, b) -> float:
 
 
 def _ols_big(report, quick: bool) -> None:
-    import l2kit as l2
     from sklearn.linear_model import LinearRegression
+
+    import l2kit as l2
 
     n, p = (20_000, 50) if quick else (1_000_000, 50)
     rng = np.random.default_rng(0)
@@ -55,9 +56,10 @@ def _ols_big(report, quick: bool) -> None:
 
 
 def _ols_wide(report, quick: bool) -> None:
-    import l2kit as l2
     import statsmodels.api as sm
     from sklearn.linear_model import LinearRegression
+
+    import l2kit as l2
 
     n, p = (5_000, 200) if quick else (200_000, 200)
     rng = np.random.default_rng(1)
@@ -79,8 +81,9 @@ def _ols_wide(report, quick: bool) -> None:
 
 
 def _ridge(report, quick: bool) -> None:
-    import l2kit as l2
     from sklearn.linear_model import RidgeCV
+
+    import l2kit as l2
 
     n, p = (2_000, 50) if quick else (20_000, 200)
     rng = np.random.default_rng(2)
@@ -118,8 +121,9 @@ def _enet(report, quick: bool) -> None:
 
 
 def _enet_case(report, quick, X, y, design) -> None:
-    import l2kit as l2
     from sklearn.linear_model import ElasticNet
+
+    import l2kit as l2
 
     n, p = X.shape
     l1 = 0.5
@@ -170,7 +174,7 @@ def _enet_case(report, quick, X, y, design) -> None:
 
 
 def _loosest_tol(fit, exact, bound=1e-6):
-    """The loosest tolerance in 1e-4, 1e-5, ..., 1e-12 whose coefficients ``fit(tol)`` are within ``bound`` of ``exact``."""
+    """The loosest tolerance in 1e-4, ..., 1e-12 whose coefficients ``fit(tol)`` are within ``bound`` of ``exact``."""
     grid = (float(f"1e-{k}") for k in range(4, 13))      # exact decimals (10.0 ** -6 is 9.999...e-07)
     return next((t for t in grid if np.max(np.abs(fit(t) - exact)) <= bound), 1e-13)
 

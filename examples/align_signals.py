@@ -10,9 +10,9 @@ Run: python examples/align_signals.py [--small] [--out DIR]
 """
 
 import numpy as np
+from _gallery import figure, key, parse_args, save
 
 import l2kit as l2
-from _gallery import figure, key, parse_args, save
 
 
 def bandlimited(rng, n, cutoff):

@@ -12,9 +12,9 @@ Run: python examples/bias_variance.py [--small] [--out DIR]
 """
 
 import numpy as np
+from _gallery import figure, key, parse_args, save
 
 import l2kit as l2
-from _gallery import figure, key, parse_args, save
 
 SIGMA, N_TRAIN = 0.3, 25
 

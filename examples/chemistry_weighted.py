@@ -14,9 +14,9 @@ Run: python examples/chemistry_weighted.py [--small] [--out DIR]
 """
 
 import numpy as np
+from _gallery import figure, key, parse_args, save
 
 import l2kit as l2
-from _gallery import figure, key, parse_args, save
 
 ATOM_ENERGY = {"C": -37.85, "H": -0.50, "N": -54.59, "O": -75.06}  # Hartree, roughly atomic
 

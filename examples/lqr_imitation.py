@@ -22,10 +22,10 @@ Run: python examples/lqr_imitation.py [--small] [--out DIR]
 """
 
 import numpy as np
+from _gallery import figure, key, parse_args, save
 from scipy import linalg
 
 import l2kit as l2
-from _gallery import figure, key, parse_args, save
 
 
 def system():

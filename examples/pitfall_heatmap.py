@@ -16,9 +16,9 @@ Run: python examples/pitfall_heatmap.py [--small] [--out DIR]
 """
 
 import numpy as np
+from _gallery import figure, key, parse_args, save
 
 import l2kit as l2
-from _gallery import figure, key, parse_args, save
 
 SIGMA = 2.0
 

@@ -11,9 +11,9 @@ Run: python examples/pitfall_sigmoid_mse.py [--small] [--out DIR]
 """
 
 import numpy as np
+from _gallery import figure, key, parse_args, save
 
 import l2kit as l2
-from _gallery import figure, key, parse_args, save
 
 
 def sigmoid(z):

@@ -16,10 +16,10 @@ Run: python examples/sphere_geometry.py [--small] [--out DIR]
 """
 
 import numpy as np
+from _gallery import figure, key, parse_args, save
 from scipy.optimize import minimize
 
 import l2kit as l2
-from _gallery import figure, key, parse_args, save
 
 
 def truth_path(n):

@@ -1,6 +1,7 @@
 """Shared fixtures and hypothesis profile."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -9,6 +10,9 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# shared reference helpers (exact metrics, statsmodels fits) importable from every test folder
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "_support"))
 
 NIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "nist_strd")
 
@@ -24,3 +28,12 @@ def nist_dir():
     if not os.path.isdir(path):
         pytest.skip(f"NIST StRD data not found at {path}; set L2KIT_NIST_DIR")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/integration/ (CLI subprocesses, a Dask cluster, a browser, the examples,
+    the benchmark smoke run) is marked ``integration``; ``make test-fast`` deselects it."""
+    root = os.path.join(os.path.dirname(__file__), "integration") + os.sep
+    for item in items:
+        if str(item.fspath).startswith(root):
+            item.add_marker(pytest.mark.integration)

@@ -269,7 +269,7 @@ def validate_pair(
     >>> validate_pair(np.zeros(3), np.zeros((3, 1)))
     Traceback (most recent call last):
     ...
-    l2kit._errors.InputError: y_pred: expected shape (3,) like y_true, got shape (3, 1). Fix: they would broadcast to (3, 3); pass y_pred.reshape(-1) or y_pred[:, 0].
+    l2kit._errors.InputError: y_pred: expected shape (3,) like y_true, got shape (3, 1). Fix: they would broadcast ...
     """
     xp = array_namespace(y_true, y_pred, weights)
     yt = _as_array(xp, y_true, names[0])
@@ -313,7 +313,8 @@ def nonfinite_error(xp, arrays: dict[str, Any]) -> InputError:
         if count:
             flat = xp.reshape(bad, (-1,))
             first = int(xp.argmax(xp.astype(flat, xp.int8)))
-            parts.append(f"{name} holds {count} non-finite value{'s' if count > 1 else ''} (first at flat index {first})")
+            plural = "s" if count > 1 else ""
+            parts.append(f"{name} holds {count} non-finite value{plural} (first at flat index {first})")
     got = "; ".join(parts) if parts else "a non-finite result from finite input (overflow)"
     return InputError(
         ", ".join(arrays), "finite values", got,

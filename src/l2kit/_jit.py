@@ -10,7 +10,8 @@ project-wide switch to the NumPy / plain-Python paths.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["DISABLE_ENV", "jit"]
 

@@ -135,7 +135,7 @@ class LinearAutoencoder:
                 f"method={self.method!r})")
 
     # -- fitting -----------------------------------------------------------
-    def fit(self, X: Any, y: Any = None) -> "LinearAutoencoder":
+    def fit(self, X: Any, y: Any = None) -> LinearAutoencoder:
         """Fit to the rows of ``X`` (n_samples, n_features); ``y`` is ignored."""
         X = _as_matrix(X)
         n, d = X.shape

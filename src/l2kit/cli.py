@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -112,8 +112,9 @@ def _report_data(args):
     if data is None or (not os.path.exists(data) and data in names):
         ds = datasets.load(data or datasets.DEFAULT)
         if args.target not in (None, ds.target):
+            columns = ", ".join((*ds.column_names, ds.target))
             raise DataError(f"the embedded dataset {ds.name!r} has target {ds.target!r}", column=args.target,
-                            fix=f"omit --target, or export it with the columns: {', '.join((*ds.column_names, ds.target))}")
+                            fix=f"omit --target, or export it with the columns: {columns}")
         return np.asarray(ds.X), np.asarray(ds.y), list(ds.column_names), ds.target, f"embedded dataset {ds.name!r}"
     from .io.tables import column_names, read_columns
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LossModule"]
+__all__ = ["LossModule"]  # noqa: F822  (built on first access by __getattr__: torch loads lazily)
 
 _built: dict[str, type] = {}
 

@@ -12,8 +12,9 @@ the count is part of the result.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,7 @@ class _BadRows:
     def scan(self, start: int, cols: dict[str, np.ndarray]) -> np.ndarray | None:
         """Boolean mask of bad rows in this batch, or None when all are finite (the fast path)."""
         bad = None
-        for c, a in cols.items():
+        for a in cols.values():
             fin = np.isfinite(a)
             if not fin.all():
                 bad = ~fin if bad is None else bad | ~fin

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from l2kit import datasets
-from l2kit import InputError
+from l2kit import InputError, datasets
 
 
 def test_stackloss_matches_statsmodels():

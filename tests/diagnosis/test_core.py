@@ -6,8 +6,7 @@ import statsmodels.api as sm
 from statsmodels.stats.stattools import jarque_bera as sm_jarque_bera
 
 import l2kit as l2
-from l2kit import datasets
-from l2kit import InputError
+from l2kit import InputError, datasets
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import l2kit as l2
-from l2kit.linear import Fit, Status
 from l2kit.diagnosis._fits import build_candidates, count_parts, kind_of
+from l2kit.linear import Fit, Status
 
 
 def _fit(loss, coef, intercept, extra=None, link="log"):

@@ -9,8 +9,8 @@ from scipy import stats
 
 import l2kit as l2
 from l2kit import datasets
-from l2kit.linear import Fit, Status
 from l2kit.diagnosis import plots
+from l2kit.linear import Fit, Status
 
 
 def _fit(loss, coef, intercept):

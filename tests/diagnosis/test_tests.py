@@ -7,8 +7,7 @@ from scipy import stats
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.stats.stattools import jarque_bera as sm_jarque_bera
 
-from l2kit.diagnosis.tests import (breusch_pagan, heavy_tails, jarque_bera, overdispersion, qq,
-                                  zero_inflation)
+from l2kit.diagnosis.tests import breusch_pagan, heavy_tails, jarque_bera, overdispersion, qq, zero_inflation
 
 
 def _stackloss_ols():

@@ -7,7 +7,6 @@ for Cauchy, LeastSquares), sklearn.metrics (pinball, MAE) and mpmath.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

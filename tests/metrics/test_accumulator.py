@@ -5,14 +5,13 @@ import socket
 
 import numpy as np
 import pytest
+from _metrics_ref import exact_metrics
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import l2kit as l2
 from l2kit import InputError
 from l2kit.metrics import Accumulator
-
-from _metrics_ref import exact_metrics
 
 METRICS = ("mse", "rmse", "mae", "r2", "explained_variance")
 

@@ -5,16 +5,14 @@ import warnings
 
 import numpy as np
 import pytest
+from _metrics_ref import exact_metrics, exact_stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import l2kit as l2
 from l2kit import InputError
-from l2kit.metrics import NonFiniteOmitted, UndefinedMetric
-from l2kit.metrics import _fused
-
-from _metrics_ref import exact_metrics, exact_stats
+from l2kit.metrics import NonFiniteOmitted, UndefinedMetric, _fused
 
 skm = pytest.importorskip("sklearn.metrics")
 

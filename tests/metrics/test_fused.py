@@ -4,11 +4,10 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from _metrics_ref import exact_stats
 
 import l2kit as l2
 from l2kit.metrics import _fused
-
-from _metrics_ref import exact_stats
 
 NAMES = ["mse", "rmse", "mae", "r2", "explained_variance"]
 

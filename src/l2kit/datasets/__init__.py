@@ -22,8 +22,8 @@ from __future__ import annotations
 import csv
 import difflib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 

@@ -12,8 +12,20 @@ from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts, 
 from .advice import Recommendation, advise
 from .crossval import CVScore, cross_validate
 from .influence import Influence, influence
-from .tests import (BreuschPagan, JarqueBera, Overdispersion, QQ, Tails, ZeroInflation, breusch_pagan,
-                    heavy_tails, jarque_bera, overdispersion, qq, zero_inflation)
+from .tests import (
+    QQ,
+    BreuschPagan,
+    JarqueBera,
+    Overdispersion,
+    Tails,
+    ZeroInflation,
+    breusch_pagan,
+    heavy_tails,
+    jarque_bera,
+    overdispersion,
+    qq,
+    zero_inflation,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,8 +219,8 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     >>> d.recommendation.name
     'squared'
     """
-    from ..linear._design import validate_design
     from ..linear import fit as l2fit
+    from ..linear._design import validate_design
 
     if target == "y" and isinstance(getattr(y, "name", None), str):  # a pandas Series names itself
         target = y.name

@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from typing import IO, Iterator
+from collections.abc import Iterator
+from typing import IO
 
 __all__ = ["progress", "Progress"]
 
@@ -45,8 +46,8 @@ class Progress:
             pass
         try:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import Progress as RichProgress
 
             cols = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(self.unit),
                     TimeElapsedColumn(), TimeRemainingColumn()]

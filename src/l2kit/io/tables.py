@@ -39,7 +39,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -352,7 +352,7 @@ def read_columns(path: str | os.PathLike,
     cols = _check_columns(path, columns)
     parts: dict[str, list[np.ndarray]] = {c: [] for c in cols}
     n = 0
-    for start, batch in iter_batches(path, cols, batch_rows=1 << 20, prefetch=0):
+    for _, batch in iter_batches(path, cols, batch_rows=1 << 20, prefetch=0):
         for c in cols:
             parts[c].append(batch[c])
         n += len(batch[cols[0]]) if cols else 0

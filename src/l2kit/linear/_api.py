@@ -11,6 +11,7 @@ from ._design import validate_design
 from ._options import GRADIENT_METHODS
 from ._result import Fit
 
+
 def _least_squares():
     from .least_squares import fit_least_squares
 

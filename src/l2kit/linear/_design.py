@@ -99,7 +99,7 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     >>> validate_design([1.0, 2.0], [1.0, 2.0])
     Traceback (most recent call last):
     ...
-    l2kit._errors.InputError: X: expected a 2-D array of shape (n_samples, n_features), got shape (2,). Fix: for one feature pass X.reshape(-1, 1).
+    l2kit._errors.InputError: X: expected a 2-D array of shape (n_samples, n_features), got shape (2,). Fix: ...
     """
     backend = _backend(X)
     like = X if backend not in ("numpy",) else None

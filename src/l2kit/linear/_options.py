@@ -41,7 +41,7 @@ def iteration_options(opts: dict, *, max_iter: int, tol: float) -> tuple[int, fl
     >>> iteration_options({"max_iter": 0}, max_iter=100, tol=1e-8)
     Traceback (most recent call last):
     ...
-    l2kit._errors.InputError: max_iter, tol: expected an integer max_iter >= 1 and tol > 0, got 0, 1e-08. Fix: pass e.g. max_iter=100, tol=1e-08.
+    l2kit._errors.InputError: max_iter, tol: expected an integer max_iter >= 1 and tol > 0, got 0, 1e-08. Fix: ...
     """
     it = opts.get("max_iter", max_iter)
     tl = opts.get("tol", tol)

@@ -10,9 +10,10 @@ are written here once.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def _scalar(v):
 
 
 def build_fit(est: Estimates, *, loss: Any, fit_intercept: bool, feature_names: tuple[str, ...] = (),
-              backend: str = "numpy", like: Any = None) -> "Fit":
+              backend: str = "numpy", like: Any = None) -> Fit:
     """Assemble the :class:`Fit` of a solver's :class:`Estimates` (the one place a Fit is built)."""
     params = np.asarray(est.params)
     se = _stderr(est.cov, params.shape)
@@ -94,7 +95,7 @@ def build_fit(est: Estimates, *, loss: Any, fit_intercept: bool, feature_names: 
                extra=est.extra, _like=like)
 
 
-def build_design_fit(est: Estimates, design: Design, loss: Any, fit_intercept: bool) -> "Fit":
+def build_design_fit(est: Estimates, design: Design, loss: Any, fit_intercept: bool) -> Fit:
     """:func:`build_fit` for an in-memory :class:`~l2kit.linear._design.Design` (names and library from it)."""
     return build_fit(est, loss=loss, fit_intercept=fit_intercept, feature_names=design.feature_names,
                      backend=design.backend, like=design.backend_like)

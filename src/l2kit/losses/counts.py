@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -26,8 +26,8 @@ from .._errors import InputError
 from ._base import Loss
 from ._registry import register
 from ._special import nb_grad, nb_nll, poisson_nll
-from .links import sigmoid, softplus
 from ._validate import any_true, check_counts, check_positive_mean, param_array, positive_param
+from .links import sigmoid, softplus
 
 __all__ = ["CountGLM", "NegativeBinomialNLL", "PoissonNLL", "ZINB", "nb_log_terms"]
 

@@ -166,7 +166,7 @@ def get_link(name: Any) -> Link:
     >>> get_link("probit")
     Traceback (most recent call last):
     ...
-    l2kit._errors.InputError: link: expected one of 'identity', 'log', 'logit', 'sphere', got 'probit'. Fix: pass one of those names.
+    l2kit._errors.InputError: link: expected one of 'identity', 'log', 'logit', 'sphere', got 'probit'. Fix: ...
     """
     if isinstance(name, Link):
         return name

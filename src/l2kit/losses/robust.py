@@ -49,8 +49,8 @@ import numpy as np
 
 from .._errors import InputError
 from ._base import ResidualLoss
-from ._validate import tuning_constant
 from ._registry import register
+from ._validate import tuning_constant
 
 __all__ = ["Absolute", "Huber", "PseudoHuber", "SmoothL1", "LogCosh", "Cauchy", "Tukey", "Quantile"]
 

@@ -52,7 +52,8 @@ def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
 
     for name, a in (("y_true", y_true), ("y_pred", y_pred)):
         if type(a).__module__.split(".")[0] != "dask":
-            raise InputError(name, "a Dask array like the other argument", f"a {type(a).__module__.split('.')[0]} array",
+            lib = type(a).__module__.split(".")[0]
+            raise InputError(name, "a Dask array like the other argument", f"a {lib} array",
                              "wrap it with dask.array.from_array(...) or compute the Dask array first")
     if any(math.isnan(s) for s in y_true.shape + y_pred.shape):
         raise InputError("y_true, y_pred", "Dask arrays with known chunk sizes", "unknown (NaN) chunk sizes",
@@ -62,7 +63,8 @@ def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
         raise InputError("y_pred", f"shape {st} like y_true", f"shape {sp}",
                          "pass y_true and y_pred with the same shape (l2kit never broadcasts them)")
     if y_true.ndim not in (1, 2):
-        raise InputError("y_true", "a 1-D or 2-D array", f"{y_true.ndim}-D shape {st}", "reshape to (n_samples, n_outputs)")
+        raise InputError("y_true", "a 1-D or 2-D array", f"{y_true.ndim}-D shape {st}",
+                         "reshape to (n_samples, n_outputs)")
     if math.prod(st) == 0:
         raise InputError("y_true", "at least one element", f"an empty array of shape {st}", "pass non-empty data")
     k = 1 if y_true.ndim == 1 else st[1]

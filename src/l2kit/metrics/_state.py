@@ -106,7 +106,8 @@ def check_multioutput(metric: str, multioutput: Any, k: int):
     allowed = _MULTI_VW if metric in ("r2", "explained_variance") else _MULTI
     if isinstance(multioutput, str):
         if multioutput not in allowed:
-            raise InputError("multioutput", "one of " + ", ".join(map(repr, allowed)) + " or an array of output weights",
+            raise InputError("multioutput",
+                             "one of " + ", ".join(map(repr, allowed)) + " or an array of output weights",
                              repr(multioutput), "pass multioutput='uniform_average' or 'raw_values'")
         return multioutput
     try:

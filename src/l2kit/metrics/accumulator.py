@@ -116,7 +116,7 @@ class Accumulator:
     def __repr__(self) -> str:
         return f"Accumulator(n={self.n}, n_outputs={self.n_outputs}, n_omitted={self.n_omitted})"
 
-    def copy(self) -> "Accumulator":
+    def copy(self) -> Accumulator:
         """An independent copy."""
         out = Accumulator(nonfinite=self.nonfinite)
         out.n, out.n_omitted, out._ndim = self.n, self.n_omitted, self._ndim
@@ -124,7 +124,7 @@ class Accumulator:
         return out
 
     # ------------------------------------------------------------------
-    def update(self, y_true: Any, y_pred: Any, weights: Any = None) -> "Accumulator":
+    def update(self, y_true: Any, y_pred: Any, weights: Any = None) -> Accumulator:
         """Add a chunk of ``(y_true, y_pred[, weights])`` in place; returns ``self``.
 
         The chunk is reduced in one pass by the fused kernel into float64 state.
@@ -180,7 +180,7 @@ class Accumulator:
         self.n += n
 
     # ------------------------------------------------------------------
-    def merge(self, other: "Accumulator") -> "Accumulator":
+    def merge(self, other: Accumulator) -> Accumulator:
         """Return a new accumulator holding both states (neither operand changes).
 
         The merge is exact in the sense of Chan's formulas: merging in any order
@@ -249,7 +249,7 @@ class Accumulator:
         }
 
     @classmethod
-    def from_dict(cls, d: dict | str) -> "Accumulator":
+    def from_dict(cls, d: dict | str) -> Accumulator:
         """Rebuild an accumulator from :meth:`to_dict` output (a dict or its JSON string)."""
         if isinstance(d, (str, bytes)):
             d = json.loads(d)
@@ -273,7 +273,7 @@ class Accumulator:
         return out
 
     # ------------------------------------------------------------------
-    def reduce_distributed(self, group: Any = None) -> "Accumulator":
+    def reduce_distributed(self, group: Any = None) -> Accumulator:
         """Combine the states of all ``torch.distributed`` ranks; every rank gets the same result.
 
         Collective: every rank of ``group`` must call it. The states are

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
@@ -81,7 +82,7 @@ def newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float) -> NewtonRe
 
 
 def inverse_negative(H: np.ndarray) -> np.ndarray | None:
-    """:math:`(-H)^{-1}` by Cholesky (the inverse observed information), or None when ``-H`` is not positive definite."""
+    """:math:`(-H)^{-1}` by Cholesky (the inverse observed information); None when ``-H`` is not positive definite."""
     try:
         return linalg.cho_solve(linalg.cho_factor(-H, check_finite=False), np.eye(H.shape[0]), check_finite=False)
     except (linalg.LinAlgError, ValueError):

@@ -187,7 +187,8 @@ class _Model:
         if ybar <= 0:
             raise InputError("y", "at least one positive count", "all zeros", "a log-link model needs some counts > 0")
         if fit_intercept:
-            b[0] = float(get_link(self.loss.default_link).link(np, np.float64(ybar))) - float(self.cw @ self.offset) / sw
+            link = get_link(self.loss.default_link)
+            b[0] = float(link.link(np, np.float64(ybar))) - float(self.cw @ self.offset) / sw
         return b
 
     def start_values(self, stage, coefs: dict) -> dict:

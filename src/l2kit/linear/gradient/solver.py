@@ -281,7 +281,7 @@ def _minimise(objective: Objective, theta0: np.ndarray, method: str, max_iter: i
     except NonFiniteObjective:
         raise InputError("X, y", f"data on which {type(objective.loss).__name__} stays finite",
                          "a NaN/inf loss or gradient during the fit",
-                         "scale the columns of X, check the targets are in the loss's domain, or pass start=")
+                         "scale the columns of X, check the targets are in the loss's domain, or pass start=") from None
     return res, use
 
 

@@ -8,8 +8,9 @@ and the minimum-norm solution when it is singular) and :func:`gram_inverse`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -56,7 +56,6 @@ def whiten(design: Design, cov: Any, fit_intercept: bool) -> Whitened:
                                  f"{bad.size} bad value(s), first at row {int(bad[0])} ({C[bad[0]]:g})",
                                  "variances must be > 0; drop those rows or fix the variances")
             w = 1.0 / C if w is None else w / C
-            kind = "gls-diagonal"
         elif C.shape == (n, n):
             if w is not None:
                 raise InputError("weights", "None together with a full covariance matrix", "weights",

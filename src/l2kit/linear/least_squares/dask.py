@@ -148,7 +148,7 @@ def fit_dask(X: Any, y: Any, *, loss: Any = None, weights: Any = None, cov: Any 
         dt = getattr(a, "dtype", np.dtype(float))
         if np.issubdtype(dt, np.complexfloating):
             raise InputError(name, "real data for a Dask fit", "complex data", "fit complex data in memory")
-        if not (np.issubdtype(dt, np.number) or dt == bool):
+        if not (np.issubdtype(dt, np.number) or dt.kind == "b"):
             raise InputError(name, "numeric values", f"dtype {dt}", "convert to numbers")
     if X.numblocks[1] > 1:
         X = X.rechunk({1: -1})

@@ -228,7 +228,7 @@ def _solve_direct(design: Design, wh: Whitened, *, n_pen_alpha: float, fit_inter
 def _fit_enet(design, loss, wh: Whitened, alpha, l1_ratio, fit_intercept, tol, max_iter, extra, cov_type,
               cd_options):
     """The elastic net (``alpha > 0``, ``l1_ratio > 0``) by :func:`l2kit.linear.penalized.enet.enet_active_set`."""
-    from ..penalized.enet import UPDATES, NonFiniteData, enet_active_set
+    from ..penalized import UPDATES, NonFiniteData, enet_active_set
 
     if np.iscomplexobj(wh.A) or np.iscomplexobj(wh.b):
         raise InputError("X, y", "real data for the elastic net", "complex data",

@@ -44,8 +44,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -143,12 +144,12 @@ class GramState:
         return self.R.T @ self.R
 
     @classmethod
-    def empty(cls, p: int) -> "GramState":
+    def empty(cls, p: int) -> GramState:
         """State of no rows for ``p`` features."""
         return cls(0.0, 0, 0, 0.0, np.zeros(p + 1), np.zeros((p + 1, p + 1)))
 
     @classmethod
-    def from_chunk(cls, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> "GramState":
+    def from_chunk(cls, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> GramState:
         """State of one chunk (float64 ``X`` (m, p), ``y`` (m,), optional ``w`` >= 0).
 
         Inputs are trusted; NaN/inf rows make the state non-finite (see
@@ -162,7 +163,7 @@ class GramState:
                 return cls(float("nan"), X.shape[0], 0, 0.0, np.full(p + 1, np.nan), np.full((p + 1, p + 1), np.nan))
 
     @classmethod
-    def _from_chunk(cls, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> "GramState":
+    def _from_chunk(cls, X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> GramState:
         m, p = X.shape
         # keep X's memory order so that the copy streams (column-major tables, row-major arrays)
         Z = np.empty((m, p + 1), order="F" if X.flags.f_contiguous and not X.flags.c_contiguous else "C")
@@ -186,12 +187,12 @@ class GramState:
         Z *= np.sqrt(w)[:, None]
         return cls(sw, m, n_pos, float(np.log(w).sum()), mean, _r_factor(Z))
 
-    def merge(self, other: "GramState") -> "GramState":
+    def merge(self, other: GramState) -> GramState:
         """The state of the union of both row sets (Chan's pairwise update)."""
         return GramState.merge_all([self, other])
 
     @staticmethod
-    def merge_all(states: Sequence["GramState"]) -> "GramState":
+    def merge_all(states: Sequence[GramState]) -> GramState:
         """Merge any number of states exactly (k-way Chan update, one small QR)."""
         states = list(states)
         n_rows = sum(s.n_rows for s in states)
@@ -217,7 +218,7 @@ class GramState:
                 "mean": self.mean.tolist(), "R": self.R.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GramState":
+    def from_dict(cls, d: dict[str, Any]) -> GramState:
         """Inverse of :meth:`to_dict`."""
         return cls(float(d["sw"]), int(d["n_rows"]), int(d["n_pos"]), float(d["sum_log_w"]),
                    np.asarray(d["mean"], dtype=float), np.asarray(d["R"], dtype=float))

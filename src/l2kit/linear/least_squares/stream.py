@@ -9,7 +9,8 @@ rounding whatever the chunking.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

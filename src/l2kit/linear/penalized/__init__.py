@@ -4,8 +4,9 @@ These are engines below :mod:`l2kit.linear.least_squares`, which whitens the
 problem (weights, GLS) and calls them.
 """
 
+from ._centred import NonFiniteData
 from .enet import UPDATES, duality_gap, enet_active_set, naive_min_p
 from .ridge import default_alphas, ridge_path, select_alpha
 
-__all__ = ["UPDATES", "default_alphas", "duality_gap", "enet_active_set", "naive_min_p", "ridge_path",
+__all__ = ["UPDATES", "NonFiniteData", "default_alphas", "duality_gap", "enet_active_set", "naive_min_p", "ridge_path",
            "select_alpha"]

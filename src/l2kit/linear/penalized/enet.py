@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._centred import Centred, NaiveCopy, NonFiniteData, positive_definite
+from ._centred import Centred, NaiveCopy, positive_definite
 from ._kernels import cd_kernel
 from ._naive import conditioning, naive_kernel
 

@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 from scipy import linalg
 
 import l2kit as l2
-from l2kit import Status
+from l2kit import InputError, Status
 from l2kit.linear import CollinearityWarning
-from l2kit import InputError
 
 
 def _problem(rng, n=60, p=3):

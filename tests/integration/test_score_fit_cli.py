@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from _scale_helpers import assert_same_fit, sm_fit
 
 pa = pytest.importorskip("pyarrow")

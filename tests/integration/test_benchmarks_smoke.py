@@ -26,5 +26,6 @@ def test_every_benchmark_module_runs_in_quick_mode(tmp_path):
     for name in modules:
         assert f"=== {name}" in proc.stdout
     # every module records at least one target row: "| what | target | measured | met |"
-    rows = [line for line in text.splitlines() if line.startswith("| ") and line.rstrip().endswith(("| yes |", "| **no** |"))]
+    rows = [line for line in text.splitlines()
+            if line.startswith("| ") and line.rstrip().endswith(("| yes |", "| **no** |"))]
     assert len(rows) >= len(modules)

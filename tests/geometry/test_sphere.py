@@ -4,8 +4,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from l2kit import sphere
-from l2kit import InputError
+from l2kit import InputError, sphere
 
 
 def unit(rng, n, d=3):

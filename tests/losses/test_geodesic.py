@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import l2kit as l2
-from l2kit import sphere
-from l2kit import InputError
+from l2kit import InputError, sphere
 
 
 def unit(rng, n, d=3):

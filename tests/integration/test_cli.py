@@ -51,8 +51,8 @@ def _no_leftovers(folder, allowed=()):
 # -- help is fast because nothing heavy is imported ---------------------------
 @pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"], ["report", "--help"], []])
 def test_help_imports_nothing_heavy(argv):
-    code = ("import sys\nfrom l2kit.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-            "print('HEAVY=' + ','.join(m for m in %r if m in sys.modules))" % (argv, HEAVY))
+    code = (f"import sys\nfrom l2kit.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "usage: l2kit" in p.stdout
@@ -215,9 +215,8 @@ def test_fit_json_gives_coefficients_stderr_and_status(stack_csv):
 
 
 def test_progress_is_shown_on_a_terminal_only(tmp_path):
-    import pty
-
     import fcntl
+    import pty
     import struct
     import termios
 

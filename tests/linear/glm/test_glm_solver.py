@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import l2kit as l2
-from l2kit import Status
-from l2kit import InputError
+from l2kit import InputError, Status
 
 sm = pytest.importorskip("statsmodels.api")
 

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 
 import l2kit as l2
-from l2kit import Status
 import l2kit.linear.robust._lp as lp_mod
 import l2kit.linear.robust.quantile as quantile_mod
-from l2kit import InputError
+from l2kit import InputError, Status
 
 
 def data(seed=0, n=400, p=3):

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import l2kit as l2
-from l2kit import Status
-from l2kit import InputError
+from l2kit import InputError, Status
 from l2kit.losses import loss_classes
 
 sm = pytest.importorskip("statsmodels.api")

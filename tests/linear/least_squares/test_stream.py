@@ -4,12 +4,12 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from _scale_helpers import assert_same_fit, inmemory_fit, make_data, sm_fit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import l2kit as l2
 from l2kit import InputError
-
-from _scale_helpers import assert_same_fit, inmemory_fit, make_data, sm_fit
 
 
 def chunked(X, y, w=None, cuts=(), **kw):
