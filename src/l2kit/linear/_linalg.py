@@ -63,9 +63,10 @@ def gram_rank(G: np.ndarray) -> int:
     return int((ev > ev.max() * G.shape[0] * np.finfo(float).eps * 10).sum())
 
 
-# Row-block size for matrix-vector products over tall X: one BLAS gemv per block of ~160k elements stays
-# single-threaded and in cache; a single gemv over all of X lets OpenBLAS spin up threads, which on a
-# loaded machine made each pass 5-8x slower than the memory bandwidth allows.
+#: the rule for passes over tall X: matrix-vector products in row blocks of about 160k elements (1.25 MB, an
+#: L2 cache), each one BLAS gemv below OpenBLAS's threading threshold. The passes are memory-bound, so
+#: threads add wake-ups and no bandwidth; one gemv over all of X let OpenBLAS spin up threads that made
+#: each pass 5-8x slower on a loaded 2-core machine (IRLS benchmark, 200000 x 20).
 _BLOCK_ELEMS = 160_000
 
 
