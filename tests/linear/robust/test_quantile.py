@@ -1,5 +1,7 @@
 """Quantile / L1 regression: exact LP optimum against scikit-learn and statsmodels."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,31 @@ def test_standard_errors_match_statsmodels_quantreg(q):
     np.testing.assert_allclose(rob.bse, ref.bse, rtol=0.05)
     assert rob.extra["sparsity"] == pytest.approx(ref.sparsity, rel=1e-5)
     assert l2.fit(X, y, loss=l2.Quantile(q), cov_type="none").stderr is None
+
+
+@pytest.mark.parametrize("loss", [l2.Quantile(0.3), l2.Absolute()])
+@pytest.mark.parametrize("scale", [1e-20, 1e-10, 1e-8, 1e10, 1e150])
+@pytest.mark.parametrize("method", ["dual", "primal"])
+def test_a_column_on_any_scale_is_fitted_like_the_others(loss, scale, method):
+    # HiGHS drops matrix entries below ~1e-9: unscaled, a column of 1e-10 got coefficient 0 and "optimal"
+    X, y = data(seed=3, n=200)
+    ref = l2.fit(X, y, loss=loss, method=method)
+    s = np.array([scale, 1.0, 1.0])
+    f = l2.fit(X * s, y, loss=loss, method=method)
+    assert f.status is Status.SUCCESS
+    np.testing.assert_allclose(f.coef * s, ref.coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(f.stderr * s, ref.stderr, rtol=1e-9)
+    assert f.intercept == pytest.approx(ref.intercept, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("target_scale", [1e-12, 1e50])
+@pytest.mark.parametrize("weight", [1e-90, 1e-9, 1e90])
+def test_small_or_large_weights_and_targets_give_the_same_lp_optimum(target_scale, weight):
+    # unscaled, weights of 1e-9 gave coefficients 0 ("optimal") and 1e90 an "unbounded" failure
+    X, y = data(seed=4, n=150)
+    ref = l2.fit(X, y, loss=l2.Quantile(0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = l2.fit(X, y * target_scale, loss=l2.Quantile(0.5), weights=np.full(y.size, weight))
+    assert f.status is Status.SUCCESS
+    np.testing.assert_allclose(f.coef / target_scale, ref.coef, rtol=1e-9, atol=1e-12)

@@ -5,13 +5,64 @@ See :mod:`.quantile` for the formulations.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["GLOB_MIN_ROWS", "solve_quantile_globbed", "solve_quantile_lp"]
+__all__ = ["GLOB_MIN_ROWS", "LPScaling", "lp_scaling", "solve_quantile_globbed", "solve_quantile_lp"]
 
 GLOB_MIN_ROWS = 20000  # above this, "auto" solves the exact LP by Portnoy-Koenker preprocessing
+
+
+def _power_of_two(m: np.ndarray) -> np.ndarray:
+    """The power of two nearest below each positive ``m`` (1.0 where ``m`` is 0): an exact scale factor."""
+    m = np.asarray(m, dtype=np.float64)
+    _, e = np.frexp(np.where(m > 0, m, 1.0))
+    return np.ldexp(1.0, e - 1)
+
+
+@dataclass(frozen=True)
+class LPScaling:
+    """Powers of two that bring the LP's columns, target and weights to about 1 (see :func:`lp_scaling`)."""
+
+    columns: np.ndarray   # (k,): X[:, j] is divided by columns[j]
+    target: float         # y is divided by it
+    weights: float        # the case weights are divided by it
+
+    def coef(self, beta_scaled: np.ndarray) -> np.ndarray:
+        """The coefficients of the original problem from those of the scaled one."""
+        return beta_scaled * (self.target / self.columns)
+
+
+def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
+    r"""Scale the quantile LP's columns, target and weights by powers of two near their maxima.
+
+    HiGHS treats matrix entries below about 1e-9 as zero and stops on costs
+    or bounds near 1e100, so a column of values near 1e-10 was ignored (its
+    coefficient 0, the LP still "optimal") and large weights or targets failed.
+    With :math:`X = X_s D`, :math:`y = s\,y_s` and :math:`c = t\,c_s` the pinball
+    objective is :math:`s\,t` times the scaled one, so the optimum is
+    :math:`eta = s D^{-1} eta_s` exactly; powers of two make the scaling
+    itself exact.
+
+    Returns ``(Xs, ys, cs, scaling)``.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 3 * 2.0**-40], [1.0, -2.0**-40]])
+    >>> Xs, ys, cs, sc = lp_scaling(X, np.array([4.0, 8.0]), np.array([0.5, 0.25]))
+    >>> Xs[:, 1], ys, cs
+    (array([ 1.5, -0.5]), array([0.5, 1. ]), array([1. , 0.5]))
+    >>> sc.coef(np.array([1.0, 1.0])) == [8.0, 2.0**42]
+    array([ True,  True])
+    """
+    cols = _power_of_two(np.max(np.abs(Xa), axis=0) if Xa.size else np.ones(Xa.shape[1]))
+    target = float(_power_of_two(np.max(np.abs(y)) if y.size else 0.0))
+    weights = 1.0 if c is None else float(_power_of_two(np.max(c)))
+    Xs = Xa / cols
+    cs = None if c is None else c / weights
+    return Xs, y / target, cs, LPScaling(cols, target, weights)
 
 
 def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,

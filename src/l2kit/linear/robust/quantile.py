@@ -36,7 +36,7 @@ from .._linalg import gram_rank, pinvh
 from .._options import check_common
 from .._result import Estimates, Fit, build_design_fit
 from .._scale import weighted_quantile
-from ._lp import GLOB_MIN_ROWS, solve_quantile_globbed, solve_quantile_lp
+from ._lp import GLOB_MIN_ROWS, lp_scaling, solve_quantile_globbed, solve_quantile_lp
 
 __all__ = ["fit_quantile"]
 
@@ -139,7 +139,18 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
 
 
 def _solve(Xa, y, c, q, method, opts):
-    """The LP by the requested formulation; returns ``beta`` (None on failure), the result and what was solved."""
+    """The LP by the requested formulation; returns ``beta`` (None on failure), the result and what was solved.
+
+    The LP is solved on columns, target and weights scaled by powers of two (:func:`lp_scaling`: exact) and
+    the coefficients mapped back, so a column of values near 1e-10 or 1e150 is fitted like any other.
+    """
+    Xa, y, c, scaling = lp_scaling(Xa, y, c)
+    beta, res, formulation, solver, rounds = _solve_scaled(Xa, y, c, q, method, opts)
+    return (None if beta is None else scaling.coef(beta)), res, formulation, solver, rounds
+
+
+def _solve_scaled(Xa, y, c, q, method, opts):
+    """:func:`_solve` on the scaled LP."""
     formulation = "primal" if method == "primal" else "dual"
     solver = method if method.startswith("highs") else "highs"
     time_limit = opts.get("max_iter")
