@@ -219,7 +219,7 @@ def test_reduce_distributed_two_processes():
     _check_against_exact(res, y, p)
 
 
-def test_merge_returns_new_and_leaves_operands():
+def test_plus_returns_new_and_leaves_operands():
     a = Accumulator().update(np.arange(5.0), np.zeros(5))
     b = Accumulator().update(np.arange(5.0, 9.0), np.ones(4))
     da, db = a.to_dict(), b.to_dict()
@@ -228,8 +228,130 @@ def test_merge_returns_new_and_leaves_operands():
     assert a.to_dict() == da and b.to_dict() == db
     assert c.result()["n"] == 9
     np.testing.assert_allclose(c.result()["mse"], float(l2.mse(np.arange(9.0), np.r_[np.zeros(5), np.ones(4)])))
+
+
+def test_merge_is_in_place_and_returns_self():
+    # as torchmetrics' and datasketch's merge: `a.merge(b)` written as a statement must not drop b
+    y, p = np.arange(9.0), np.r_[np.zeros(5), np.ones(4)]
+    a = Accumulator().update(y[:5], p[:5])
+    b = Accumulator(nonfinite="omit").update(np.r_[y[5:], np.nan], np.r_[p[5:], 0.0])
+    db = b.to_dict()
+    assert a.merge(b) is a
+    assert b.to_dict() == db                          # the argument is unchanged
+    assert (a.n, a.n_omitted) == (9, 1)
+    assert a.result()["mse"] == pytest.approx(float(l2.mse(y, p)), rel=1e-15)
+    empty = Accumulator()
+    assert empty.merge(b) is empty and empty.n == 4   # into an empty accumulator: a copy of b's state
+    empty.update(np.zeros(2), np.ones(2))
+    assert b.to_dict() == db                          # ... not shared with b
+    twice = Accumulator().update(y, p)
+    twice.merge(twice)
+    assert twice.n == 18 and twice.result()["mse"] == pytest.approx(float(l2.mse(y, p)), rel=1e-15)
+
+
+def test_refused_merge_leaves_the_receiver_unchanged():
+    a = Accumulator().update(np.arange(5.0), np.zeros(5))
+    before = a.to_dict()
     with pytest.raises(InputError, match="same targets"):
         a.merge(Accumulator().update(np.zeros((3, 2)), np.ones((3, 2))))
+    with pytest.raises(InputError, match="an Accumulator"):
+        a.merge(a.to_dict())
+    assert a.to_dict() == before
+
+
+def _valid_dict():
+    return Accumulator().update(np.arange(6.0), np.arange(6.0) + 0.5).to_dict()
+
+
+def _with(path, value):
+    d = json.loads(json.dumps(_valid_dict()))
+    target = d
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return d
+
+
+@pytest.mark.parametrize("d, key", [
+    (_with(("state", "m2y"), [-4.0]), "m2y"),             # gave r2 = 85
+    (_with(("state", "m2r"), [-1.0]), "m2r"),             # gave a negative mse
+    (_with(("state", "W"), [-6.0]), "W"),
+    (_with(("state", "mabs"), [-0.5]), "mabs"),
+    (_with(("n",), -5), "'n'"),
+    (_with(("n",), 3.7), "'n'"),                            # was truncated to 3
+    (_with(("n",), 5), "'n'"),                              # inconsistent with the weight sum 6
+    (_with(("n",), "6"), "'n'"),
+    (_with(("n",), True), "'n'"),
+    (_with(("n",), KeyError), "'n'"),
+    (_with(("n_omitted",), -1), "n_omitted"),
+    (_with(("ndim",), 3), "ndim"),
+    (_with(("ndim",), None), "ndim"),
+    (_with(("l2kit_accumulator",), True), "l2kit_accumulator"),
+    (_with(("l2kit_accumulator",), 2), "l2kit_accumulator"),
+    (_with(("weighted",), "no"), "weighted"),
+    (_with(("state",), [1, 2]), "state"),
+    (_with(("state",), None), "state"),                    # n = 6 rows but no state
+    (_with(("state", "my"), KeyError), "my"),
+    (_with(("state", "my"), [0.1, 0.2]), "equal length"),
+    (_with(("state", "my"), []), "my"),
+    (_with(("state", "my"), ["x"]), "my"),
+    (_with(("state", "my"), [float("nan")]), "my"),
+    (_with(("state", "my"), 0.1), "my"),
+    (_with(("state", "u"), [0.0]), "['u']"),
+    (_with(("state", "u"), [2.0]), "'n'"),                 # an unweighted state has unit 1
+    ("{not json", "JSON"),
+    ([1, 2], "list"),
+    (None, "NoneType"),
+])
+def test_from_dict_refuses_impossible_or_malformed_states(d, key):
+    with pytest.raises(InputError, match="Fix: pass the output of to_dict") as exc:
+        Accumulator.from_dict(d)
+    assert key in str(exc.value)
+
+
+def test_from_dict_still_reads_states_written_without_unit_or_weighted_flag():
+    d = _valid_dict()
+    old = {**d, "state": {k: v for k, v in d["state"].items() if k != "u"}}
+    del old["weighted"]
+    assert Accumulator.from_dict(old).result() == Accumulator.from_dict(d).result()
+    empty = Accumulator(nonfinite="omit").update(np.array([np.nan]), np.array([1.0]))
+    back = Accumulator.from_dict(empty.to_dict())
+    assert (back.n, back.n_omitted, back.nonfinite) == (0, 1, "omit")
+
+
+def test_result_refuses_overflow_like_mse():
+    # finite values whose squared errors overflow: mse was inf with no error
+    y, p = np.full(3, 1e200), np.zeros(3)
+    acc = Accumulator().update(y, p)
+    with pytest.raises(InputError, match="overflow") as exc:
+        acc.result()
+    with pytest.raises(InputError, match="overflow") as ref:
+        l2.mse(y, p)
+    assert exc.value.fix == ref.value.fix
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_extreme_weights_are_exact(chunks):
+    # weights 1e-300..1e300: r2 was -2e29 against an exact -4.7e82; all-equal 5e-324: a wrong mse
+    from _metrics_ref import fraction_metrics
+
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 3, 12).astype(float)
+    p = rng.integers(0, 3, 12).astype(float)
+    for w in (np.logspace(-300, 300, 12)[rng.permutation(12)], np.full(12, 5e-324), np.full(12, 1e300)):
+        ref = fraction_metrics(y, p, w)
+        parts = [Accumulator().update(y[s], p[s], w[s]) for s in np.array_split(np.arange(12), chunks)]
+        acc = parts[0]
+        for part in parts[1:]:
+            acc.merge(part)
+        res = acc.result()
+        for m in METRICS:
+            assert res[m] == pytest.approx(ref[m], rel=1e-12), (m, w[:2])
+            assert float(getattr(l2, m)(y, p, weights=w)) == pytest.approx(ref[m], rel=1e-12), (m, w[:2])
+        assert res["sum_weights"] == pytest.approx(float(sum(map(float, w))), rel=1e-12)
 
 
 def test_jax_and_integer_inputs():

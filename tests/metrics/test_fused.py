@@ -24,10 +24,11 @@ def test_fused_sums_match_exact(rng):
     st = _fused.fused(y, p, w, what="moments")
     ref = exact_stats(y, p, w)
     for j in range(2):
-        np.testing.assert_allclose(st["W"][j], ref[j]["W"], rtol=1e-14)
-        np.testing.assert_allclose(st["m2y"][j], ref[j]["sst"], rtol=1e-12)
-        np.testing.assert_allclose(st["m2r"][j], ref[j]["ssr_c"], rtol=1e-12)
-        np.testing.assert_allclose(st["mabs"][j] * st["W"][j], ref[j]["sae"], rtol=1e-12)
+        u = st["u"][j]                     # W and the sums of squares are in units of u
+        np.testing.assert_allclose(st["W"][j] * u, ref[j]["W"], rtol=1e-14)
+        np.testing.assert_allclose(st["m2y"][j] * u, ref[j]["sst"], rtol=1e-12)
+        np.testing.assert_allclose(st["m2r"][j] * u, ref[j]["ssr_c"], rtol=1e-12)
+        np.testing.assert_allclose(st["mabs"][j] * st["W"][j] * u, ref[j]["sae"], rtol=1e-12)
     np.testing.assert_allclose(_fused.fused(y, p, what="sse"), [c["sse"] for c in exact_stats(y, p)], rtol=1e-12)
 
 
@@ -39,8 +40,9 @@ def test_numpy_fallback_kernel_matches_numba_kernel(rng):
     w = rng.uniform(size=(5000, 3))
     for wt, mode in ((np.zeros((1, 1)), 0), (w.T, 2), (w[:, 0].reshape(1, -1), 1)):
         ky, kr = y[0].copy(), y[0] - p[0]
-        a = kern["moments"](y.T, p.T, wt, mode, ky, kr, 512)
-        b = _fused._moments_numpy(y.T, p.T, wt, mode, ky, kr, 700)
+        ws = np.array([0.5, 2.0, 4.0])[:wt.shape[0]]
+        a = kern["moments"](y.T, p.T, wt, mode, ws, ky, kr, 512)
+        b = _fused._moments_numpy(y.T, p.T, wt, mode, ws, ky, kr, 700)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
 
 

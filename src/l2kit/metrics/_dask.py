@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .._errors import InputError
-from ._state import NonFiniteOmitted, assemble, check_multioutput, state_sums
+from ._state import NonFiniteOmitted, assemble, check_multioutput, check_ndim, finite_sums
 from .accumulator import Accumulator
 
 __all__ = ["dask_metric"]
@@ -42,7 +42,7 @@ def _merge(a, b):
     bad = dict(bad_a)
     for k, v in bad_b.items():
         bad[k] = bad.get(k, 0) + v
-    return acc_a.merge(acc_b), bad, n_a + n_b
+    return acc_a + acc_b, bad, n_a + n_b   # a new state: a retried task may see its inputs again
 
 
 def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
@@ -62,9 +62,7 @@ def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
     if st != sp:
         raise InputError("y_pred", f"shape {st} like y_true", f"shape {sp}",
                          "pass y_true and y_pred with the same shape (l2kit never broadcasts them)")
-    if y_true.ndim not in (1, 2):
-        raise InputError("y_true", "a 1-D or 2-D array", f"{y_true.ndim}-D shape {st}",
-                         "reshape to (n_samples, n_outputs)")
+    check_ndim(st)
     if math.prod(st) == 0:
         raise InputError("y_true", "at least one element", f"an empty array of shape {st}", "pass non-empty data")
     k = 1 if y_true.ndim == 1 else st[1]
@@ -98,7 +96,7 @@ def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
                          f"all {total} samples hold NaN or inf", "clean the data")
     if acc.n_omitted:
         warnings.warn(NonFiniteOmitted(acc.n_omitted, total), stacklevel=4)
-    out = assemble(xnp, metric, state_sums(acc._state, metric), mo, acc.n)
+    out = assemble(xnp, metric, finite_sums(acc._state, metric), mo, acc.n)
     dt = np.result_type(y_true.dtype, y_pred.dtype)
     if dt.kind != "f":
         dt = np.dtype(np.float64)  # integer/boolean targets promote to float64, as in memory

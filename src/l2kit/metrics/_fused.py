@@ -45,7 +45,7 @@ import os
 import numpy as np
 
 from .._jit import jit
-from ._state import STATE_KEYS, merge_states
+from ._state import KERNEL_KEYS, merge_states
 
 __all__ = ["fused"]
 
@@ -94,9 +94,10 @@ def _sse(Y, P):  # pragma: no cover - compiled
     return out
 
 
-def _moments(Y, P, Wt, wmode, Ky, Kr, B):  # pragma: no cover - compiled
-    """The moments state (8, k), rows in ``STATE_KEYS`` order: blocks of ``B`` rows by the exact two-pass
-    formula, merged by Chan's update (``wmode``: 0 unweighted, 1 one weight per row, 2 per element)."""
+def _moments(Y, P, Wt, wmode, Ws, Ky, Kr, B):  # pragma: no cover - compiled
+    """The moments state (8, k), rows in ``KERNEL_KEYS`` order: blocks of ``B`` rows by the exact two-pass
+    formula, merged by Chan's update (``wmode``: 0 unweighted, 1 one weight per row, 2 per element; the
+    weights of row ``i`` of ``Wt`` are multiplied by ``Ws[i]``, a power of two)."""
     k, n = Y.shape
     out = np.zeros((8, k))
     for j in range(k):
@@ -152,13 +153,14 @@ def _moments(Y, P, Wt, wmode, Ky, Kr, B):  # pragma: no cover - compiled
                 qr = (b0 + b1) + (b2 + b3)
             else:
                 w = Wt[0, s:s + B] if wmode == 1 else Wt[j, s:s + B]
+                ws = Ws[0] if wmode == 1 else Ws[j]
                 a0 = a1 = 0.0
                 b0 = b1 = 0.0
                 c0 = c1 = 0.0
                 d0 = d1 = 0.0
                 m2 = m - m % 2
                 for i in range(0, m2, 2):
-                    w0 = np.float64(w[i]); w1 = np.float64(w[i + 1])
+                    w0 = np.float64(w[i]) * ws; w1 = np.float64(w[i + 1]) * ws
                     y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
                     r0 = y0 - np.float64(p[i]); r1 = y1 - np.float64(p[i + 1])
                     d0 += w0; d1 += w1
@@ -166,7 +168,7 @@ def _moments(Y, P, Wt, wmode, Ky, Kr, B):  # pragma: no cover - compiled
                     b0 += w0 * (r0 - kr); b1 += w1 * (r1 - kr)
                     c0 += w0 * abs(r0); c1 += w1 * abs(r1)
                 for i in range(m2, m):
-                    w0 = np.float64(w[i])
+                    w0 = np.float64(w[i]) * ws
                     y0 = np.float64(y[i])
                     r0 = y0 - np.float64(p[i])
                     d0 += w0; a0 += w0 * (y0 - ky); b0 += w0 * (r0 - kr); c0 += w0 * abs(r0)
@@ -179,7 +181,7 @@ def _moments(Y, P, Wt, wmode, Ky, Kr, B):  # pragma: no cover - compiled
                 a0 = a1 = 0.0
                 b0 = b1 = 0.0
                 for i in range(0, m2, 2):
-                    w0 = np.float64(w[i]); w1 = np.float64(w[i + 1])
+                    w0 = np.float64(w[i]) * ws; w1 = np.float64(w[i + 1]) * ws
                     y0 = np.float64(y[i]); y1 = np.float64(y[i + 1])
                     e0 = (y0 - ky) - by; e1 = (y1 - ky) - by
                     f0 = ((y0 - np.float64(p[i])) - kr) - br
@@ -187,7 +189,7 @@ def _moments(Y, P, Wt, wmode, Ky, Kr, B):  # pragma: no cover - compiled
                     a0 += w0 * e0 * e0; a1 += w1 * e1 * e1
                     b0 += w0 * f0 * f0; b1 += w1 * f1 * f1
                 for i in range(m2, m):
-                    w0 = np.float64(w[i])
+                    w0 = np.float64(w[i]) * ws
                     y0 = np.float64(y[i])
                     e0 = (y0 - ky) - by
                     f0 = ((y0 - np.float64(p[i])) - kr) - br
@@ -234,14 +236,14 @@ def _numba_kernels():
     return _KERNELS
 
 
-def _moments_numpy(Y, P, Wt, wmode, Ky, Kr, B):
+def _moments_numpy(Y, P, Wt, wmode, Ws, Ky, Kr, B):
     """The same algorithm as the numba kernel, in NumPy, block by block (bounded temporaries)."""
     # non-finite input is detected from the result, like the compiled kernel: no warnings here
     with np.errstate(all="ignore"):
-        return _moments_numpy_impl(Y, P, Wt, wmode, Ky, Kr, B)
+        return _moments_numpy_impl(Y, P, Wt, wmode, Ws, Ky, Kr, B)
 
 
-def _moments_numpy_impl(Y, P, Wt, wmode, Ky, Kr, B):
+def _moments_numpy_impl(Y, P, Wt, wmode, Ws, Ky, Kr, B):
     k, n = Y.shape
     out = np.zeros((8, k))
     out[1] = Ky
@@ -263,7 +265,7 @@ def _moments_numpy_impl(Y, P, Wt, wmode, Ky, Kr, B):
             e = rc - br[:, None]
             qr = np.einsum("ij,ij->i", e, e)
         else:
-            w = np.broadcast_to(Wt[:, s:s + B], y.shape).astype(np.float64, copy=False)
+            w = np.broadcast_to(Wt[:, s:s + B] * Ws[:, None], y.shape)
             bw = w.sum(axis=1)
             safe = np.where(bw == 0, 1.0, bw)
             by = np.einsum("ij,ij->i", w, yc) / safe
@@ -300,12 +302,41 @@ def _as_kn(a: np.ndarray) -> np.ndarray:
     return a.reshape(1, -1) if a.ndim == 1 else a.T
 
 
-def _first_weighted(Wt: np.ndarray, wmode: int, k: int) -> np.ndarray:
-    """Per output, the index of the first row with positive weight (0 when unweighted or none is)."""
-    if wmode == 0 or (Wt[:, 0] > 0).all():
-        return np.zeros(k, dtype=np.intp)   # the usual case: no scan
-    first = np.argmax(Wt > 0, axis=1)         # all-zero weights give 0: the sum of weights is refused later
-    return first if first.shape[0] == k else np.repeat(first, k)
+def _exponent(a: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """``floor(log2(a))`` exactly, where ``a`` is finite and positive; ``fallback`` elsewhere."""
+    ok = np.isfinite(a) & (a > 0)
+    _, e = np.frexp(np.where(ok, a, 1.0))
+    return np.where(ok, e - 1, fallback)
+
+
+def _weight_scaling(Wt: np.ndarray, k: int):
+    """``(Wt, Ws, unit, heaviest)`` for the weights ``Wt`` (one row per weight column).
+
+    ``heaviest`` is, per output, the row of the largest weight: the shift is taken there, so the row that
+    dominates the weighted mean is centred exactly (with weights from 1e-300 to 1e300, a shift elsewhere
+    left a rounding error of the mean that the largest weight multiplied by 1e300). ``Ws`` (per weight
+    row) is the power of two the kernel multiplies the weights by and ``unit`` its inverse, per output:
+    the largest weight goes to [1, 2) unless the smallest positive one would then fall below 2**-1000 (a
+    range beyond float64's exponents: the range is then split evenly), so weights of 5e-324 no longer
+    underflow in ``w * r**2`` and weights of 1e300 do not overflow. Multiplying by a power of two is exact.
+    NaN/inf weights keep the scale 1: they make the state non-finite, which the callers detect.
+    """
+    rows = np.arange(Wt.shape[0])
+    heaviest = np.argmax(Wt, axis=1)
+    e_hi = _exponent(Wt[rows, heaviest].astype(np.float64), 0)
+    wmin = np.min(Wt, axis=1)
+    if not (wmin > 0).all():   # zero weights: the smallest positive one
+        wmin = np.min(Wt, axis=1, initial=np.inf, where=Wt > 0)
+    e = np.minimum(e_hi, _exponent(wmin.astype(np.float64), e_hi) + 1000)
+    if (e < -1021).any():      # 2**-e would overflow: pre-scale the (tiny) weights exactly
+        Wt = np.ldexp(Wt.astype(np.float64), 600)
+        Ws = np.ldexp(1.0, -(e + 600))
+    else:
+        Ws = np.ldexp(1.0, -e)
+    unit = np.ldexp(1.0, e)
+    if Wt.shape[0] != k:       # one weight per row, k outputs
+        unit, heaviest = np.repeat(unit, k), np.repeat(heaviest, k)
+    return Wt, Ws, unit, heaviest
 
 
 def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = None, *,
@@ -324,10 +355,12 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
         ``"moments"``: dict of float64 arrays ``(k,)`` keyed by :data:`~l2kit.metrics._state.STATE_KEYS`:
         ``W`` (weight sum), ``ky``/``kr`` (shifts), ``my``/``mr`` (weighted means of
         ``y - ky`` and ``r - kr``), ``m2y``/``m2r`` (weighted centred sums of
-        squares), ``mabs`` (weighted mean of ``|r|``).
+        squares), ``mabs`` (weighted mean of ``|r|``), ``u`` (the weight unit: ``W``, ``m2y`` and
+        ``m2r`` are in units of ``u``; 1 when unweighted).
     shift : (ky, kr), optional
-        Shifts to use (default: the target and residual of the first row with positive weight,
-        so rows of zero weight leave no rounding trace and weight 0 equals removal exactly).
+        Shifts to use (default: the target and residual of the first row, or with weights of the row
+        with the largest weight, so rows of zero weight leave no rounding trace and weight 0 equals
+        removal exactly, and the row that dominates the weighted mean is centred exactly).
 
     Returns
     -------
@@ -355,7 +388,8 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
     if what != "moments":  # pragma: no cover - internal misuse
         raise ValueError(what)
     if weights is None:
-        wmode, Wt = 0, np.zeros((1, 1))
+        wmode, Wt, Ws, unit = 0, np.zeros((1, 1)), np.ones(1), np.ones(k)
+        first = np.zeros(k, dtype=np.intp)
     else:
         Wt = _as_kn(weights) if weights.ndim == 1 or weights.shape[-1] != 1 else weights.reshape(1, -1)
         if Wt.shape[0] == 1 and k > 1:
@@ -364,11 +398,11 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
             wmode = 2 if k > 1 else 1
         if Wt.dtype != np.float64 and Wt.dtype != np.float32:
             Wt = Wt.astype(np.float64)
+        Wt, Ws, unit, first = _weight_scaling(Wt, k)
     if shift is None:
-        j0 = _first_weighted(Wt, wmode, k)
         cols = np.arange(k)
-        ky = Y[cols, j0].astype(np.float64)
-        kr = ky - P[cols, j0]
+        ky = Y[cols, first].astype(np.float64)
+        kr = ky - P[cols, first]
     else:
         ky, kr = (np.asarray(s, dtype=np.float64) for s in shift)
     # a non-finite shift would poison every value; the data itself is checked via the result
@@ -379,10 +413,11 @@ def fused(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray | None = N
         if n * k >= SPLIT:
             def part(lo, hi):
                 w = Wt if wmode == 0 else Wt[:, lo:hi]
-                return dict(zip(STATE_KEYS, kern["moments"](Y[:, lo:hi], P[:, lo:hi], w, wmode, ky, kr, BLOCK)))
+                out = kern["moments"](Y[:, lo:hi], P[:, lo:hi], w, wmode, Ws, ky, kr, BLOCK)
+                return {**dict(zip(KERNEL_KEYS, out)), "u": unit}
 
             return merge_states(*_halves(part, n, BLOCK))
-        out = kern["moments"](Y, P, Wt, wmode, ky, kr, BLOCK)
+        out = kern["moments"](Y, P, Wt, wmode, Ws, ky, kr, BLOCK)
     else:
-        out = _moments_numpy(Y, P, Wt, wmode, ky, kr, max(BLOCK, 1 << 14))
-    return dict(zip(STATE_KEYS, out))
+        out = _moments_numpy(Y, P, Wt, wmode, Ws, ky, kr, max(BLOCK, 1 << 14))
+    return {**dict(zip(KERNEL_KEYS, out)), "u": unit}

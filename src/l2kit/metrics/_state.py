@@ -4,8 +4,11 @@ A state is a dict of float64 arrays ``(k,)`` (one entry per output) keyed by
 :data:`STATE_KEYS`, as :func:`l2kit.metrics._fused.fused` computes it and
 :class:`~l2kit.metrics.Accumulator` keeps it: the weight sum ``W``, shifts
 ``ky``/``kr``, the weighted means ``my``/``mr`` of ``y - ky`` and ``r - kr``,
-the centred sums of squares ``m2y``/``m2r`` and the weighted mean ``mabs`` of
-``|r|``. This module merges states (:func:`merge_states`), turns one into
+the centred sums of squares ``m2y``/``m2r``, the weighted mean ``mabs`` of
+``|r|`` and the weight unit ``u``: weights enter divided by a power of two
+near their maximum, so ``W``, ``m2y`` and ``m2r`` are in units of ``u`` (the
+true weight sum is ``W * u``). Weights of 5e-324 or 1e300 then neither
+underflow nor overflow, and every metric is a ratio in which ``u`` cancels. This module merges states (:func:`merge_states`), turns one into
 the sums a metric needs (:func:`state_sums`) and those sums into the metric
 (:func:`assemble`, with the ``multioutput`` rules of :func:`check_multioutput`).
 The in-memory metrics, the accumulator and the Dask path all end here.
@@ -28,14 +31,19 @@ from typing import Any
 
 import numpy as np
 
-from .._array import to_numpy
+from .._array import overflow_error, to_numpy
 from .._errors import InputError
 
-__all__ = ["STATE_KEYS", "NonFiniteOmitted", "UndefinedMetric", "assemble", "check_multioutput", "is_jax_tracer",
+__all__ = ["KERNEL_KEYS", "STATE_KEYS", "NonFiniteOmitted", "UndefinedMetric", "assemble", "check_multioutput", "check_ndim", "finite_sums",
+           "is_jax_tracer",
            "merge_states", "state_sums"]
 
-#: per-output state arrays, in the order the fused kernel writes them
-STATE_KEYS = ("W", "ky", "my", "m2y", "kr", "mr", "m2r", "mabs")
+#: per-output state arrays the fused kernel writes, in its order
+KERNEL_KEYS = ("W", "ky", "my", "m2y", "kr", "mr", "m2r", "mabs")
+#: every per-output state array: the kernel's and the weight unit
+STATE_KEYS = KERNEL_KEYS + ("u",)
+#: the state arrays that are sums of weights (scale with the unit); the others are means or shifts
+_WEIGHT_SUMS = ("W", "m2y", "m2r")
 
 _MULTI = ("raw_values", "uniform_average")
 _MULTI_VW = _MULTI + ("variance_weighted",)
@@ -54,6 +62,15 @@ class UndefinedMetric(UserWarning):
     """A metric is undefined for the input (e.g. R^2 of one sample); NaN is returned."""
 
 
+def in_unit(s: dict, unit: np.ndarray) -> dict:
+    """State ``s`` with its weight sums expressed in ``unit`` (a power of two at least ``s["u"]``: exact,
+    or rounding to 0 a part below 2**-1074 of the other's weight)."""
+    if np.array_equal(s["u"], unit):
+        return s
+    f = s["u"] / unit
+    return {**s, **{key: s[key] * f for key in _WEIGHT_SUMS}, "u": unit}
+
+
 def merge_states(a: dict, b: dict) -> dict:
     r"""Chan's pairwise merge of two states (dicts of float64 arrays (k,)); ``b`` is re-shifted to ``a``.
 
@@ -61,12 +78,16 @@ def merge_states(a: dict, b: dict) -> dict:
         W = W_a + W_b,\quad \delta = \bar x_b - \bar x_a,\quad
         \bar x = \bar x_a + \delta W_b / W,\quad
         M_2 = M_{2,a} + M_{2,b} + \delta^2 W_a W_b / W
+
+    Both states are first expressed in the larger of their weight units.
     """
+    unit = np.maximum(a["u"], b["u"])
+    a, b = in_unit(a, unit), in_unit(b, unit)
     Wa, Wb = a["W"], b["W"]
     W = Wa + Wb
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(W > 0, Wb / np.where(W > 0, W, 1.0), 0.0)
-    out = {"W": W, "ky": a["ky"], "kr": a["kr"]}
+    out = {"W": W, "ky": a["ky"], "kr": a["kr"], "u": unit}
     # b's means relative to a's shifts; the shift difference is exact for nearby values
     myb = b["my"] + (b["ky"] - a["ky"])
     mrb = b["mr"] + (b["kr"] - a["kr"])
@@ -99,6 +120,25 @@ def state_sums(s: dict, metric: str) -> dict:
     if metric == "explained_variance":
         out["ssr_c"] = s["m2r"]
     return out
+
+
+def finite_sums(s: dict, metric: str) -> dict:
+    """:func:`state_sums`, refusing sums that overflowed: finite data whose squares pass 1.8e308 (values near
+    1e200) give an error, as :func:`l2kit.mse` does, never an mse of inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = state_sums(s, metric)
+    if not all(np.isfinite(v).all() for v in sums.values()):
+        raise overflow_error("y_true, y_pred")
+    return sums
+
+
+def check_ndim(shape: tuple, name: str = "y_true") -> None:
+    """Refuse data that is not ``(n_samples,)`` or ``(n_samples, n_outputs)`` (a 0-d scalar gave an IndexError)."""
+    if len(shape) not in (1, 2):
+        got = "a 0-d scalar" if not shape else f"{len(shape)}-D shape {shape}"
+        raise InputError(name, "a 1-D (n_samples,) or 2-D (n_samples, n_outputs) array", got,
+                         "pass one value per sample, e.g. np.atleast_1d(y)" if not shape
+                         else "reshape to (n_samples, n_outputs)")
 
 
 def check_multioutput(metric: str, multioutput: Any, k: int):

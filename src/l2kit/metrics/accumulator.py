@@ -27,26 +27,25 @@ torchmetrics or Keras) loses every digit. From the state:
     SS_{res} = M_{2,r} + W \bar r^2,\quad SS_{tot} = M_{2,y},\quad
     R^2 = 1 - SS_{res}/SS_{tot},\quad EV = 1 - M_{2,r}/M_{2,y}.
 
-``merge`` returns a *new* accumulator and leaves both operands unchanged
-(``a + b`` is the same); ``update`` works in place and returns ``self``.
+``update`` and ``merge`` work in place and return ``self`` (as torchmetrics'
+and datasketch's ``merge`` do); ``a + b`` returns a new accumulator and leaves
+both operands unchanged.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 import numpy as np
 
-from .._array import nonfinite_error, to_numpy, validate_pair
+from .._array import as_numpy, nonfinite_error, validate_pair
 from .._errors import InputError
 from ._fused import fused
-from ._state import STATE_KEYS, assemble, check_multioutput, merge_states, state_sums
+from ._serial import VERSION as _VERSION
+from ._serial import parse_state_dict
+from ._state import STATE_KEYS, assemble, check_multioutput, check_ndim, finite_sums, merge_states
 
 __all__ = ["Accumulator"]
-
-_VERSION = 1
 
 
 def _as_numpy_input(x: Any, name: str):
@@ -55,9 +54,7 @@ def _as_numpy_input(x: Any, name: str):
     if type(x).__module__.split(".")[0] == "dask":
         raise InputError(name, "an in-memory array chunk", "a Dask array",
                          "call l2.mse(...) etc. on the Dask arrays directly, or update per computed chunk")
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return to_numpy(x)
-    return np.asarray(x)
+    return as_numpy(x, name)
 
 
 class Accumulator:
@@ -89,11 +86,14 @@ class Accumulator:
     >>> p = y + rng.normal(scale=0.5, size=1000)
     >>> a = l2.metrics.Accumulator().update(y[:300], p[:300])
     >>> b = l2.metrics.Accumulator().update(y[300:], p[300:])
-    >>> res = a.merge(b).result()
+    >>> c = a + b                      # a new accumulator; a and b unchanged
+    >>> res = c.result()
     >>> res["n"], abs(res["r2"] - float(l2.r2(y, p))) < 1e-12
     (1000, True)
-    >>> c = l2.metrics.Accumulator.from_dict(a.to_dict())
-    >>> c.result() == a.result()
+    >>> a.merge(b) is a, a.n           # merge adds b into a, in place
+    (True, 1000)
+    >>> d = l2.metrics.Accumulator.from_dict(a.to_dict())
+    >>> d.result() == a.result()
     True
     """
 
@@ -106,6 +106,7 @@ class Accumulator:
         self.n_omitted = 0
         self._ndim: int | None = None
         self._state: dict | None = None
+        self._weighted = False   # whether any update had weights (else the weight sum equals n)
 
     # ------------------------------------------------------------------
     @property
@@ -119,7 +120,7 @@ class Accumulator:
     def copy(self) -> Accumulator:
         """An independent copy."""
         out = Accumulator(nonfinite=self.nonfinite)
-        out.n, out.n_omitted, out._ndim = self.n, self.n_omitted, self._ndim
+        out.n, out.n_omitted, out._ndim, out._weighted = self.n, self.n_omitted, self._ndim, self._weighted
         out._state = None if self._state is None else {k: v.copy() for k, v in self._state.items()}
         return out
 
@@ -134,9 +135,7 @@ class Accumulator:
         w = _as_numpy_input(weights, "weights")
         v = validate_pair(yt, yp, weights=w, allow_complex=False)
         yt, yp, w = v.y_true, v.y_pred, v.weights
-        if yt.ndim > 2:
-            raise InputError("y_true", "a 1-D (n_samples,) or 2-D (n_samples, n_outputs) chunk",
-                             f"{yt.ndim}-D shape {yt.shape}", "reshape to (n_samples, n_outputs)")
+        check_ndim(yt.shape)
         if w is not None and yt.ndim == 2 and w.shape != yt.shape:
             w = w.reshape(-1)  # the validator's (N, 1) view of per-row weights
         k = 1 if yt.ndim == 1 else yt.shape[1]
@@ -148,7 +147,9 @@ class Accumulator:
         return self
 
     def _add(self, yt, yp, w, mode: str) -> None:
-        shift = None if self._state is None else (self._state["ky"], self._state["kr"])
+        # unweighted chunks share the running shift (their merge is then exact); a weighted chunk is
+        # centred on its own heaviest row, which the weighted mean depends on to the last digit
+        shift = None if self._state is None or w is not None else (self._state["ky"], self._state["kr"])
         st = fused(yt, yp, w, what="moments", shift=shift)
         n = int(yt.shape[0])
         if not all(np.isfinite(st[key]).all() for key in ("W", "my", "m2y", "mr", "m2r", "mabs")):
@@ -178,34 +179,39 @@ class Accumulator:
         else:
             self._state = merge_states(self._state, st)
         self.n += n
+        self._weighted |= w is not None
 
     # ------------------------------------------------------------------
     def merge(self, other: Accumulator) -> Accumulator:
-        """Return a new accumulator holding both states (neither operand changes).
+        """Add the state of ``other`` into this accumulator, in place; returns ``self``.
 
-        The merge is exact in the sense of Chan's formulas: merging in any order
-        and tree shape gives the same result to rounding.
+        ``other`` is unchanged (use ``a + b`` for a new accumulator that leaves
+        both unchanged). The merge is exact in the sense of Chan's formulas:
+        merging in any order and tree shape gives the same result to rounding.
+        Accumulators of different output shapes are refused and ``self`` is
+        then left as it was.
         """
         if not isinstance(other, Accumulator):
             raise InputError("other", "an Accumulator", type(other).__name__,
                              "merge accumulators only (use Accumulator.from_dict for JSON states)")
-        if self._state is None:
-            out = other.copy()
-            out.n_omitted += self.n_omitted
-            out.nonfinite = self.nonfinite
-            return out
-        out = self.copy()
-        out.n_omitted += other.n_omitted
-        if other._state is None:
-            return out
-        if other._ndim != self._ndim or other.n_outputs != self.n_outputs:
+        if self._state is not None and other._state is not None and (
+                other._ndim != self._ndim or other.n_outputs != self.n_outputs):
             raise InputError("other", f"an accumulator of {self.n_outputs} output(s), {self._ndim}-D",
                              f"{other.n_outputs} output(s), {other._ndim}-D", "merge states of the same targets")
-        out._state = merge_states(out._state, other._state)
-        out.n += other.n
-        return out
+        if other._state is not None:
+            if self._state is None:
+                self._ndim = other._ndim
+                self._state = {k: v.copy() for k, v in other._state.items()}
+            else:
+                self._state = merge_states(self._state, other._state)
+        # read other's counts only now: a.merge(a) doubles a, as a + a does
+        self.n, self.n_omitted = self.n + other.n, self.n_omitted + other.n_omitted
+        self._weighted |= other._weighted
+        return self
 
-    __add__ = merge
+    def __add__(self, other: Accumulator) -> Accumulator:
+        """A new accumulator holding both states; neither operand changes."""
+        return self.copy().merge(other)
 
     # ------------------------------------------------------------------
     def result(self, *, multioutput: Any = "uniform_average") -> dict:
@@ -215,7 +221,9 @@ class Accumulator:
         ``sum_weights``. Values are Python floats, or float64 arrays of length
         ``k`` with ``multioutput="raw_values"``; ``multioutput`` follows
         :func:`l2kit.mse` (``"variance_weighted"`` applies to r2 and explained
-        variance; the other metrics then use uniform weights).
+        variance; the other metrics then use uniform weights). Finite data whose
+        squared errors overflow float64 (values near 1e200) raise
+        :class:`~l2kit.InputError`, as :func:`l2kit.mse` does.
         """
         import array_api_compat.numpy as xnp
 
@@ -224,7 +232,7 @@ class Accumulator:
                              "call update(y_true, y_pred) first")
         k = self.n_outputs
         out: dict[str, Any] = {"n": int(self.n), "n_omitted": int(self.n_omitted)}
-        W = self._state["W"]
+        W = self._state["W"] * self._state["u"]
         # one number when every output has the same weight sum (always, unless weights are per element)
         out["sum_weights"] = float(W[0]) if np.all(W == W[0]) else W.copy()
         for metric in ("mse", "rmse", "mae", "r2", "explained_variance"):
@@ -232,7 +240,7 @@ class Accumulator:
             if isinstance(mo, str) and mo == "variance_weighted" and metric not in ("r2", "explained_variance"):
                 mo = "uniform_average"
             mo = check_multioutput(metric, mo, k)
-            val = assemble(xnp, metric, state_sums(self._state, metric), mo, self.n)
+            val = assemble(xnp, metric, finite_sums(self._state, metric), mo, self.n)
             out[metric] = float(val) if np.ndim(val) == 0 else np.asarray(val, dtype=np.float64)
         return out
 
@@ -245,31 +253,34 @@ class Accumulator:
             "n": int(self.n),
             "n_omitted": int(self.n_omitted),
             "ndim": self._ndim,
+            "weighted": self._weighted,
             "state": None if self._state is None else {k: [float(x) for x in self._state[k]] for k in STATE_KEYS},
         }
 
     @classmethod
     def from_dict(cls, d: dict | str) -> Accumulator:
-        """Rebuild an accumulator from :meth:`to_dict` output (a dict or its JSON string)."""
-        if isinstance(d, (str, bytes)):
-            d = json.loads(d)
-        if not isinstance(d, dict) or d.get("l2kit_accumulator") != _VERSION:
-            raise InputError("d", f"a dict from Accumulator.to_dict() (version {_VERSION})",
-                             type(d).__name__ if not isinstance(d, dict) else f"keys {sorted(d)[:6]}",
-                             "pass the output of to_dict() unchanged")
-        out = cls(nonfinite=d.get("nonfinite", "raise"))
-        out.n = int(d["n"])
-        out.n_omitted = int(d.get("n_omitted", 0))
-        st = d.get("state")
-        if st is not None:
-            arrs = {k: np.asarray(st[k], dtype=np.float64) for k in STATE_KEYS}
-            shapes = {a.shape for a in arrs.values()}
-            if len(shapes) != 1 or len(next(iter(shapes))) != 1 or not all(
-                    math.isfinite(x) for a in arrs.values() for x in a):
-                raise InputError("d['state']", "finite lists of equal length, one per output",
-                                 "inconsistent or non-finite state", "pass the output of to_dict() unchanged")
-            out._state = arrs
-            out._ndim = int(d["ndim"])
+        """Rebuild an accumulator from :meth:`to_dict` output (a dict or its JSON string).
+
+        The dict is checked before use: counts must be non-negative integers,
+        the state lists finite and of one length per output, the sums of
+        squares and weights non-negative, and an unweighted state's weight sum
+        equal to its count. Anything else raises :class:`~l2kit.InputError`
+        naming the key (never a KeyError, or a state that reports a negative
+        mse or an r2 above 1).
+
+        Examples
+        --------
+        >>> import numpy as np, l2kit as l2
+        >>> d = l2.metrics.Accumulator().update(np.arange(4.0), np.ones(4)).to_dict()
+        >>> l2.metrics.Accumulator.from_dict({**d, "n": 5})
+        Traceback (most recent call last):
+        ...
+        l2kit._errors.InputError: d['n']: expected the count of rows, equal to the weight sum 4 of an unweighted ...
+        """
+        d = parse_state_dict(d)
+        out = cls(nonfinite=d["nonfinite"])
+        out.n, out.n_omitted, out._ndim, out._weighted, out._state = (
+            d["n"], d["n_omitted"], d["ndim"], d["weighted"], d["state"])
         return out
 
     # ------------------------------------------------------------------
@@ -289,5 +300,5 @@ class Accumulator:
         dist.all_gather_object(states, self.to_dict(), group=group)
         out = Accumulator(nonfinite=self.nonfinite)
         for s in states:
-            out = out.merge(Accumulator.from_dict(s))
+            out.merge(Accumulator.from_dict(s))
         return out

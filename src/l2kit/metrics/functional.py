@@ -45,9 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from .._array import nonfinite_error, validate_pair
+from .._array import nonfinite_error, overflow_error, validate_pair
 from .._errors import InputError
-from ._state import NonFiniteOmitted, assemble, check_multioutput, is_jax_tracer, state_sums
+from ._state import NonFiniteOmitted, assemble, check_multioutput, check_ndim, is_jax_tracer, state_sums
 
 __all__ = ["mse", "rmse", "mae", "r2", "explained_variance"]
 
@@ -208,9 +208,7 @@ def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
         return dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite)
     v = validate_pair(y_true, y_pred, weights=weights, allow_complex=False)
     xp, yt, yp, w = v.xp, v.y_true, v.y_pred, v.weights
-    if yt.ndim > 2:
-        raise InputError("y_true", "a 1-D (n_samples,) or 2-D (n_samples, n_outputs) array",
-                         f"{yt.ndim}-D shape {tuple(yt.shape)}", "reshape to (n_samples, n_outputs)")
+    check_ndim(tuple(yt.shape))
     k = 1 if yt.ndim == 1 else int(yt.shape[1])
     mo = check_multioutput(metric, multioutput, k)
     numpy_in = type(yt) is np.ndarray
@@ -236,11 +234,21 @@ def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
     n = int(yt.shape[0])
     out = assemble(xp, metric, st, mo, n)
     if numpy_in:
-        out = out.astype(v.result_dtype, copy=False)
+        if out.dtype != v.result_dtype:
+            out = _narrow(xp, out, v.result_dtype, metric)
         return out[()] if out.ndim == 0 else out
     if out.dtype != v.result_dtype:
-        out = xp.astype(out, v.result_dtype)
+        out = _narrow(xp, out, v.result_dtype, metric)
     return out
+
+
+def _narrow(xp, out, dtype, metric: str):
+    """``out`` cast to the result dtype (float16 input computes in float32/float64 and returns float16),
+    refusing a value that overflows it: an mse of 360000 is inf in float16."""
+    small = xp.astype(out, dtype)
+    if not is_jax_tracer(small) and bool(xp.all(xp.isfinite(out))) and not bool(xp.all(xp.isfinite(small))):
+        raise overflow_error("y_true, y_pred", dtype=str(dtype).replace("torch.", ""), metric=metric)
+    return small
 
 
 def _all_finite(xp, st: dict) -> bool:
