@@ -368,3 +368,14 @@ def test_minimiser_fallback_paths(rng):
     d, _ = _minimise(f, -1.0, -0.5, -0.7)
     assert d == -0.5
     assert _minimise(f, 0.2, 0.2, 0.0)[0] == 0.2
+
+
+@pytest.mark.parametrize("scale", [1e155, 1e200, 1e308])
+def test_signals_whose_energy_overflows_are_refused_not_nan(scale):
+    # near 1e308 the shift came back NaN (or a wrong lag) with no error
+    t = np.arange(300.0)
+    x = np.sin(t / 7.0)
+    with pytest.raises(InputError, match="overflow") as exc:
+        l2.align(x * scale, np.roll(x, 3) * scale)
+    assert "the shift does not change" in exc.value.fix
+    assert l2.align(x * 1e150, np.roll(x, 3) * 1e150).shift == pytest.approx(3.0, abs=1e-6)

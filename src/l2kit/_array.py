@@ -32,9 +32,11 @@ __all__ = [
     "is_numpy",
     "is_traced",
     "to_numpy",
+    "as_numpy",
     "validate_pair",
     "validate_weights",
     "nonfinite_error",
+    "overflow_error",
     "check_finite_result",
 ]
 
@@ -187,6 +189,14 @@ def _shape_fix(n_true: tuple, n_pred: tuple, name_true: str, name_pred: str) -> 
     return f"pass {name_true} and {name_pred} with the same shape (l2kit never broadcasts them)"
 
 
+def _unconvertible(name: str, x: Any) -> InputError:
+    """The error for a sequence no array library can take: ragged rows, or things that are not numbers."""
+    ragged = isinstance(x, (list, tuple)) and len({len(r) if isinstance(r, (list, tuple)) else -1 for r in x}) > 1
+    got = f"a ragged {type(x).__name__} (rows of different lengths)" if ragged else type(x).__name__
+    return InputError(name, "an array or a rectangular sequence of numbers", got,
+                      "pass rows of equal length" if ragged else "pass numbers")
+
+
 def _as_array(xp, x, name):
     if x is None:
         return None
@@ -194,8 +204,26 @@ def _as_array(xp, x, name):
         return x
     try:
         return xp.asarray(x)
-    except Exception as exc:
-        raise InputError(name, "an array or a sequence of numbers", type(x).__name__, "pass numbers") from exc
+    except Exception:
+        raise _unconvertible(name, x) from None
+
+
+def as_numpy(x: Any, name: str) -> np.ndarray:
+    """``x`` as a NumPy array (any supported array library, or a sequence), never NumPy's raw ValueError.
+
+    Examples
+    --------
+    >>> as_numpy([[1.0, 2.0], [3.0]], "X")
+    Traceback (most recent call last):
+    ...
+    l2kit._errors.InputError: X: expected an array or a rectangular sequence of numbers, got a ragged list ...
+    """
+    if _is_array(x):
+        return to_numpy(x)
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError):
+        raise _unconvertible(name, x) from None
 
 
 def validate_weights(xp, weights, shape: tuple, dtype, *, name: str = "weights"):
@@ -315,11 +343,28 @@ def nonfinite_error(xp, arrays: dict[str, Any]) -> InputError:
             first = int(xp.argmax(xp.astype(flat, xp.int8)))
             plural = "s" if count > 1 else ""
             parts.append(f"{name} holds {count} non-finite value{plural} (first at flat index {first})")
-    got = "; ".join(parts) if parts else "a non-finite result from finite input (overflow)"
+    if not parts:
+        return overflow_error(", ".join(arrays))
     return InputError(
-        ", ".join(arrays), "finite values", got,
+        ", ".join(arrays), "finite values", "; ".join(parts),
         "clean the data, or pass nonfinite='omit' to drop non-finite pairs (the count is reported)",
     )
+
+
+def overflow_error(names: str, dtype: str = "float64", metric: str | None = None) -> InputError:
+    """The error for finite input whose result overflows ``dtype`` (squares of values near 1e200, or a
+    ``metric`` of float16 input above 65504).
+
+    Examples
+    --------
+    >>> print(overflow_error("y_true, y_pred"))
+    y_true, y_pred: expected values whose squared errors fit float64, got a non-finite result from finite input (overflow). Fix: rescale the data (e.g. divide by its largest absolute value).
+    """
+    fix = "rescale the data (e.g. divide by its largest absolute value)"
+    if dtype != "float64":
+        fix = f"pass float32 or float64 data (the result does not fit {dtype}), or {fix}"
+    expected = f"values whose squared errors fit {dtype}" if metric is None else f"a value of {metric} that fits {dtype}"
+    return InputError(names, expected, "a non-finite result from finite input (overflow)", fix)
 
 
 def check_finite_result(xp, value, arrays: dict[str, Any]):

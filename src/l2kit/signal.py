@@ -332,7 +332,13 @@ def align(x: Any, y: Any, *, max_shift: float | None = None) -> Alignment:
                          f"shape {ya.shape}", "pass both signals with the same channels, as (n_samples, n_channels)")
     ms = _check_max_shift(max_shift)
     n, m = xa.shape[0], ya.shape[0]
-    ex, ey = float(np.sum(xa * xa)), float(np.sum(ya * ya))
+    with np.errstate(over="ignore"):
+        ex, ey = float(np.sum(xa * xa)), float(np.sum(ya * ya))
+    if not math.isfinite(4.0 * (ex + ey)):   # the error curve reaches 2 (ex + ey); NaN shifts came from inf
+        raise InputError("x, y", "signals whose energy (sum of squares) fits float64",
+                         f"sums of squares {ex:.3g} and {ey:.3g} (overflow)",
+                         "divide both signals by the same large number (e.g. their largest absolute value); "
+                         "the shift does not change")
     if ex == 0.0 or ey == 0.0:
         raise InputError("x" if ex == 0.0 else "y", "a signal with some non-zero samples", "all zeros",
                          "an all-zero signal matches every shift equally; check the input")

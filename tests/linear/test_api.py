@@ -53,3 +53,14 @@ def test_design_takes_pandas_column_names():
     pd = pytest.importorskip("pandas")
     d = validate_design(pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 5.0]}), [1.0, 2.0])
     assert d.feature_names == ("a", "b")
+
+
+def test_ragged_or_non_numeric_sequences_are_refused_with_the_library_error():
+    # a ragged list for X gave NumPy's raw "inhomogeneous shape" ValueError
+    with pytest.raises(InputError, match="ragged list") as exc:
+        l2.fit([[1.0, 2.0], [3.0]], [1.0, 2.0])
+    assert exc.value.argument == "X"
+    with pytest.raises(InputError, match="ragged list"):
+        l2.fit([[1.0], [2.0], [3.0]], [1.0, [2.0], 3.0])
+    with pytest.raises(InputError, match="weights"):
+        l2.fit([[1.0], [2.0], [3.0]], [1.0, 2.0, 3.0], weights=["a", "b", "c"])

@@ -148,3 +148,10 @@ def test_bad_input():
         l2.Focal(gamma=-1.0)
     with pytest.raises(InputError, match="target_weight"):
         l2.HeatmapMSE()(np.zeros((1, 2, 4, 4)), np.zeros((1, 2, 4, 4)), target_weight=np.ones((1, 2, 1, 1)))
+
+
+@pytest.mark.parametrize("alpha", [True, False, "0.25", float("nan"), 1.5, -0.1])
+def test_focal_alpha_refuses_booleans_and_non_numbers(alpha):
+    # alpha=True was accepted (as 1) while every other tuning constant refuses booleans
+    with pytest.raises(l2.InputError, match=r"Focal\(alpha=\.\.\.\)"):
+        l2.Focal(alpha=alpha)

@@ -251,6 +251,27 @@ def test_nan_input_never_becomes_a_finite_number(cls):
         assert np.isnan(loss.rho(r)[0]) and np.isnan(loss.psi(r)[0])
 
 
+@pytest.mark.parametrize("cls", RESIDUAL, ids=ids(RESIDUAL))
+def test_infinite_residuals_keep_a_non_finite_loss(cls):
+    # Tukey mapped +-inf residuals to c**2/6 (a silent finite number); every loss must keep them visible
+    loss, yt, yp, kw = example(cls)
+    r = np.array([np.inf, -np.inf, 1.0])
+    assert not np.isfinite(loss.rho(r)[:2]).any()
+    bad = yt.copy()
+    bad[0] = np.inf
+    assert not np.isfinite(loss(bad, yp, reduction="none", **kw)[0])
+    assert not np.isfinite(loss(bad, yp, **kw))
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=ids(CLASSES))
+def test_all_zero_weights_are_refused_by_the_mean(cls):
+    # HeatmapFocal returned 0 for all-zero weights where the other losses refuse a weighted mean of nothing
+    loss, yt, yp, kw = example(cls)
+    shape = np.shape(loss(yt, yp, reduction="none", **kw))
+    with pytest.raises(l2kit.InputError, match="sum to 0"):
+        loss(yt, yp, weights=np.zeros(shape), **kw)
+
+
 @pytest.mark.parametrize("cls", CLASSES, ids=ids(CLASSES))
 def test_repr_evaluates_back_to_an_equal_loss(cls):
     loss = example(cls)[0]

@@ -276,3 +276,40 @@ def test_zero_weight_row_leaves_no_trace_even_as_the_first_row():
     P[0, 0], P[1, 1] = 341.97, 12.3
     W = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 1.0]])      # per-element weights
     np.testing.assert_array_equal(l2.r2(Y, P, weights=W, multioutput="raw_values"), [1.0, 1.0])
+
+
+METRIC_FUNCS = [l2.mse, l2.rmse, l2.mae, l2.r2, l2.explained_variance]
+
+
+@pytest.mark.parametrize("fn", METRIC_FUNCS, ids=lambda f: f.__name__)
+def test_zero_dimensional_input_is_refused_not_an_index_error(fn):
+    for a, b in ((np.array(1.0), np.array(2.0)), (np.float64(1.0), np.float64(2.0)), (3, 4)):
+        with pytest.raises(InputError, match="0-d scalar") as exc:
+            fn(a, b)
+        assert "np.atleast_1d" in exc.value.fix
+    with pytest.raises(InputError, match="0-d scalar"):
+        l2.metrics.Accumulator().update(np.array(1.0), np.array(2.0))
+
+
+@pytest.mark.parametrize("fn", METRIC_FUNCS, ids=lambda f: f.__name__)
+def test_ragged_lists_are_refused_with_the_library_error(fn):
+    with pytest.raises(InputError, match="ragged list"):
+        fn([[1.0, 2.0], [3.0]], [[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(InputError, match="ragged list"):
+        l2.metrics.Accumulator().update([[1.0, 2.0], [3.0]], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("fn", [l2.mse, l2.rmse, l2.mae], ids=lambda f: f.__name__)
+def test_float16_result_that_overflows_is_refused(fn):
+    # the float32/float64 result (3.6e5 or 1.2e5) became inf when cast back to float16, with no error
+    y = np.full(4, 300.0 if fn is l2.mse else 6e4, dtype=np.float16)
+    with pytest.raises(InputError, match="float16") as exc:
+        fn(y, -y)
+    assert "float32" in exc.value.fix
+    assert np.isfinite(fn(y.astype(np.float32), -y.astype(np.float32)))    # float32 keeps it
+    small = fn(np.ones(4, np.float16), np.zeros(4, np.float16))
+    assert small.dtype == np.float16 and small == 1.0
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(y)
+    with pytest.raises(InputError, match="float16"):
+        fn(t, -t)

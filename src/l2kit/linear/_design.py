@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._array import to_numpy
+from .._array import as_numpy
 from .._errors import InputError
 
 
@@ -105,8 +105,7 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     like = X if backend not in ("numpy",) else None
     if feature_names is None and hasattr(X, "columns"):
         feature_names = tuple(str(c) for c in X.columns)
-    Xn = to_numpy(X) if not isinstance(X, (list, tuple)) else np.asarray(X)
-    yn = to_numpy(y) if not isinstance(y, (list, tuple)) else np.asarray(y)
+    Xn, yn = as_numpy(X, "X"), as_numpy(y, "y")
     if Xn.ndim != 2:
         raise InputError("X", "a 2-D array of shape (n_samples, n_features)", f"shape {Xn.shape}",
                          "for one feature pass X.reshape(-1, 1)" if Xn.ndim == 1 else "reshape X to 2-D")
@@ -138,7 +137,11 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
         first_nonfinite("y", yn)
     wn = None
     if weights is not None:
-        wn = np.asarray(to_numpy(weights), dtype=np.float64)
+        wn = as_numpy(weights, "weights")
+        if not (np.issubdtype(wn.dtype, np.number) or wn.dtype == bool) or np.iscomplexobj(wn):
+            raise InputError("weights", "real, non-negative case weights", f"dtype {wn.dtype}",
+                             "pass numeric weights")
+        wn = wn.astype(np.float64, copy=False)
         if wn.shape != (Xn.shape[0],):
             raise InputError("weights", f"shape ({Xn.shape[0]},)", f"shape {wn.shape}", "pass one weight per row")
         first_nonfinite("weights", wn)

@@ -17,6 +17,13 @@ def check_reduction(reduction: str) -> None:
                          "pass reduction='mean', 'sum' or 'none'")
 
 
+def check_weight_sum(total) -> None:
+    """Refuse case weights that sum to 0 (a weighted mean of nothing); skipped while JAX traces."""
+    if not is_traced(total) and float(total) <= 0:
+        raise InputError("weights", "a positive sum", "weights that sum to 0",
+                         "give at least one observation a positive weight")
+
+
 def reduce(xp, values, weights, reduction: str, result_dtype):
     r"""Reduce elementwise loss ``values`` with optional case ``weights``.
 
@@ -42,9 +49,7 @@ def reduce(xp, values, weights, reduction: str, result_dtype):
         else:
             # per-sample weights of shape (N,) stand for every element of their row
             total = xp.sum(weights) * (math.prod(values.shape) / math.prod(weights.shape) if weights.ndim else 1)
-            if not is_traced(total) and float(total) <= 0:
-                raise InputError("weights", "a positive sum", "weights that sum to 0",
-                                 "give at least one observation a positive weight")
+            check_weight_sum(total)
             out = xp.sum(values) / total
     if out.dtype != result_dtype and not xp.isdtype(result_dtype, "complex floating"):
         out = xp.astype(out, result_dtype)

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._errors import InputError
 from ._base import Loss
-from ._reduce import check_reduction, reduce
+from ._reduce import check_reduction, check_weight_sum, reduce
 from ._registry import register
 from ._validate import any_true, check_unit, positive_param
 from .links import sigmoid, softplus
@@ -125,7 +125,7 @@ class Focal(Loss):
         positive_param("Focal", "gamma", self.gamma, allow_zero=True)
         if self.alpha is not None:
             a = self.alpha
-            if not (isinstance(a, (int, float, np.floating, np.integer)) and 0 <= a <= 1):
+            if not (isinstance(a, (int, float, np.floating, np.integer)) and not isinstance(a, bool) and 0 <= a <= 1):
                 raise InputError("Focal(alpha=...)", "a number in [0, 1] or None", repr(a),
                                  "pass alpha=0.25, or alpha=None to disable class balancing")
 
@@ -265,6 +265,8 @@ class HeatmapFocal(Loss):
         if v.weights is not None:
             values = values * v.weights
             pos = pos * v.weights
+        if v.weights is not None:
+            check_weight_sum(xp.sum(v.weights))  # all-zero weights: refused as by every other loss
         n_pos = xp.sum(pos)
         out = xp.sum(values) / xp.maximum(n_pos, xp.ones_like(n_pos))
         return xp.astype(out, v.result_dtype) if out.dtype != v.result_dtype else out

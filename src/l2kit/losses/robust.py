@@ -447,7 +447,7 @@ class Tukey(ResidualLoss):
     With :math:`x = r/c` and :math:`t = 1 - x^2`,
 
     .. math::
-        \rho(r) = \frac{c^2}{6}\begin{cases} 1 - t^3 & |r| \le c \\ 1 & |r| > c \end{cases},\qquad
+        \rho(r) = \frac{c^2}{6}\begin{cases} 1 - t^3 & |r| \le c \\ 1 & c < |r| < \infty \end{cases},\qquad
         \psi(r) = r\,t^2\,[|r| \le c],\qquad
         \psi'(r) = t\,(1 - 5x^2)\,[|r| \le c],\qquad
         w(r) = t^2\,[|r| \le c]
@@ -469,6 +469,8 @@ class Tukey(ResidualLoss):
     array([1., 0.])
     >>> round(float(loss.rho(np.array([100.0]))[0]), 4)  # c**2 / 6
     3.6582
+    >>> loss.rho(np.array([np.inf, np.nan]))               # bad input stays visible
+    array([inf, nan])
     """
 
     c: float = 4.685
@@ -491,7 +493,9 @@ class Tukey(ResidualLoss):
 
     def _rho(self, xp, r):
         outside, _, _, t = self._parts(xp, r)
-        return (self.c * self.c / 6.0) * xp.where(outside, 1.0, 1.0 - t * t * t)
+        rho = (self.c * self.c / 6.0) * xp.where(outside, 1.0, 1.0 - t * t * t)
+        # a residual of +-inf is bad input, not a large residual: keep it non-finite, as every other loss does
+        return xp.where(xp.isinf(r), xp.abs(r), rho)
 
     def _psi(self, xp, r):
         outside, x, _, t = self._parts(xp, r)
