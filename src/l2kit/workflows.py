@@ -263,7 +263,10 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
         if w is not None:
             _check_weights(path, weights, 0, w, None)
         X = np.column_stack([data[c] for c in feats])
-        return linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats)
+        try:
+            return linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats)
+        except InputError as exc:
+            raise _weights_error(exc, path, weights) from None
     from .linear.least_squares import fit_chunks
 
     bad_rows = _BadRows(path)
@@ -293,8 +296,16 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
 
     try:
         return fit_chunks(chunks(), loss=loss, feature_names=feats)
-    except InputError:
+    except InputError as exc:
         if rows[0] == 0:
             raise DataError("the table has no data rows", file=path,
                             fix="pass a file with data below the header") from None
-        raise
+        raise _weights_error(exc, path, weights) from None
+
+
+def _weights_error(exc: InputError, path: str, weights: str | None) -> Exception:
+    """A fit's complaint about the weights as a DataError naming the file and the weights column;
+    any other error unchanged."""
+    if weights and exc.argument.startswith("weights"):
+        return DataError(f"expected {exc.expected}, got {exc.got}", file=path, column=weights, fix=exc.fix)
+    return exc

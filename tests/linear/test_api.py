@@ -64,3 +64,22 @@ def test_ragged_or_non_numeric_sequences_are_refused_with_the_library_error():
         l2.fit([[1.0], [2.0], [3.0]], [1.0, [2.0], 3.0])
     with pytest.raises(InputError, match="weights"):
         l2.fit([[1.0], [2.0], [3.0]], [1.0, 2.0, 3.0], weights=["a", "b", "c"])
+
+
+@pytest.mark.parametrize("loss", ["squared", "huber", "quantile", "poisson_nll"])
+@pytest.mark.parametrize("scale", [5e-324, 1e-300, 1e200, 1e300])
+def test_weights_on_an_extreme_scale_are_blamed_not_the_columns(loss, scale):
+    # 1e300 gave "rescale the columns"; 5e-324 gave "success" with wrong coefficients and NaN standard errors
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = rng.poisson(3.0, size=40).astype(float)
+    w = np.full(40, scale)
+    with pytest.raises(InputError) as exc:
+        l2.fit(X, y, loss=loss, weights=w)
+    assert exc.value.argument == "weights" and "largest weight" in exc.value.got
+    assert "divide the weights by their largest value" in exc.value.fix
+    if loss == "squared":   # the chunked path too
+        with pytest.raises(InputError, match="largest weight"):
+            l2.fit(((X[i:i + 10], y[i:i + 10], w[i:i + 10]) for i in range(0, 40, 10)))
+    ref = l2.fit(X, y, loss=loss, weights=w / w.max())
+    assert ref.converged

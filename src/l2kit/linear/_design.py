@@ -49,6 +49,28 @@ class Design:
         return rank
 
 
+#: the largest case weight ``fit`` accepts lies in this range: beyond it ``w * x**2`` overflows float64 for
+#: ordinary data, or underflows (weights of 5e-324 gave "success" with wrong coefficients and NaN errors)
+WEIGHT_RANGE = (1e-100, 1e100)
+
+
+def check_weight_scale(wmax: float) -> None:
+    """Refuse case weights whose largest value lies outside :data:`WEIGHT_RANGE`, blaming the weights.
+
+    Examples
+    --------
+    >>> check_weight_scale(1e300)
+    Traceback (most recent call last):
+    ...
+    l2kit._errors.InputError: weights: expected case weights whose largest value lies between 1e-100 and 1e+100, got ...
+    """
+    lo, hi = WEIGHT_RANGE
+    if not lo <= wmax <= hi:
+        raise InputError("weights", f"case weights whose largest value lies between {lo:g} and {hi:g}",
+                         f"a largest weight of {wmax:g}",
+                         "divide the weights by their largest value (only their ratios matter to the coefficients)")
+
+
 def _backend(x) -> str:
     mod = type(x).__module__.split(".")[0]
     return "numpy" if mod in ("numpy", "builtins", "pandas") else mod
@@ -151,6 +173,7 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
                              f"first at row {i} ({wn[i]:g})", "weights are case weights; fix or drop those rows")
         if not (wn > 0).any():
             raise InputError("weights", "a positive sum", "all-zero weights", "give some rows positive weight")
+        check_weight_scale(float(wn.max()))
     if feature_names is None:
         feature_names = tuple(f"x{j}" for j in range(Xn.shape[1]))
     else:

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from ..._array import to_numpy
+from ..._array import as_numpy
 from ..._errors import InputError
 from ...losses import Squared
-from .._design import first_nonfinite
+from .._design import WEIGHT_RANGE, check_weight_scale, first_nonfinite
 from .state import GramState, solve_state
 
 _KNOWN_OPTS = {"rcond"}
@@ -58,8 +58,7 @@ def _chunk_arrays(chunk: Any, i: int, offset: int, p_expected: int | None):
     X, y = chunk[0], chunk[1]
     w = chunk[2] if len(chunk) == 3 else None
     names = tuple(str(c) for c in X.columns) if hasattr(X, "columns") else None
-    Xn = np.asarray(to_numpy(X) if not isinstance(X, (list, tuple)) else X)
-    yn = np.asarray(to_numpy(y) if not isinstance(y, (list, tuple)) else y)
+    Xn, yn = as_numpy(X, f"X (chunk {i})"), as_numpy(y, f"y (chunk {i})")
     if Xn.ndim != 2:
         raise InputError(f"X (chunk {i})", "a 2-D array (rows, features)", f"shape {Xn.shape}",
                          "reshape each chunk's X to 2-D, e.g. x.reshape(-1, 1)")
@@ -79,7 +78,10 @@ def _chunk_arrays(chunk: Any, i: int, offset: int, p_expected: int | None):
     yn = np.asarray(yn, dtype=np.float64)
     wn = None
     if w is not None:
-        wn = np.asarray(to_numpy(w) if not isinstance(w, (list, tuple)) else w, dtype=np.float64)
+        wn = as_numpy(w, f"weights (chunk {i})")
+        if not (np.issubdtype(wn.dtype, np.number) or wn.dtype == bool) or np.iscomplexobj(wn):
+            raise InputError(f"weights (chunk {i})", "real case weights", f"dtype {wn.dtype}", "pass numeric weights")
+        wn = wn.astype(np.float64, copy=False)
         if wn.shape != yn.shape:
             raise InputError(f"weights (chunk {i})", f"shape {yn.shape}", f"shape {wn.shape}", "one weight per row")
     if wn is not None and not (wn >= 0).all():  # also catches NaN weights
@@ -154,10 +156,15 @@ def fit_chunks(chunks: Iterable[Any], *, loss: Any = None, weights: Any = None, 
     names = None
     offset = 0
     n_chunks = 0
+    wmax = None   # the largest weight so far (None: unweighted)
     for i, chunk in enumerate(iter(chunks)):
         X, y, w, cnames = _chunk_arrays(chunk, i, offset, None if state is None else state.p)
         if names is None:
             names = cnames
+        if w is not None and w.size:
+            wmax = max(wmax or 0.0, float(w.max()))
+            if wmax > WEIGHT_RANGE[1]:
+                check_weight_scale(wmax)    # blame the weights before their squares overflow
         part = GramState.from_chunk(X, y, w)
         if not part.finite:  # only now pay for a scan of the rows
             _check_finite(X, y, w, offset, f"chunk {i}")
@@ -166,6 +173,8 @@ def fit_chunks(chunks: Iterable[Any], *, loss: Any = None, weights: Any = None, 
         state = part if state is None else state.merge(part)
         offset += X.shape[0]
         n_chunks += 1
+    if wmax:
+        check_weight_scale(wmax)
     if state is None:
         raise InputError("X", "an iterator of at least one (X, y) chunk", "an empty iterator", "pass data")
     if state.n_rows == 0:
