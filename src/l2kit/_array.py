@@ -357,13 +357,15 @@ def overflow_error(names: str, dtype: str = "float64", metric: str | None = None
 
     Examples
     --------
-    >>> print(overflow_error("y_true, y_pred"))
-    y_true, y_pred: expected values whose squared errors fit float64, got a non-finite result from finite input (overflow). Fix: rescale the data (e.g. divide by its largest absolute value).
+    >>> overflow_error("y_true, y_pred").fix
+    'rescale the data (e.g. divide by its largest absolute value)'
+    >>> overflow_error("y_true, y_pred", dtype="float16", metric="mse").expected
+    'a value of mse that fits float16'
     """
     fix = "rescale the data (e.g. divide by its largest absolute value)"
     if dtype != "float64":
         fix = f"pass float32 or float64 data (the result does not fit {dtype}), or {fix}"
-    expected = f"values whose squared errors fit {dtype}" if metric is None else f"a value of {metric} that fits {dtype}"
+    expected = f"a value of {metric} that fits {dtype}" if metric else f"values whose squared errors fit {dtype}"
     return InputError(names, expected, "a non-finite result from finite input (overflow)", fix)
 
 

@@ -73,6 +73,7 @@ def _cmd_report(args) -> int:
     """Diagnose DATA (default: embedded stackloss), print a summary, write the HTML report atomically."""
     import os
 
+    from ._errors import InputError
     from .io.errors import DataError
 
     out = os.path.abspath(args.out)
@@ -86,7 +87,15 @@ def _cmd_report(args) -> int:
 
     print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
           file=sys.stderr)
-    d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None)
+    try:
+        d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None)
+    except InputError as exc:   # name the file and the column the library's error is about
+        raise DataError(f"expected {exc.expected}, got {exc.got}", file=args.data,
+                        column=target if exc.argument == "y" else None, fix=exc.fix) from None
+    except ArithmeticError as exc:   # a degenerate design the diagnosis cannot handle yet (issue 17)
+        raise DataError(f"the diagnosis cannot be computed on this data ({type(exc).__name__}: {exc})",
+                        file=args.data, fix="check for constant or duplicated columns and for columns on very "
+                        "different scales (standardise them)") from None
     title = f"l2kit report: {target} in {os.path.basename(source)}" if os.path.exists(source) else \
         f"l2kit report: {target} ({source})"
     d.to_html(args.out, title=title)

@@ -1,5 +1,8 @@
 """Table readers: numeric columns, streaming batches, and errors that name file, column, row and value."""
 
+import gzip
+import os
+
 import numpy as np
 import pytest
 
@@ -13,6 +16,12 @@ pq = pytest.importorskip("pyarrow.parquet")
 def _csv(tmp_path, text, name="t.csv"):
     p = tmp_path / name
     p.write_text(text)
+    return str(p)
+
+
+def _bytes(tmp_path, data, name):
+    p = tmp_path / name
+    p.write_bytes(data)
     return str(p)
 
 
@@ -108,3 +117,63 @@ def test_progress_silent_when_not_a_tty_and_drawn_when_forced():
     with progress(100, desc="x", stream=s, enabled=True) as bar:
         bar.update(50)
     assert s.getvalue() != ""
+
+
+@pytest.mark.parametrize("make, match, row", [
+    (lambda d: _bytes(d, b"y,p\xff\n1,2\n", "h.csv"), "header line holds bytes that are not UTF-8", None),
+    (lambda d: _bytes(d, b"y,p\n1,2\n2,\xff3\n", "c.csv"), "line 3 of the file holds bytes that are not UTF-8", 2),
+    (lambda d: _bytes(d, gzip.compress(b"y,p\n1,2\n"), "g.csv"), "gzip-compressed data", None),
+    (lambda d: _bytes(d, b"PK\x03\x04" + bytes(40), "x.csv"), "ZIP archive", None),
+    (lambda d: _bytes(d, bytes(10), "n.csv"), "NUL bytes", None),
+    (lambda d: _bytes(d, b"\n\n", "b.csv"), "first line is blank", None),
+    (lambda d: _bytes(d, b"y,p,y\n1,2,3\n", "d.csv"), "'y' appears 2 times", None),
+])
+def test_unreadable_bytes_are_data_errors_naming_the_problem(tmp_path, make, match, row):
+    # non-UTF-8 bytes were a UnicodeDecodeError or ArrowInvalid traceback; gzip bytes were "the file is empty";
+    # a repeated column name was silently resolved to the first one
+    path = make(tmp_path)
+    readers = [lambda p: read_columns(p, ["y", "p"])] + ([column_names, numeric_columns] if row is None else [])
+    for read in readers:   # a bad cell is found by reading the data, not the header
+        with pytest.raises(DataError, match=match) as e:
+            read(path)
+        assert e.value.fix
+    if row is not None:
+        assert e.value.row == row and e.value.column == "p"
+
+
+def test_duplicate_names_in_parquet_are_refused(tmp_path):
+    path = str(tmp_path / "d.parquet")
+    pq.write_table(pa.Table.from_arrays([pa.array([1.0]), pa.array([2.0])], names=["y", "y"]), path)
+    with pytest.raises(DataError, match="appears 2 times"):
+        read_columns(path, ["y"])
+
+
+def test_not_a_parquet_file_is_a_data_error_everywhere(tmp_path):
+    path = _csv(tmp_path, "y,p\n1,2\n", "fake.parquet")
+    for read in (column_names, numeric_columns, total_rows, lambda p: read_columns(p, ["y"])):
+        with pytest.raises(DataError, match="cannot read this PARQUET file"):
+            read(path)
+
+
+@pytest.mark.parametrize("change", ["truncate", "append", "remove"])
+def test_a_file_that_changes_while_it_is_read_is_refused(tmp_path, change):
+    # a CSV truncated while being read was scored on the part that was seen, with exit 0
+    path = _csv(tmp_path, "y,p\n" + "".join(f"{i},{i + 0.5}\n" for i in range(50_000)))
+    it = iter_batches(path, ["y", "p"], batch_rows=1000)
+    next(it)
+    if change == "truncate":
+        os.truncate(path, os.path.getsize(path) // 2)
+    elif change == "append":
+        with open(path, "a") as fh:
+            fh.write("1,2\n")
+    else:
+        os.remove(path)
+    with pytest.raises(DataError, match="while it was being read") as e:
+        for _ in it:
+            pass
+    assert "run again once the file is complete" in e.value.fix
+
+
+def test_an_unchanged_file_reads_whole(tmp_path):
+    path = _csv(tmp_path, "y,p\n" + "".join(f"{i},{i + 0.5}\n" for i in range(5000)))
+    assert sum(len(b["y"]) for _, b in iter_batches(path, ["y", "p"], batch_rows=1000)) == 5000

@@ -80,6 +80,6 @@ def test_weights_on_an_extreme_scale_are_blamed_not_the_columns(loss, scale):
     assert "divide the weights by their largest value" in exc.value.fix
     if loss == "squared":   # the chunked path too
         with pytest.raises(InputError, match="largest weight"):
-            l2.fit(((X[i:i + 10], y[i:i + 10], w[i:i + 10]) for i in range(0, 40, 10)))
+            l2.fit((X[i:i + 10], y[i:i + 10], w[i:i + 10]) for i in range(0, 40, 10))
     ref = l2.fit(X, y, loss=loss, weights=w / w.max())
     assert ref.converged

@@ -230,6 +230,9 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     if not isinstance(folds, (int, np.integer)) or isinstance(folds, bool) or not 2 <= folds <= n:
         raise InputError("folds", f"an integer between 2 and the number of rows ({n})", repr(folds),
                          "pass e.g. folds=5")
+    if np.all(yn == yn[0]):   # nothing to model (it crashed with ZeroDivisionError)
+        raise InputError("y", "a target that varies", f"a constant target (every value is {yn[0]:g})",
+                         "pick a target column that varies; a constant needs no model")
     if n < p + 3:
         raise InputError("X", f"more rows than features + 2 (p = {p})", f"{n} rows",
                          "diagnostics need residual degrees of freedom; add rows or drop features")

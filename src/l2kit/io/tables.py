@@ -81,25 +81,91 @@ def _csv_options(path: str, columns: Sequence[str] | None, *, as_string: bool = 
     return read, parse, conv
 
 
-def _arrow_error(path: str, exc: Exception, fmt: str) -> DataError:
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    """What pyarrow raises on a bad file: its own errors, OSError, and UnicodeDecodeError for non-UTF-8 names."""
+    import pyarrow as pa
+
+    return (pa.ArrowException, OSError, UnicodeDecodeError)
+
+
+#: leading bytes of binary formats that are sometimes given a .csv name
+_MAGIC = ((b"\x1f\x8b", "gzip-compressed data", "decompress it first (gunzip FILE)"),
+          (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook?)", "export the sheet as CSV, or unzip the file"),
+          (b"BZh", "bzip2-compressed data", "decompress it first (bunzip2 FILE)"),
+          (b"\xfd7zXZ\x00", "xz-compressed data", "decompress it first (unxz FILE)"),
+          (b"(\xb5/\xfd", "zstd-compressed data", "decompress it first (unzstd FILE)"),
+          (b"PAR1", "a Parquet file", "rename it to .parquet"))
+
+
+def _sniff(path: str) -> tuple[str, str] | None:
+    """``(what, fix)`` when a CSV file is really a known binary format or holds NUL bytes; else None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    for magic, what, fix in _MAGIC:
+        if head.startswith(magic):
+            return what, fix
+    if b"\x00" in head:
+        return "binary data (it holds NUL bytes)", "pass a text CSV file"
+    return None
+
+
+def _not_utf8(path: str) -> DataError:
+    """Name the first line (and column) of a CSV file holding bytes that are not UTF-8 (error path only)."""
+    sep = b"\t" if path.lower().endswith(".tsv") else b","
+    header: list[str] = []
+    with open(path, "rb") as fh:
+        for i, line in enumerate(fh):
+            if i == 0:
+                header = line.rstrip(b"\r\n").decode("utf-8", errors="replace").split(sep.decode())
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                j = line[:exc.start].count(sep)
+                column = header[j] if i and j < len(header) else None
+                place = "the header line" if i == 0 else f"line {i + 1} of the file"
+                note = f"; {ROW_NOTE}" if i else ""
+                return DataError(f"{place} holds bytes that are not UTF-8 text (0x{line[exc.start]:02x} at byte "
+                                 f"{exc.start + 1} of the line{note})", file=path, column=column,
+                                 row=i or None, fix="save the file as UTF-8 text (e.g. iconv -f latin1 -t utf-8)")
+    return DataError("the file holds bytes that are not UTF-8 text", file=path, fix="save the file as UTF-8 text")
+
+
+def _arrow_error(path: str, exc: BaseException, fmt: str) -> DataError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "Empty CSV file" in text or "empty" in text.lower() and fmt == "csv":
-        return DataError("the file is empty (no header line)", file=path, fix="write a header line and data rows")
+    if fmt == "csv":
+        if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
+            return _not_utf8(path)
+        binary = _sniff(path)
+        if binary is not None:
+            return DataError(f"this is {binary[0]}, not a text CSV file", file=path, fix=binary[1])
+        if "Empty CSV file" in text:
+            what = "the file is empty" if os.path.getsize(path) == 0 else "the first line is blank"
+            return DataError(f"{what} (no header line)", file=path, fix="write a header line and data rows")
     return DataError(f"cannot read this {fmt.upper()} file ({text})", file=path,
                      fix=f"check that it is a valid {'comma-separated' if fmt == 'csv' else 'Parquet'} file")
+
+
+def _unique(path: str, names: list[str]) -> list[str]:
+    """``names``, refusing a header that repeats a name (score used the first, report crashed)."""
+    if len(set(names)) != len(names):
+        dup = next(n for i, n in enumerate(names) if n in names[:i])
+        raise DataError(f"the column name {dup!r} appears {names.count(dup)} times in the header", file=path,
+                        column=dup, fix="rename the columns so that each name is unique")
+    return names
 
 
 def column_names(path: str | os.PathLike) -> list[str]:
     """Column names of a CSV (header line) or Parquet file (schema)."""
     path = os.fspath(path)
     fmt = table_format(path)
-    import pyarrow as pa
-
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            return list(pq.ParquetFile(path).schema_arrow.names)
+            return _unique(path, list(pq.ParquetFile(path).schema_arrow.names))
         import pyarrow.csv as pcsv
 
         read, parse, _ = _csv_options(path, None)
@@ -107,8 +173,8 @@ def column_names(path: str | os.PathLike) -> list[str]:
         # everything as strings: the header is all we need, no type inference can fail
         conv = pcsv.ConvertOptions(column_types=None, strings_can_be_null=True)
         with pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=conv) as r:
-            return list(r.schema.names)
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+            return _unique(path, list(r.schema.names))
+    except _arrow_errors() as exc:
         raise _arrow_error(path, exc, fmt) from None
 
 
@@ -116,7 +182,6 @@ def numeric_columns(path: str | os.PathLike) -> list[str]:
     """Columns whose type (Parquet schema; CSV: inferred from the first block) is numeric or boolean."""
     path = os.fspath(path)
     fmt = table_format(path)
-    import pyarrow as pa
     import pyarrow.types as pt
 
     try:
@@ -130,7 +195,8 @@ def numeric_columns(path: str | os.PathLike) -> list[str]:
             read, parse, _ = _csv_options(path, None)
             with pcsv.open_csv(path, read_options=read, parse_options=parse) as r:
                 schema = r.schema
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        _unique(path, list(schema.names))
+    except _arrow_errors() as exc:
         raise _arrow_error(path, exc, fmt) from None
     return [f.name for f in schema
             if pt.is_integer(f.type) or pt.is_floating(f.type) or pt.is_boolean(f.type) or pt.is_decimal(f.type)
@@ -143,7 +209,10 @@ def total_rows(path: str | os.PathLike) -> int | None:
     if table_format(path) == "parquet":
         import pyarrow.parquet as pq
 
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except _arrow_errors() as exc:   # a non-Parquet file named .parquet was a traceback in score
+            raise _arrow_error(path, exc, "parquet") from None
     return None
 
 
@@ -196,17 +265,20 @@ def _locate_bad_csv_cell(path: str, columns: Sequence[str]) -> DataError:
 
     read, parse, conv = _csv_options(path, columns, as_string=True)
     start = 0
-    with pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=conv) as r:
-        for batch in r:
-            hits = []
-            for c in columns:
-                hit = _first_unparsable(batch.column(c))
-                if hit is not None:
-                    hits.append((hit[0], c, hit[1]))
-            if hits:
-                i, c, v = min(hits)
-                return _bad_cell_error(path, c, start + i, v)
-            start += batch.num_rows
+    try:
+        with pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=conv) as r:
+            for batch in r:
+                hits = []
+                for c in columns:
+                    hit = _first_unparsable(batch.column(c))
+                    if hit is not None:
+                        hits.append((hit[0], c, hit[1]))
+                if hits:
+                    i, c, v = min(hits)
+                    return _bad_cell_error(path, c, start + i, v)
+                start += batch.num_rows
+    except _arrow_errors() as exc:   # e.g. a cell that is not UTF-8 text cannot even be read as a string
+        return _arrow_error(path, exc, "csv")
     return DataError("a cell is not a number", file=path, fix="clean the non-numeric cells of the chosen columns")
 
 
@@ -253,7 +325,7 @@ def _raw_batches(path: str, fmt: str, columns: list[str], batch_rows: int) -> It
             # RSS grows with the file. A buffered stream keeps memory to a few pages.
             pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
             yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
-        except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        except _arrow_errors() as exc:
             raise _arrow_error(path, exc, fmt) from None
         return
     import pyarrow.csv as pcsv
@@ -267,7 +339,7 @@ def _raw_batches(path: str, fmt: str, columns: list[str], batch_rows: int) -> It
         if "conversion error" in str(exc) or "invalid value" in str(exc):
             raise _locate_bad_csv_cell(path, columns) from None
         raise _arrow_error(path, exc, fmt) from None
-    except (pa.ArrowException, OSError) as exc:
+    except _arrow_errors() as exc:
         raise _arrow_error(path, exc, fmt) from None
 
 
@@ -326,6 +398,7 @@ def iter_batches(path: str | os.PathLike, columns: Sequence[str], *, batch_rows:
     """
     path = os.fspath(path)
     fmt = table_format(path)
+    before = _snapshot(path)
     columns = _check_columns(path, columns)
 
     def gen():
@@ -337,7 +410,43 @@ def iter_batches(path: str | os.PathLike, columns: Sequence[str], *, batch_rows:
             yield start, {c: _to_float(path, c, batch.column(c), start) for c in columns}
             start += m
 
-    return _prefetch(gen(), prefetch) if prefetch > 0 else gen()
+    return _unchanged(path, before, _prefetch(gen(), prefetch) if prefetch > 0 else gen())
+
+
+def _snapshot(path: str) -> tuple[int, int, int] | None:
+    """Size, modification time and inode of ``path`` (None once it is gone)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _changed_error(path: str, before: tuple, after: tuple | None) -> DataError:
+    if after is None:
+        what = "the file was removed while it was being read"
+    elif after[0] != before[0]:
+        what = f"the file changed while it was being read ({before[0]:,} bytes at the start, {after[0]:,} now)"
+    else:
+        what = "the file was rewritten while it was being read (its modification time changed)"
+    return DataError(what, file=path, fix="run again once the file is complete (write it under another name "
+                     "and rename it into place when done)")
+
+
+def _unchanged(path: str, before: tuple | None, batches: Iterator) -> Iterator:
+    """``batches``, then a check that the file still has the size and modification time it had at the start:
+    a file truncated or appended to while it was read is refused rather than scored on the part that was seen.
+    A read error from a file that changed is reported as the change."""
+    try:
+        yield from batches
+    except DataError:
+        after = _snapshot(path)
+        if after != before:
+            raise _changed_error(path, before, after) from None
+        raise
+    after = _snapshot(path)
+    if after != before:
+        raise _changed_error(path, before, after)
 
 
 def read_columns(path: str | os.PathLike,

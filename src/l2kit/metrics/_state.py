@@ -8,8 +8,9 @@ the centred sums of squares ``m2y``/``m2r``, the weighted mean ``mabs`` of
 ``|r|`` and the weight unit ``u``: weights enter divided by a power of two
 near their maximum, so ``W``, ``m2y`` and ``m2r`` are in units of ``u`` (the
 true weight sum is ``W * u``). Weights of 5e-324 or 1e300 then neither
-underflow nor overflow, and every metric is a ratio in which ``u`` cancels. This module merges states (:func:`merge_states`), turns one into
-the sums a metric needs (:func:`state_sums`) and those sums into the metric
+underflow nor overflow, and every metric is a ratio in which ``u`` cancels.
+This module merges states (:func:`merge_states`), turns one into the sums a
+metric needs (:func:`state_sums`) and those sums into the metric
 (:func:`assemble`, with the ``multioutput`` rules of :func:`check_multioutput`).
 The in-memory metrics, the accumulator and the Dask path all end here.
 
@@ -34,9 +35,8 @@ import numpy as np
 from .._array import overflow_error, to_numpy
 from .._errors import InputError
 
-__all__ = ["KERNEL_KEYS", "STATE_KEYS", "NonFiniteOmitted", "UndefinedMetric", "assemble", "check_multioutput", "check_ndim", "finite_sums",
-           "is_jax_tracer",
-           "merge_states", "state_sums"]
+__all__ = ["KERNEL_KEYS", "STATE_KEYS", "NonFiniteOmitted", "UndefinedMetric", "assemble", "check_multioutput",
+           "check_ndim", "finite_sums", "in_unit", "is_jax_tracer", "merge_states", "state_sums"]
 
 #: per-output state arrays the fused kernel writes, in its order
 KERNEL_KEYS = ("W", "ky", "my", "m2y", "kr", "mr", "m2r", "mabs")
