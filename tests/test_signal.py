@@ -379,3 +379,10 @@ def test_signals_whose_energy_overflows_are_refused_not_nan(scale):
         l2.align(x * scale, np.roll(x, 3) * scale)
     assert "the shift does not change" in exc.value.fix
     assert l2.align(x * 1e150, np.roll(x, 3) * 1e150).shift == pytest.approx(3.0, abs=1e-6)
+
+
+def test_ragged_or_text_signals_are_refused_with_the_library_error():
+    with pytest.raises(InputError, match="ragged"):
+        l2.align([[1.0, 2.0], [3.0]], np.arange(5.0))
+    with pytest.raises(InputError, match="numeric"):
+        l2.align(np.array(["a", "b", "c"]), np.arange(5.0))

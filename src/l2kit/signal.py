@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ._array import to_numpy
+from ._array import as_numpy
 from ._errors import InputError
 
 __all__ = ["Alignment", "align", "read_signal"]
@@ -102,7 +102,7 @@ class Alignment:
 
 # -- validation ------------------------------------------------------------
 def _as_signal(a: Any, name: str) -> np.ndarray:
-    arr = to_numpy(a) if not isinstance(a, (list, tuple)) else np.asarray(a)
+    arr = as_numpy(a, name)
     if arr.dtype.kind == "c":
         raise InputError(name, "a real signal", f"dtype {arr.dtype}",
                          "align the real part, or the magnitudes, of complex signals")

@@ -266,7 +266,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
         try:
             return linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats)
         except InputError as exc:
-            raise _weights_error(exc, path, weights) from None
+            raise _file_error(exc, path, target, weights) from None
     from .linear.least_squares import fit_chunks
 
     bad_rows = _BadRows(path)
@@ -300,12 +300,12 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
         if rows[0] == 0:
             raise DataError("the table has no data rows", file=path,
                             fix="pass a file with data below the header") from None
-        raise _weights_error(exc, path, weights) from None
+        raise _file_error(exc, path, target, weights) from None
 
 
-def _weights_error(exc: InputError, path: str, weights: str | None) -> Exception:
-    """A fit's complaint about the weights as a DataError naming the file and the weights column;
-    any other error unchanged."""
-    if weights and exc.argument.startswith("weights"):
-        return DataError(f"expected {exc.expected}, got {exc.got}", file=path, column=weights, fix=exc.fix)
-    return exc
+def _file_error(exc: InputError, path: str, target: str, weights: str | None) -> DataError:
+    """A fit's InputError as a DataError naming the file, and the column when it is the target or the weights."""
+    arg = exc.argument
+    column = weights if weights and arg.startswith("weights") else target if arg.split(" ")[0] == "y" else None
+    what = "" if column else f"{arg}: "
+    return DataError(f"{what}expected {exc.expected}, got {exc.got}", file=path, column=column, fix=exc.fix)

@@ -118,3 +118,17 @@ def test_short_input_refused():
 
     with pytest.raises(InputError, match="at least 3"):
         jarque_bera([1.0, 2.0])
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([[1.0, 2.0], [3.0]], "ragged"),               # NumPy's "inhomogeneous shape" ValueError before
+    (np.array(["a", "b", "c", "d"]), "real numbers"),   # "could not convert string to float"
+    (np.array([1.0, np.nan, 2.0, 3.0]), "finite"),  # statistics of NaN, silently
+    (np.array([1 + 1j, 2, 3, 4]), "real numbers"),  # the imaginary part was dropped with a warning
+])
+def test_residual_statistics_refuse_bad_input_with_the_library_error(bad, match):
+    from l2kit import InputError
+
+    for fn in (jarque_bera, qq, heavy_tails):
+        with pytest.raises(InputError, match=match):
+            fn(bad)

@@ -83,3 +83,25 @@ def test_weights_on_an_extreme_scale_are_blamed_not_the_columns(loss, scale):
             l2.fit((X[i:i + 10], y[i:i + 10], w[i:i + 10]) for i in range(0, 40, 10))
     ref = l2.fit(X, y, loss=loss, weights=w / w.max())
     assert ref.converged
+
+
+def test_nan_is_refused_without_columns_and_for_a_wide_design():
+    # found by the property tests: an intercept of NaN with status "success" (no columns), or NaN
+    # coefficients with "max_iter" (fewer rows than columns, the SVD path)
+    for X, y in ((np.empty((3, 0)), np.array([1.0, np.nan, 2.0])),
+                 (np.random.default_rng(0).normal(size=(2, 3)), np.array([np.nan, 1.0]))):
+        with pytest.raises(InputError, match="finite values") as exc:
+            l2.fit(X, y)
+        assert exc.value.argument == "y"
+
+
+@pytest.mark.parametrize("loss", ["huber", "tukey", "quantile", "poisson_nll", "cauchy"])
+def test_values_whose_squares_overflow_are_refused_by_the_other_solvers(loss):
+    # found by the file fuzzer: Huber on a value of 1.8e154 raised OverflowError in the sandwich covariance
+    X = np.array([[0.0], [0.0], [1.826077013925236e154], [0.0], [1.0]])
+    y = np.array([0.0, 2.0, 0.0, 2.0, 1.0])
+    with pytest.raises(InputError, match="magnitude at most 1e\\+150") as exc:
+        l2.fit(X, y, loss=loss)
+    assert exc.value.argument == "X" and "row 2" in exc.value.got
+    with pytest.raises(InputError, match="magnitude"):
+        l2.fit(np.arange(5.0)[:, None], y * 1e160, loss=loss)

@@ -118,3 +118,11 @@ def test_mixing_numpy_and_jax_is_refused():
     jnp = pytest.importorskip("jax.numpy")
     with pytest.raises(InputError, match="a mix of jax and numpy"):
         Huber()(jnp.zeros(3), np.zeros(3))
+
+
+@pytest.mark.parametrize("cls", l2.loss_classes(), ids=lambda c: c.name)
+def test_ragged_lists_are_refused_with_the_library_error(cls):
+    # Geodesic (a loss over the last axis) raised NumPy's "inhomogeneous shape" ValueError
+    loss = cls._example(np.random.default_rng(0), 3)[0]
+    with pytest.raises(InputError, match="ragged"):
+        loss([[1.0, 0.0], [1.0]], [[1.0, 0.0], [0.0, 1.0]])

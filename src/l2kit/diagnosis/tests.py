@@ -25,11 +25,18 @@ __all__ = [
 
 
 def _vec(a, name: str = "resid") -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64).reshape(-1)
-    if a.size < 3:
-        from .._errors import InputError
+    from .._array import as_numpy
+    from .._errors import InputError
 
+    a = as_numpy(a, name)
+    if a.dtype.kind not in "fiub":   # strings, objects, complex: the library's error, not NumPy's
+        raise InputError(name, "real numbers", f"dtype {a.dtype}", "pass the residuals as a float array")
+    a = a.astype(np.float64).reshape(-1)
+    if a.size < 3:
         raise InputError(name, "at least 3 values", f"{a.size}", "pass more observations")
+    if not np.isfinite(a).all():
+        raise InputError(name, "finite values", f"{int((~np.isfinite(a)).sum())} NaN/inf value(s)",
+                         "drop or impute those observations first")
     return a
 
 

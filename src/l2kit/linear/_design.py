@@ -94,6 +94,22 @@ def first_nonfinite(name: str, a: np.ndarray, *, where: str | None = None, offse
                          "drop or impute those rows before fitting (l2kit never drops rows silently)")
 
 
+#: the largest magnitude the solvers that square residuals and scales in float64 accept (IRLS, LP, GLM, gradient):
+#: squares up to 1e300 and their sums stay finite. Least squares checks its Gram matrix instead.
+MAGNITUDE_LIMIT = 1e150
+
+
+def check_magnitude(name: str, a: np.ndarray) -> None:
+    """Refuse values above :data:`MAGNITUDE_LIMIT` in absolute value (an OverflowError deep in a solver)."""
+    if a.size and max(float(a.max()), -float(a.min())) > MAGNITUDE_LIMIT:
+        big = np.abs(a) > MAGNITUDE_LIMIT
+        first = np.unravel_index(int(np.argmax(big)), a.shape)
+        where = f"row {first[0]}" + (f", column {first[1]}" if a.ndim == 2 else "")
+        raise InputError(name, f"values of magnitude at most {MAGNITUDE_LIMIT:g} (their squares must fit float64)",
+                         f"{int(big.sum())} larger value(s), first {a[first]:.3g} at {where}",
+                         "rescale it (e.g. divide by its standard deviation), or fit with loss='squared'")
+
+
 def check_finite_design(design: Design) -> None:
     """Raise the NaN/inf :class:`~l2kit._errors.InputError` (count, first row) for ``X`` then ``y``."""
     first_nonfinite("X", design.X)
@@ -157,6 +173,9 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     if check_finite:
         first_nonfinite("X", Xn)
         first_nonfinite("y", yn)
+        if not cplx:
+            check_magnitude("X", Xn)
+            check_magnitude("y", yn)
     wn = None
     if weights is not None:
         wn = as_numpy(weights, "weights")

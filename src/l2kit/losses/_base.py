@@ -121,10 +121,19 @@ class Loss:
             raise InputError("keyword arguments", f"keywords of {type(self).__name__} ({accepted})",
                              ", ".join(sorted(unknown)), "remove the unknown keywords")
         v = validate_pair(y_true, y_pred, weights=weights, allow_complex=self.allow_complex,
-                          weight_shape=None if not self.reduces_last_axis else tuple(np.shape(y_true))[:-1])
+                          weight_shape=self._weight_shape(y_true))
         if not is_traced(v.y_true) and not is_traced(v.y_pred):  # values are unknown while JAX traces
             self._check_domain(v.xp, v.y_true, v.y_pred)
         return v
+
+    def _weight_shape(self, y_true) -> tuple | None:
+        """The elementwise loss's shape when it differs from the inputs' (losses over the last axis)."""
+        if not self.reduces_last_axis:
+            return None
+        try:
+            return tuple(np.shape(y_true))[:-1]
+        except ValueError:   # a ragged sequence: validate_pair refuses it with the library's error
+            return None
 
     def _check_domain(self, xp, y_true, y_pred) -> None:
         """Refuse values outside the loss's domain (counts, probabilities...)."""

@@ -63,6 +63,13 @@ class NonFiniteInput(ArithmeticError):
     """The one-pass Gram matrix is not finite: the data hold NaN/inf (the caller reports where)."""
 
 
+def _require_finite(A: np.ndarray, b: np.ndarray) -> None:
+    """The Gram pass's NaN/inf check for the paths without one (no columns; the SVD of a wide design),
+    where NaN came back as an intercept of NaN with status "success" or "max_iter"."""
+    if not (np.isfinite(A).all() and np.isfinite(b).all()):
+        raise NonFiniteInput("NaN/inf in A or b")
+
+
 def _pivoted_rank(Rdiag: np.ndarray, m: int, p: int) -> int:
     a = np.abs(Rdiag)
     if a.size == 0 or a[0] == 0:
@@ -442,6 +449,8 @@ def lstsq(A: np.ndarray, b: np.ndarray, c: np.ndarray | float | None = 1.0, *, m
     (array([2.]), 1.0, 'cholesky')
     """
     n, p = A.shape
+    if p == 0 or method == "svd" or (method == "auto" and n <= p + (c is not None)):
+        _require_finite(A, b)
     if p == 0:
         Ac, bc, mean, bmean, sw = centre(A, b, c)
         return Solution(np.zeros(0, A.dtype), bmean if c is not None else 0.0, bc, 0, "qr", mean, sw,
