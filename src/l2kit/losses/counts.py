@@ -384,7 +384,7 @@ class ZINB(CountGLM):
         if not np.all(np.isfinite(mu)):
             return None
         zero = y == 0
-        log_pi, log_1mpi = -np.logaddexp(0, -zeta), -np.logaddexp(0, zeta)
+        log_pi, log_1mpi = -softplus(np, -zeta), -softplus(np, zeta)
         log_p0 = -th * np.log1p(mu / th)
         log_mix0 = np.logaddexp(log_pi, log_1mpi + log_p0)
         ll = np.where(zero, log_mix0, log_1mpi - nb_nll(_np(), y, mu, np.full(y.shape, th))) if value else None
