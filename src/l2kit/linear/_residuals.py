@@ -15,7 +15,8 @@ kind            residual
 "standardized"  :math:`r^D_i/\sqrt{\phi(1-h_i)}` (R's ``rstandard``)
 "studentized"   :math:`\mathrm{sign}(r^D_i)\sqrt{(r^D_i)^2 + h_i (r^P_i)^2/(1-h_i)}\,/\,\hat\sigma_{(i)}` (R's
                 ``rstudent``); :math:`\hat\sigma_{(i)}^2 = (\sum_j (r^D_j)^2 - (r^D_i)^2/(1-h_i))/(n-k-1)`,
-                and 1 when the dispersion is fixed (Poisson, binomial)
+                and 1 for Poisson and binomial (R's rule: the negative binomial, whose dispersion is
+                also 1, is divided by it)
 =============== ===============================================================================
 
 Least squares is the Gaussian case: :math:`V = 1/w`, :math:`d_i = w_i r_i^2`,

@@ -112,8 +112,8 @@ def test_quantreg_estimators_run_and_agree_roughly(q):
     fits = {k: l2.fit(X, y, loss=l2.Quantile(q), cov_type=k) for k in ("iid", "nid", "ker")}
     for f in fits.values():
         assert f.converged and f.bse is not None and np.all(np.isfinite(f.bse)) and f.dist == "t"
-    np.testing.assert_allclose(fits["nid"].bse, fits["iid"].bse, rtol=0.25)
-    np.testing.assert_allclose(fits["ker"].bse, fits["iid"].bse, rtol=0.25)
+    np.testing.assert_allclose(fits["nid"].bse, fits["iid"].bse, rtol=0.4)
+    np.testing.assert_allclose(fits["ker"].bse, fits["iid"].bse, rtol=0.4)
     assert l2.fit(X, y, loss=l2.Quantile(q), cov_type="none").stderr is None
     with pytest.raises(InputError, match="'ker', 'nid', 'iid', 'none'"):
         l2.fit(X, y, loss=l2.Quantile(q), cov_type="HC1")

@@ -85,7 +85,9 @@ def glm_estimates(model, loss, coefs: dict, res, k: int, *, spec, information, d
     extra.update({"information": info, "dispersion_method": phi_how})
     if pearson is not None:
         extra.update({"pearson_chi2": pearson, "pearson_dispersion": pearson / max(df_resid, 1.0)})
-    parts = _parts(loss, mu, lin, variance, unit_dev, hw, data, phi_how)
+    # R's rstudent.glm divides by the leave-one-out sigma unless the family is Poisson or binomial (one block,
+    # dispersion 1); it does for the negative binomial, whose dispersion is also 1
+    parts = _parts(loss, mu, lin, variance, unit_dev, hw, data, phi_how == "fixed" and loss.glm_blocks == ("mean",))
     return Estimates(
         params=coefs["mean"], cov=None if cov_full is None else cov_full[:k, :k], status=status, message=message,
         method="newton", rank=k, scale=phi, loglike=loglike, residuals=y - mu, n_obs=int(y.size),
@@ -221,9 +223,9 @@ def _extra(model, loss, lin, coefs, res, cov_full, info, sizes, sw, start_iterat
     return extra
 
 
-def _parts(loss, mu, lin, variance, unit_dev, hw, data, phi_how):
+def _parts(loss, mu, lin, variance, unit_dev, hw, data, sigma_free: bool):
     """The per-row pieces of the residual kinds (computed already: references, no copies)."""
     def parts() -> dict:
         return {"fitted": mu, "eta": lin["mean"], "variance": variance, "unit_deviance": unit_dev,
-                "hat_weights": hw, "prior": data.get("trials"), "dispersion_fixed": phi_how == "fixed"}
+                "hat_weights": hw, "prior": data.get("trials"), "dispersion_fixed": sigma_free}
     return parts

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..._errors import InputError
 from ..._status import Status
-from .._design import Design, check_finite_design
+from .._design import Design, Training, check_finite_design
 from .._covariance import COV_KINDS, CovSpec, read_cov_options
 from .._inference import classical_cov, gaussian_loglike, robust_cov
 from .._result import Estimates, Fit, build_design_fit
@@ -221,6 +221,7 @@ def _solve_direct(design: Design, wh: Whitened, *, n_pen_alpha: float, fit_inter
         message += ". " + note[:1].upper() + note[1:]
     status = (Status.MAX_ITER if not sol.refined else
               Status.RANK_DEFICIENT if rank < p and not ridge else Status.SUCCESS)
+    stats = {} if ridge else _statistics(wh, rss, df_resid, rank, fit_intercept)
     extra.update({"rcond": sol.rcond, "n_refine": sol.n_refine, "problem": wh.kind, "rss": rss})
     if sol.collinear:
         extra["collinear"] = tuple(names[i] for i in sol.collinear)
@@ -228,7 +229,36 @@ def _solve_direct(design: Design, wh: Whitened, *, n_pen_alpha: float, fit_inter
         params=np.concatenate([[b0], coef]) if fit_intercept else np.asarray(coef), cov=cov_params, status=status,
         message=message, method=sol.method, rank=int(rank), scale=scale, loglike=loglike, residuals=resid,
         n_obs=int(wh.n_obs), df_resid=float(df_resid), n_iter=int(sol.n_refine), cov_type=spec.kind, extra=extra,
-        dist="t" if spec.kind == "nonrobust" else "normal")   # statsmodels' default (use_t=False for HC)
+        dist="t" if spec.kind == "nonrobust" else "normal",   # statsmodels' default (use_t=False for HC)
+        prediction_scale=scale, training=_training(design, wh, resid), **stats)
+
+
+def _statistics(wh: Whitened, rss: float, df_resid: float, rank: int, fit_intercept: bool) -> dict:
+    """R's summary.lm statistics on the whitened problem: deviance (RSS), null deviance (TSS), R^2, adjusted R^2."""
+    b, c = wh.b, wh.c
+    if fit_intercept:
+        cv = np.full(b.shape[0], c) if np.ndim(c) == 0 else c
+        b = b - cv * (np.vdot(cv, b) / np.vdot(cv, cv))
+    tss = float(np.vdot(b, b).real)
+    r2 = 1.0 - rss / tss if tss > 0 else math.nan
+    n = wh.n_obs
+    r2_adj = 1.0 - (1.0 - r2) * (n - fit_intercept) / df_resid if df_resid > 0 else math.nan
+    return {"deviance": rss, "null_deviance": tss, "r2": r2, "r2_adj": r2_adj, "df_model": float(rank),
+            "n_params": float(rank + fit_intercept + 1), "n_ic": float(n)}
+
+
+def _training(design: Design, wh: Whitened, resid: np.ndarray) -> Training:
+    """The pieces of the residual kinds: least squares is the Gaussian GLM with prior weights (V = 1/w)."""
+    y, w = design.y, design.weights
+
+    def parts() -> dict:
+        fitted = y - resid
+        ww = np.ones(y.shape[0]) if w is None else w
+        return {"fitted": fitted, "eta": fitted, "variance": 1.0 / ww if w is not None else ww,
+                "unit_deviance": ww * np.abs(resid) ** 2,
+                "hat_weights": None if wh.kind == "gls" else ww, "prior": None, "dispersion_fixed": False}
+
+    return Training(design.X, y, None, None, parts)
 
 
 def _fit_enet(design, loss, wh: Whitened, alpha, l1_ratio, fit_intercept, tol, max_iter, extra, cov_type,
