@@ -413,7 +413,8 @@ class Fit:
         eta = Xn @ self.coef + self.intercept + self._new_offset(offset, exposure, Xn.shape[0])
         if interval is None:
             return self._to_backend(get_link(self.link).inverse(np, eta))
-        from ._residuals import Prediction, interval as make_interval
+        from ._residuals import Prediction
+        from ._residuals import interval as make_interval
 
         p = make_interval(self, np.asarray(Xn, dtype=float), eta, interval, level)
         return Prediction(*(self._to_backend(np.asarray(v)) for v in p))

@@ -6,10 +6,10 @@ name. To add a loss: write its class in one module (decorated with
 """
 
 from ._base import Loss, ResidualLoss
+from ._glm import GLMLoss
 from ._registry import available_losses, get_loss, loss_classes, register
 from .counts import ZINB, NegativeBinomialNLL, PoissonNLL
 from .focal import Focal, HeatmapFocal, HeatmapMSE
-from ._glm import GLMLoss
 from .geodesic import Geodesic
 from .glm_families import Binomial, GammaNLL, Tweedie
 from .likelihood import GaussianNLL

@@ -98,7 +98,7 @@ class GLMLoss(Loss):
         return get_link(self.default_link).inverse(np, lin["mean"])
 
     def glm_variance(self, mu, lin: dict, **data):
-        """The variance of ``y`` at unit dispersion given the other blocks, at ``mu`` = :meth:`glm_mean` (None: undefined)."""
+        """The variance of ``y`` at unit dispersion given the other blocks, at ``mu`` = :meth:`glm_mean` (or None)."""
         return None
 
     def glm_unit_deviance(self, y, mu, lin: dict, **data):

@@ -279,7 +279,7 @@ class NegativeBinomialNLL(CountGLM):
         return mu + mu * mu / math.exp(lin["dispersion"])
 
     def glm_unit_deviance(self, y, mu, lin, **data):
-        """:math:`2\\,[y\\log(y/\\mu) - (y+\\theta)\\log\\frac{y+\\theta}{\\mu+\\theta}]` (MASS's ``negative.binomial``)."""
+        """:math:`2[y\\log(y/\\mu) - (y+\\theta)\\log\\frac{y+\\theta}{\\mu+\\theta}]` (MASS's)."""
         th = math.exp(lin["dispersion"])
         return 2 * (xlogy_ratio(y, mu) - (y + th) * np.log((y + th) / (mu + th)))
 

@@ -30,8 +30,8 @@ import numpy as np
 
 from ..._errors import InputError
 from ..._status import Status
-from .._design import Design, Training, check_finite_design
 from .._covariance import COV_KINDS, CovSpec, read_cov_options
+from .._design import Design, Training, check_finite_design
 from .._inference import classical_cov, gaussian_loglike, robust_cov
 from .._result import Estimates, Fit, build_design_fit
 from ._direct import CollinearityWarning, NonFiniteInput, lstsq, warn_collinear
