@@ -184,9 +184,21 @@ class Binomial(GLMLoss):
         return None
 
 
+@dataclass(frozen=True)
+class _EstimatedDispersion(GLMLoss):
+    """Log-link families whose dispersion is estimated after the fit, with R's expected-information errors."""
+
+    convex = False
+    smooth = True
+
+    fit_links: ClassVar[tuple[str, ...]] = ("log",)
+    glm_dispersion: ClassVar[str] = "estimated"
+    glm_information: ClassVar[str] = "expected"
+
+
 @register
 @dataclass(frozen=True)
-class GammaNLL(GLMLoss):
+class GammaNLL(_EstimatedDispersion):
     r"""Gamma negative log-likelihood with mean ``y_pred`` and dispersion :math:`\phi` (shape :math:`1/\phi`).
 
     .. math::
@@ -221,12 +233,6 @@ class GammaNLL(GLMLoss):
 
     name = "gamma_nll"
     aliases = ("gamma",)
-    convex = False
-    smooth = True
-
-    fit_links: ClassVar[tuple[str, ...]] = ("log",)
-    glm_dispersion: ClassVar[str] = "estimated"
-    glm_information: ClassVar[str] = "expected"
 
     def __post_init__(self):
         positive_param("GammaNLL", "dispersion", self.dispersion)
@@ -300,7 +306,7 @@ class GammaNLL(GLMLoss):
 
 @register
 @dataclass(frozen=True)
-class Tweedie(GLMLoss):
+class Tweedie(_EstimatedDispersion):
     r"""Tweedie unit deviance for power :math:`1 < p < 2` (compound Poisson-gamma: zeros and positive values).
 
     .. math::
@@ -331,12 +337,6 @@ class Tweedie(GLMLoss):
 
     name = "tweedie"
     aliases = ("tweedie_deviance",)
-    convex = False
-    smooth = True
-
-    fit_links: ClassVar[tuple[str, ...]] = ("log",)
-    glm_dispersion: ClassVar[str] = "estimated"
-    glm_information: ClassVar[str] = "expected"
 
     def __post_init__(self):
         p = self.power

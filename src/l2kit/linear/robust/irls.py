@@ -352,14 +352,17 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
         f"fitted values by {dfit / max(scale, 1e-300):.3g} scale units (tol={tol:g}); raise max_iter"), r
 
 
+def _psi_parts(loss, u):
+    """:math:`\\psi(u)` and :math:`\\psi'(u)` of the scaled residuals, as float arrays."""
+    xp = _np_xp()
+    return np.asarray(loss._psi(xp, u), dtype=float), np.asarray(loss._psi_prime(xp, u), dtype=float)
+
+
 def _huber_cov(loss, r, scale, state, cov_type, mass: bool):
     """Huber's H1 ("nonrobust"), H2 and H3 (statsmodels RLM; ``mass``: MASS's n - 1 in var psi')."""
     if not scale > 0:
         return None
-    xp = _np_xp()
-    u = r / scale
-    psi = np.asarray(loss._psi(xp, u), dtype=float)
-    dpsi = np.asarray(loss._psi_prime(xp, u), dtype=float)
+    psi, dpsi = _psi_parts(loss, r / scale)
     cw = state.cw
     n = state.sumw
     m = state.csum(dpsi) / n
@@ -383,10 +386,7 @@ def _sandwich_cov(loss, r, scale, Xa, cw, spec: CovSpec, iw):
     weights (R's sandwich on rlm)."""
     if not scale > 0:
         return None
-    xp = _np_xp()
-    u = r / scale
-    psi = np.asarray(loss._psi(xp, u), dtype=float)
-    dpsi = np.asarray(loss._psi_prime(xp, u), dtype=float)
+    psi, dpsi = _psi_parts(loss, r / scale)
     A = (Xa * (cw * dpsi)[:, None]).T @ Xa
     try:
         np.linalg.cholesky(A)
