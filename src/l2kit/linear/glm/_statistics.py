@@ -49,9 +49,10 @@ def glm_estimates(model, loss, coefs: dict, res, k: int, *, spec, information, d
     info = _information(loss, information)
     variance = loss.glm_variance(mu, lin, **data)
     hw = None   # the expected working weight of one copy of each row
-    if loss.glm_exponential and variance is not None:
-        hw = get_link(loss.default_link).mu_eta(np, lin["mean"]) ** 2 / variance
-    pearson = None if variance is None else float(cw @ ((y - mu) ** 2 / variance))
+    with np.errstate(divide="ignore", invalid="ignore"):   # a separated logistic fit has V = 0 rows (BOUNDARY)
+        if loss.glm_exponential and variance is not None:
+            hw = get_link(loss.default_link).mu_eta(np, lin["mean"]) ** 2 / variance
+        pearson = None if variance is None else float(cw @ ((y - mu) ** 2 / variance))
     phi, phi_how = _dispersion(loss, dispersion, y, mu, cw, pearson, df_resid)
     blocks = model.blocks(loss) if info == "observed" else ["mean"]
     Xa = model.designs["mean"][0]
