@@ -167,6 +167,10 @@ def _null_deviance(model, loss, lin: dict, fit_intercept: bool) -> float:
 
     if not fit_intercept:
         return deviance(off)
+    if not np.any(off):   # the intercept-only MLE is the prior-weighted mean (its score is sum c p (y - mu) = 0)
+        prior = data.get("trials", 1.0) * cw
+        return deviance(np.full(y.shape, float(get_link(loss.default_link).link(np, np.float64(
+            float(prior @ y) / float(np.sum(prior)))))))
 
     def fgh(x, need, ll=None):
         terms = loss.glm_terms(y, {**fixed, "mean": off + x[0]}, need=need, value=ll is None, **data)

@@ -50,7 +50,7 @@ from .._design import Design
 from .._options import check_common, iteration_options
 from .._result import Fit, build_design_fit
 from ._statistics import glm_estimates
-from .newton import newton
+from .newton import XTOL, newton
 
 __all__ = ["fit_glm"]
 
@@ -157,7 +157,7 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
         final = i == len(stages) - 1
         # a simpler model is only a start: a loose tolerance saves iterations (its fit refines the next)
         res = newton(model.fgh(stage), model.pack(stage, coefs), max_iter, tol if final or i else 1e-3,
-                     stop=model.boundary(stage) if final else None)
+                     xtol=XTOL if final else np.inf, stop=model.boundary(stage) if final else None)
         coefs.update(model.unpack(stage, res.x))
         if not final:
             start_iterations = (stage.name, res.n_iter)

@@ -172,9 +172,8 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         intercept, coef, cov = uncentre(beta, cov, state.mean, True)
         beta = np.concatenate([[intercept], coef])
     iw = loss._weight(_np_xp(), r / scale) if scale > 0 else np.ones_like(r)
-    Xa = design.with_intercept(o.fit_intercept)
     if not model_based and state.full:
-        cov = _sandwich_cov(loss, r, scale, Xa, state.cw, spec, iw)
+        cov = _sandwich_cov(loss, r, scale, design.with_intercept(o.fit_intercept), state.cw, spec, iw)
         if cov is None:
             message += ("; standard errors undefined: sum c psi'(r/s) x x' is not positive definite at the "
                         "estimate (a redescending loss rejects too much)")
