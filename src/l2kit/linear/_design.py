@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,30 @@ class Design:
             raise InputError("X", f"a full-rank design for {what}", f"rank {rank} < {Xa.shape[1]} columns",
                              "drop collinear or constant columns")
         return rank
+
+
+@dataclass(frozen=True)
+class Training:
+    """The data a fit was made from, by reference, and how to get its per-row pieces (for residual kinds).
+
+    Held privately by an in-memory :class:`~l2kit.linear.Fit` (not pickled,
+    not serialised). ``parts()`` returns a dict with ``fitted`` (the
+    response-scale means), ``eta`` (the linear predictor), ``variance`` (the
+    variance function at unit dispersion, None where undefined),
+    ``unit_deviance`` (None where undefined), ``hat_weights`` (the working
+    weights of the leverage, None where undefined), ``prior`` (per-row prior
+    weights such as binomial trials) and ``dispersion_fixed``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray | None
+    offset: np.ndarray | None
+    parts: Callable[[], dict]
+
+    @property
+    def case_weights(self) -> np.ndarray:
+        return np.ones(self.y.shape[0]) if self.weights is None else self.weights
 
 
 def _backend(x) -> str:
