@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CollinearityWarning", "InputError"]
+__all__ = ["BoundaryWarning", "CollinearityWarning", "InputError"]
 
 
 class InputError(ValueError):
@@ -29,3 +29,7 @@ class InputError(ValueError):
 
 class CollinearityWarning(UserWarning):
     """The design is rank deficient; the minimum-norm solution was returned."""
+
+
+class BoundaryWarning(UserWarning):
+    """A parameter went to the boundary of its space (``Status.BOUNDARY``); the message names the simpler model."""

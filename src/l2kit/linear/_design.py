@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,30 @@ class Design:
             raise InputError("X", f"a full-rank design for {what}", f"rank {rank} < {Xa.shape[1]} columns",
                              "drop collinear or constant columns")
         return rank
+
+
+@dataclass(frozen=True)
+class Training:
+    """The data a fit was made from, by reference, and how to get its per-row pieces (for residual kinds).
+
+    Held privately by an in-memory :class:`~l2kit.linear.Fit` (not pickled,
+    not serialised). ``parts()`` returns a dict with ``fitted`` (the
+    response-scale means), ``eta`` (the linear predictor), ``variance`` (the
+    variance function at unit dispersion, None where undefined),
+    ``unit_deviance`` (None where undefined), ``hat_weights`` (the working
+    weights of the leverage, None where undefined), ``prior`` (per-row prior
+    weights such as binomial trials) and ``dispersion_fixed``.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray | None
+    offset: np.ndarray | None
+    parts: Callable[[], dict]
+
+    @property
+    def case_weights(self) -> np.ndarray:
+        return np.ones(self.y.shape[0]) if self.weights is None else self.weights
 
 
 #: the largest case weight ``fit`` accepts lies in this range: beyond it ``w * x**2`` overflows float64 for
@@ -95,8 +120,9 @@ def first_nonfinite(name: str, a: np.ndarray, *, where: str | None = None, offse
 
 
 #: the largest magnitude the solvers that square residuals and scales in float64 accept (IRLS, LP, GLM, gradient):
-#: squares up to 1e300 and their sums stay finite. Least squares checks its Gram matrix instead.
-MAGNITUDE_LIMIT = 1e150
+#: squares up to 1e304 and their sums over 1e4 rows stay finite (1.8e154 raised OverflowError in IRLS). Least
+#: squares checks its Gram matrix instead.
+MAGNITUDE_LIMIT = 1e152
 
 
 def check_magnitude(name: str, a: np.ndarray) -> None:

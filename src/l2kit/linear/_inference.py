@@ -1,4 +1,4 @@
-r"""Inference for least squares: classical and HC0-HC3 covariances, Gaussian log-likelihood.
+r"""Inference for least squares: classical and sandwich covariances (HC0-HC3, cluster, HAC), Gaussian log-likelihood.
 
 The estimates are parametrised as :math:`\theta = (\beta_0, \beta)` with the
 intercept column ``c`` projected out of the design (``A_c = A - c\,m``). In
@@ -17,7 +17,9 @@ import math
 
 import numpy as np
 
-COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3")
+from ._covariance import COV_KINDS, CovSpec, meat, small_sample_factor
+
+COV_TYPES = COV_KINDS
 
 
 def _to_theta(cov_phi: np.ndarray, mean: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -74,38 +76,46 @@ def leverage(A, c, mean, sw, ginv, *, block: int = 8192) -> np.ndarray:
     return h
 
 
-def robust_cov(kind: str, A, c, resid, ginv, *, mean, sw, df_resid: float, fit_intercept: bool = True,
+def _z_block(A, c, mean, i, j, fit_intercept):
+    """Rows ``i:j`` of the design in the orthogonal parametrisation, ``[c, A - c m]`` (``A`` without intercept)."""
+    Ab = A[i:j]
+    if not fit_intercept:
+        return Ab
+    cb = np.full(j - i, c, dtype=Ab.dtype) if np.ndim(c) == 0 else c[i:j]
+    return np.column_stack([cb, Ab - np.outer(cb, mean)])
+
+
+def robust_cov(spec: CovSpec, A, c, resid, ginv, *, mean, sw, df_resid: float, fit_intercept: bool = True,
                block: int = 8192) -> np.ndarray:
-    """Heteroscedasticity-consistent covariance HC0-HC3 (statsmodels' definitions).
+    """Sandwich covariances of least squares: HC0-HC3, cluster and HAC (see :mod:`._covariance`).
 
     ``A``, ``c`` and ``resid`` are on the whitened scale (as statsmodels uses
-    ``wexog`` and ``wresid``).
+    ``wexog`` and ``wresid``, and R's ``estfun.lm`` the weighted residuals).
+    The HC meats are accumulated in row blocks; cluster and HAC form the
+    ``(n, k)`` scores once.
     """
     n, p = A.shape
-    u = np.abs(resid) ** 2
-    if kind in ("HC2", "HC3"):
-        h = leverage(A, c if fit_intercept else None, mean, sw, ginv, block=block)
-        u = u / (1 - h) if kind == "HC2" else u / (1 - h) ** 2
     k = p + fit_intercept
-    meat = np.zeros((k, k), dtype=np.result_type(A, resid))
-    for i in range(0, n, block):
-        j = min(i + block, n)
-        Ab = A[i:j]
-        if fit_intercept:
-            cb = np.full(j - i, c, dtype=Ab.dtype) if np.ndim(c) == 0 else c[i:j]
-            Zb = np.column_stack([cb, Ab - np.outer(cb, mean)])
-        else:
-            Zb = Ab
-        meat += Zb.conj().T @ (Zb * u[i:j, None])
     bread = np.zeros((k, k), dtype=ginv.dtype)
     if fit_intercept:
         bread[0, 0] = 1.0 / sw
         bread[1:, 1:] = ginv
     else:
         bread = ginv
-    cov = bread @ meat @ bread.conj().T
-    if kind == "HC1":
-        cov = cov * (n / df_resid)
+    if spec.kind in ("cluster", "HAC"):
+        scores = _z_block(A, c, mean, 0, n, fit_intercept) * resid[:, None]
+        M = meat(scores, spec)
+    else:
+        u = np.abs(resid) ** 2
+        if spec.kind in ("HC2", "HC3"):
+            h = leverage(A, c if fit_intercept else None, mean, sw, ginv, block=block)
+            u = u / (1 - h) if spec.kind == "HC2" else u / (1 - h) ** 2
+        M = np.zeros((k, k), dtype=np.result_type(A, resid))
+        for i in range(0, n, block):
+            j = min(i + block, n)
+            Zb = _z_block(A, c, mean, i, j, fit_intercept)
+            M += Zb.conj().T @ (Zb * u[i:j, None])
+    cov = bread @ M @ bread.conj().T * small_sample_factor(spec, float(n), int(round(n - df_resid)))
     return _to_theta(cov, np.asarray(mean), fit_intercept)
 
 

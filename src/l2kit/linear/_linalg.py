@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-__all__ = ["block_rows", "centre", "gram_rank", "intercept_column", "inverse", "pinvh", "small_solve", "uncentre",
-           "weighted_gram", "x_dot", "xt_dot"]
+__all__ = ["block_rows", "centre", "gram_rank", "hat_values", "intercept_column", "inverse", "pinvh", "small_solve",
+           "uncentre", "weighted_gram", "x_dot", "xt_dot"]
 
 
 def uncentre(params: np.ndarray, cov: np.ndarray | None, mean, fit_intercept: bool):
@@ -131,3 +131,25 @@ def centre(A, b, c):
     bm2 = np.vdot(cv, bc) / sw
     bc = bc - cv * bm2
     return Ac, bc, m1 + m2, bm1 + bm2, sw
+
+
+def hat_values(Xa: np.ndarray, hw: np.ndarray, cw: np.ndarray | None = None) -> np.ndarray:
+    r"""Leverages :math:`h_i = v_i\,x_i^\top (X^\top \mathrm{diag}(c\,v) X)^{-1} x_i` of a weighted design.
+
+    ``hw`` are the working weights :math:`v_i` (least squares: the weights;
+    GLM: :math:`(d\mu/d\eta)^2/V(\mu)`; IRLS: the final IRLS weights) and
+    ``cw`` optional case weights (a row repeated ``c`` times keeps its
+    leverage per copy). Computed from a Cholesky factor, never an inverse.
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(4), [0.0, 1.0, 2.0, 4.0]])
+    >>> H = X @ np.linalg.solve(X.T @ X, X.T)
+    >>> bool(np.allclose(hat_values(X, np.ones(4)), np.diag(H)))
+    True
+    """
+    w = hw if cw is None else cw * hw
+    G = weighted_gram(Xa, w)
+    L = linalg.cholesky(G, lower=True, check_finite=False)
+    Z = linalg.solve_triangular(L, Xa.T, lower=True, check_finite=False)
+    return hw * np.einsum("ij,ij->j", Z, Z)

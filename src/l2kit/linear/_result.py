@@ -59,6 +59,39 @@ class Estimates:
     alpha: float = 0.0
     l1_ratio: float = 0.0
     extra: dict = field(default_factory=dict)
+    #: R's statistics where the solver defines them (NaN otherwise, with the reason in ``undefined``)
+    deviance: float = math.nan
+    null_deviance: float = math.nan
+    df_model: float = math.nan
+    #: parameters counted by AIC/BIC (R's ``attr(logLik, "df")``) and the n of BIC
+    n_params: float = math.nan
+    n_ic: float = math.nan
+    r2: float = math.nan
+    r2_adj: float = math.nan
+    #: the variance of a new observation's noise (least squares: the scale), for prediction intervals
+    prediction_scale: float | None = None
+    offset_used: bool = False
+    undefined: dict = field(default_factory=dict)
+    training: Any = None
+
+
+#: the statistics a Fit reports as NaN with a reason when a solver does not define them
+_STATISTICS = ("deviance", "null_deviance", "df_model", "aic", "bic", "r2", "r2_adj")
+
+
+def _information_criteria(est: Estimates, undefined: dict) -> tuple[float, float]:
+    r"""R's AIC and BIC, :math:`-2\ell + 2k` and :math:`-2\ell + k\log n`, or NaN with the reason."""
+    if est.loglike is None or not math.isfinite(est.loglike):
+        undefined.setdefault("aic", undefined.get("loglike", "no log-likelihood for this loss and solver"))
+        undefined.setdefault("bic", undefined["aic"])
+        return math.nan, math.nan
+    if not math.isfinite(est.n_params):
+        undefined.setdefault("aic", f"the {est.method} solver does not count its parameters")
+        undefined.setdefault("bic", undefined["aic"])
+        return math.nan, math.nan
+    aic = -2.0 * est.loglike + 2.0 * est.n_params
+    bic = -2.0 * est.loglike + math.log(est.n_ic) * est.n_params if est.n_ic > 0 else math.nan
+    return aic, bic
 
 
 def _stderr(cov: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -79,6 +112,13 @@ def build_fit(est: Estimates, *, loss: Any, fit_intercept: bool, feature_names: 
     """Assemble the :class:`Fit` of a solver's :class:`Estimates` (the one place a Fit is built)."""
     params = np.asarray(est.params)
     se = _stderr(est.cov, params.shape)
+    undefined = dict(est.undefined)
+    aic, bic = _information_criteria(est, undefined)
+    stats = {"deviance": est.deviance, "null_deviance": est.null_deviance, "df_model": est.df_model, "aic": aic,
+             "bic": bic, "r2": est.r2, "r2_adj": est.r2_adj}
+    for name in _STATISTICS:
+        if not math.isfinite(stats[name]):
+            undefined.setdefault(name, f"not defined for {type(loss).__name__} fits by the {est.method} solver")
     if fit_intercept:
         intercept, coef = _scalar(params[0]), params[1:]
         intercept_se = None if se is None else _scalar(se[0])
@@ -92,7 +132,9 @@ def build_fit(est: Estimates, *, loss: Any, fit_intercept: bool, feature_names: 
                df_resid=float(est.df_resid), loss=loss, method=est.method, fit_intercept=bool(fit_intercept),
                link=est.link, dist=est.dist, cov_type=est.cov_type, alpha=float(est.alpha),
                l1_ratio=float(est.l1_ratio), feature_names=tuple(feature_names), backend=backend,
-               extra=est.extra, _like=like)
+               extra=est.extra, **{k: float(v) for k, v in stats.items()},
+               prediction_scale=None if est.prediction_scale is None else float(est.prediction_scale),
+               offset_used=bool(est.offset_used), undefined=undefined, _like=like, _training=est.training)
 
 
 def build_design_fit(est: Estimates, design: Design, loss: Any, fit_intercept: bool) -> Fit:
@@ -103,7 +145,7 @@ def build_design_fit(est: Estimates, design: Design, loss: Any, fit_intercept: b
 
 @dataclass(frozen=True, eq=False)
 class Fit:
-    """Result of :func:`l2kit.fit`. Immutable; arrays are read-only NumPy arrays.
+    r"""Result of :func:`l2kit.fit`. Immutable; arrays are read-only NumPy arrays.
 
     Attributes
     ----------
@@ -143,6 +185,22 @@ class Fit:
         Reference distribution of ``conf_int`` and ``pvalues``.
     extra : mapping
         Solver specific values (theta, alphas, cross-validation curves...).
+    deviance, null_deviance : float
+        R's deviance of the fit and of the intercept-only model (least
+        squares: the weighted RSS and total sum of squares; GLMs: the summed
+        unit deviance; NaN where undefined, see ``undefined``).
+    df_model : float
+        Estimated mean parameters less the intercept (statsmodels'; the
+        numerator degrees of freedom of R's overall F test).
+    aic, bic : float
+        :math:`-2\ell + 2k` and :math:`-2\ell + k\log n` with R's parameter
+        count :math:`k` (least squares and Gamma count the scale, NB counts
+        theta, ZINB every parameter); NaN without a log-likelihood.
+    r2, r2_adj : float
+        R's ``summary.lm`` R^2 and adjusted R^2 (least squares only; the
+        uncentred versions without an intercept).
+    undefined : mapping
+        For each statistic reported as NaN, the reason.
     """
 
     coef: np.ndarray
@@ -170,7 +228,18 @@ class Fit:
     feature_names: tuple[str, ...] = ()
     backend: str = "numpy"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    deviance: float = math.nan
+    null_deviance: float = math.nan
+    df_model: float = math.nan
+    aic: float = math.nan
+    bic: float = math.nan
+    r2: float = math.nan
+    r2_adj: float = math.nan
+    prediction_scale: float | None = None
+    offset_used: bool = False
+    undefined: Mapping[str, str] = field(default_factory=dict)
     _like: Any = field(default=None, repr=False)
+    _training: Any = field(default=None, repr=False)
 
     def __post_init__(self):
         if not isinstance(self.status, Status):
@@ -178,6 +247,7 @@ class Fit:
         for name in ("coef", "stderr", "cov_params", "residuals"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "extra", MappingProxyType({k: _frozen(v) for k, v in dict(self.extra).items()}))
+        object.__setattr__(self, "undefined", MappingProxyType(dict(self.undefined)))
         if not self.feature_names:
             object.__setattr__(self, "feature_names", tuple(f"x{j}" for j in range(np.shape(self.coef)[0])))
 
@@ -185,6 +255,8 @@ class Fit:
         # MappingProxyType does not pickle: store a plain dict, re-freeze on load
         state = dict(self.__dict__)
         state["extra"] = dict(self.extra)
+        state["undefined"] = dict(self.undefined)
+        state["_training"] = None   # the training data stay with the caller: a pickle holds the estimates only
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -258,8 +330,54 @@ class Fit:
             q = stats.norm.ppf(0.5 + level / 2)
         return np.stack([self.params - q * bse, self.params + q * bse], axis=-1)
 
+    # -- tests --------------------------------------------------------------
+    def wald_test(self, R: Any, q: Any = None):
+        """Wald chi-squared test of the linear hypothesis :math:`R\\theta = q` (see :mod:`l2kit.linear._wald`).
+
+        ``R`` is a matrix (one row per constraint, intercept first) with
+        ``q`` (default 0), or constraint strings over the feature names
+        (``"x1 = x2"``, ``"x1 + x2 = 1, x3"``). Uses :attr:`cov_params` (robust
+        when the fit's ``cov_type`` is). Returns a ``TestResult``
+        (``statistic``, ``pvalue``, ``df``, ``df_denom``, ``kind``).
+
+        Examples
+        --------
+        >>> import numpy as np, l2kit as l2
+        >>> rng = np.random.default_rng(0); X = rng.normal(size=(50, 2))
+        >>> f = l2.fit(X, X @ [1.0, 1.0] + rng.normal(size=50))
+        >>> f.wald_test("x0 = x1").pvalue > 0.05
+        True
+        """
+        return self._linear_test(R, q, "chi2")
+
+    def f_test(self, R: Any = None, q: Any = None):
+        """F test of :math:`R\\theta = q` with ``df_resid`` denominator degrees of freedom (R's ``linearHypothesis``).
+
+        Without ``R``: every coefficient but the intercept is 0, the overall
+        F test of R's ``summary.lm``.
+        """
+        if R is None:
+            k = np.shape(self.coef)[0]
+            R = np.hstack([np.zeros((k, 1)), np.eye(k)]) if self.fit_intercept else np.eye(k)
+        return self._linear_test(R, q, "F")
+
+    def _linear_test(self, R, q, kind):
+        from ._wald import constraints, linear_test
+
+        if self.cov_params is None or np.ndim(self.coef) != 1:
+            raise InputError("fit", "a single-output fit with a covariance", f"a {self.method} fit without one",
+                             "tests need standard errors (refit without the L1 penalty or on a full-rank design)")
+        if isinstance(R, str) or (isinstance(R, (list, tuple)) and R and isinstance(R[0], str)):
+            if q is not None:
+                raise InputError("q", "None with string constraints", repr(q), "put the constants in the strings")
+            R, q = constraints(R, list(self.feature_names), self.fit_intercept)
+        params = np.real(np.asarray(self.params, dtype=complex if np.iscomplexobj(self.params) else float))
+        return linear_test(params, np.real(np.asarray(self.cov_params)), np.asarray(R, dtype=float), q, kind=kind,
+                           df_resid=self.df_resid)
+
     # -- prediction -------------------------------------------------------
-    def predict(self, X: Any):
+    def predict(self, X: Any, *, interval: str | None = None, level: float = 0.95, offset: Any = None,
+                exposure: Any = None):
         """Predictions on the response scale, in the library of the fitted ``X``.
 
         The inverse link (:mod:`l2kit.losses.links`) maps the linear
@@ -267,6 +385,17 @@ class Fit:
         for ``link="logit"`` (a probability), the row direction
         ``eta / |eta|`` for ``link="sphere"`` (Geodesic fits). Multi-output
         fits return shape (m, d).
+
+        ``interval="confidence"`` or ``"prediction"`` returns a
+        ``Prediction`` (``mean``, ``lower``, ``upper``, ``se``) at ``level``:
+        for least squares R's ``predict.lm(interval=...)`` (t quantiles,
+        :math:`\\hat\\sigma^2` added for a prediction); for a GLM the
+        confidence interval of the mean through the link,
+        :math:`g^{-1}(\\eta \\pm z\\,\\mathrm{se}_\\eta)`, with ``se`` the
+        delta-method standard error of R's ``predict.glm(type="response",
+        se.fit=TRUE)``; GLM prediction intervals are refused.
+        ``offset``/``exposure``: the new rows' offset (required when the fit
+        had one).
 
         Examples
         --------
@@ -281,8 +410,42 @@ class Fit:
         if Xn.ndim != 2 or Xn.shape[1] != np.shape(self.coef)[0]:
             raise InputError("X", f"shape (n, {np.shape(self.coef)[0]})", f"shape {Xn.shape}",
                              "pass the same columns the model was fitted on")
-        eta = Xn @ self.coef + self.intercept
-        return self._to_backend(get_link(self.link).inverse(np, eta))
+        eta = Xn @ self.coef + self.intercept + self._new_offset(offset, exposure, Xn.shape[0])
+        if interval is None:
+            return self._to_backend(get_link(self.link).inverse(np, eta))
+        from ._residuals import Prediction
+        from ._residuals import interval as make_interval
+
+        p = make_interval(self, np.asarray(Xn, dtype=float), eta, interval, level)
+        return Prediction(*(self._to_backend(np.asarray(v)) for v in p))
+
+    def _new_offset(self, offset, exposure, m: int):
+        if offset is None and exposure is None:
+            if self.offset_used:
+                raise InputError("offset", "the new rows' offset (or exposure): the model was fitted with one",
+                                 "None", "pass offset= (e.g. np.zeros(m) for unit exposure) or exposure=")
+            return 0.0
+        total = np.zeros(m)
+        for name, v in (("offset", offset), ("exposure", exposure)):
+            if v is None:
+                continue
+            a = np.asarray(to_numpy(v) if hasattr(v, "shape") else v, dtype=float).reshape(-1)
+            if a.shape != (m,) or not np.all(np.isfinite(a)) or (name == "exposure" and not np.all(a > 0)):
+                raise InputError(name, f"{m} finite values" + (" > 0" if name == "exposure" else ""),
+                                 f"shape {a.shape}", f"pass one {name} per new row")
+            total += np.log(a) if name == "exposure" else a
+        return total
+
+    def residuals_of(self, kind: str = "response") -> np.ndarray:
+        """Residuals of a kind: "response", "working", "pearson", "deviance", "standardized", "studentized".
+
+        R's definitions (``residuals.glm``, ``rstandard``, ``rstudent``; see
+        :mod:`l2kit.linear._residuals`). A kind the fit does not define is
+        refused with the reason.
+        """
+        from ._residuals import residuals_of
+
+        return residuals_of(self, kind)
 
     def _to_backend(self, out: np.ndarray):
         if self.backend == "torch":
@@ -298,29 +461,32 @@ class Fit:
         return out
 
     # -- reporting --------------------------------------------------------
-    def summary(self) -> str:
-        """A plain-text coefficient table like statsmodels' ``summary()``."""
+    def summary(self, format: str = "text") -> str:
+        """The coefficient table with the statistics and status: ``format`` "text", "markdown", "html" or "latex"."""
         from ._summary import format_summary
 
-        return format_summary(self)
+        return format_summary(self, format)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary of the estimates and status."""
-        def num(v):
-            if v is None:
-                return None
-            v = np.asarray(v)
-            if np.iscomplexobj(v):
-                return {"real": np.real(v).tolist(), "imag": np.imag(v).tolist()}
-            return v.tolist()
+        """Strict-JSON dictionary of the fit (NaN as null): loss, link, coefficients, covariance, statistics, status.
 
-        return {
-            "loss": type(self.loss).__name__, "loss_params": {k: num(v) if isinstance(v, np.ndarray) else v
-                                                              for k, v in self.loss.params.items()},
-            "method": self.method, "feature_names": list(self.feature_names),
-            "coef": num(self.coef), "stderr": num(self.stderr), "intercept": num(self.intercept),
-            "intercept_stderr": num(self.intercept_stderr), "rank": int(self.rank), "scale": float(self.scale),
-            "loglike": None if self.loglike is None else float(self.loglike), "converged": bool(self.converged),
-            "n_iter": int(self.n_iter), "status": self.status.value, "message": self.message,
-            "n_obs": int(self.n_obs), "df_resid": float(self.df_resid), "cov_type": self.cov_type,
-        }
+        ``Fit.from_dict`` rebuilds a fit that predicts identically (see :mod:`l2kit.linear._serialize`).
+
+        Examples
+        --------
+        >>> import json, numpy as np, l2kit as l2
+        >>> f = l2.fit(np.arange(4.0).reshape(-1, 1), np.array([1.0, 3.0, 5.0, 8.0]))
+        >>> g = l2.Fit.from_dict(json.loads(json.dumps(f.to_dict(), allow_nan=False)))
+        >>> bool(np.array_equal(g.predict(np.array([[7.0]])), f.predict(np.array([[7.0]]))))
+        True
+        """
+        from ._serialize import fit_to_dict
+
+        return fit_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Fit:
+        """Rebuild a fit from :meth:`to_dict` output (a dict or its JSON string); it holds no training data."""
+        from ._serialize import fit_from_dict
+
+        return fit_from_dict(cls, d)

@@ -5,7 +5,8 @@ call signature as every other loss; ``y_pred`` is the mean ``mu`` (or its
 logarithm for ``PoissonNLL(log_input=True)``).
 
 ``l2kit.fit`` fits these losses as log-link GLMs by one generic Newton solver
-(:mod:`l2kit.linear.glm`). What the solver needs is declared here:
+(:mod:`l2kit.linear.glm`; the hooks are those of :class:`._glm.GLMLoss`). What the solver needs is
+declared here:
 ``glm_blocks`` names the linear predictors of the model (``"mean"``, the
 inflation logit ``"inflation"``, the log-dispersion ``"dispersion"``),
 :meth:`glm_terms` gives the per-row log-likelihood and its first and second
@@ -23,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._errors import InputError
-from ._base import Loss
+from ._glm import GLMLoss, xlogy_ratio
 from ._registry import register
 from ._special import nb_grad, nb_nll, poisson_nll
 from ._validate import any_true, check_counts, check_positive_mean, param_array, positive_param
@@ -36,6 +37,8 @@ __all__ = ["CountGLM", "NegativeBinomialNLL", "PoissonNLL", "ZINB", "nb_log_term
 _MAX_ETA = 700.0
 #: log-dispersions beyond this are treated as infeasible steps (theta ~ 2e17 or 4e-18)
 _MAX_LOG_THETA = 40.0
+#: a parameter this close to its boundary (NB: max mu / theta; ZINB: max pi) is on it (Status.BOUNDARY)
+_BOUNDARY = 1e-7
 
 
 def _np():
@@ -72,49 +75,30 @@ def nb_log_terms(y, mu, theta):
 
 
 @dataclass(frozen=True)
-class CountGLM(Loss):
-    r"""Base of the count likelihoods: what the generic GLM solver needs, declared once.
+class CountGLM(GLMLoss):
+    r"""Base of the count likelihoods: log-link models of non-negative counts (see :mod:`._glm` for the hooks).
 
     A model has one linear predictor per block in ``glm_blocks``: ``"mean"``
     (:math:`\eta = \log\mu`, design ``X``), ``"inflation"`` (the logit of the
     zero-inflation probability, its own design) and ``"dispersion"``
-    (:math:`\tau = \log\theta`, a single parameter). The solver passes the
-    current predictors as a dict ``lin`` to :meth:`glm_terms`.
+    (:math:`\tau = \log\theta`, a single parameter).
     """
 
-    fit_family: ClassVar[str | None] = "glm"
     fit_links: ClassVar[tuple[str, ...]] = ("log",)
-    glm_blocks: ClassVar[tuple[str, ...]] = ("mean",)
 
-    def glm_terms(self, y, lin: dict, need: bool = True, value: bool = True):  # pragma: no cover - abstract
-        """Per-row log-likelihood, and per-row first and second derivatives by block.
-
-        Returns ``(ll, grads, hess)`` with ``ll`` (None when ``value`` is
-        False), ``grads[block]`` and ``hess[(block_a, block_b)]`` (``block_a``
-        not after ``block_b`` in ``glm_blocks``) arrays of shape (n,);
-        ``grads`` and ``hess`` are None when ``need`` is False. Returns None
-        when ``lin`` is outside the model's numerical range (an infeasible step).
-        """
-        raise NotImplementedError
-
-    def glm_start(self) -> Loss | None:
-        """The simpler model whose fit starts this one (None: start from the intercept-only mean)."""
-        return None
-
-    def glm_start_values(self, y, w, lin: dict, estimate: dict) -> dict:
-        """Constant linear predictors for the blocks this model adds to :meth:`glm_start`'s fit.
-
-        ``estimate[block]`` says whether a block is estimated (False: fixed at the loss's parameter).
-        """
-        return {}
-
-    def glm_fixed(self) -> dict:
-        """Values of the blocks that can be held fixed (``estimate_theta=False``)."""
-        return {}
-
-    def glm_mean(self, lin: dict):
-        """The mean of ``y`` under the model (the response-scale prediction)."""
-        return np.exp(lin["mean"])
+    def glm_prepare(self, y, data):
+        """Refuse negative or (unless ``allow_fractional``) non-integer counts, naming the first bad row."""
+        kind = type(self).__name__
+        if (y < 0).any():
+            i = int(np.flatnonzero(y < 0)[0])
+            raise InputError("y", f"non-negative counts for {kind}", f"{int((y < 0).sum())} negative value(s), "
+                             f"first at row {i} ({y[i]:g})", "counts cannot be negative; check the target column")
+        if not self.allow_fractional and (y != np.floor(y)).any():
+            i = int(np.flatnonzero(y != np.floor(y))[0])
+            raise InputError("y", f"integer counts for {kind}", f"{int((y != np.floor(y)).sum())} non-integer "
+                             f"value(s), first at row {i} ({y[i]:g})",
+                             f"round the counts or pass {kind}(allow_fractional=True)")
+        return y, data
 
 
 @register
@@ -185,9 +169,13 @@ class PoissonNLL(CountGLM):
             return ll, None, None
         return ll, {"mean": y - mu}, {("mean", "mean"): -mu}
 
-    def variance(self, mu):
+    def glm_variance(self, mu, lin, **data):
         """The Poisson variance function, :math:`V(\\mu) = \\mu`."""
         return mu
+
+    def glm_unit_deviance(self, y, mu, lin, **data):
+        """:math:`2\\,[y\\log(y/\\mu) - (y - \\mu)]`."""
+        return 2 * (xlogy_ratio(y, mu) - (y - mu))
 
     def _mu(self, xp, y_pred):
         if self.log_input:
@@ -286,6 +274,23 @@ class NegativeBinomialNLL(CountGLM):
         return ll, {"mean": g_e, "dispersion": g_t}, {("mean", "mean"): h_ee, ("mean", "dispersion"): h_et,
                                                        ("dispersion", "dispersion"): h_tt}
 
+    def glm_variance(self, mu, lin, **data):
+        """:math:`\\mu + \\mu^2/\\theta` at the current :math:`\\theta`."""
+        return mu + mu * mu / math.exp(lin["dispersion"])
+
+    def glm_unit_deviance(self, y, mu, lin, **data):
+        """:math:`2[y\\log(y/\\mu) - (y+\\theta)\\log\\frac{y+\\theta}{\\mu+\\theta}]` (MASS's)."""
+        th = math.exp(lin["dispersion"])
+        return 2 * (xlogy_ratio(y, mu) - (y + th) * np.log((y + th) / (mu + th)))
+
+    def glm_boundary(self, lin):
+        """theta -> infinity: the variance mu + mu^2/theta is the Poisson one to 1e-6 in every row."""
+        mu_max = float(np.max(np.exp(lin["mean"])))
+        if mu_max / math.exp(lin["dispersion"]) < _BOUNDARY:
+            return (f"theta went to infinity (theta = {math.exp(lin['dispersion']):.3g}): the data show no "
+                    "overdispersion and the negative binomial is the Poisson model; use PoissonNLL")
+        return None
+
     def __post_init__(self):
         positive_param("NegativeBinomialNLL", "theta", self.theta)
 
@@ -357,6 +362,7 @@ class ZINB(CountGLM):
     call_kwargs = ("theta", "pi_logit")
 
     glm_blocks: ClassVar[tuple[str, ...]] = ("mean", "inflation", "dispersion")
+    glm_exponential: ClassVar[bool] = False
 
     def glm_start(self):
         return NegativeBinomialNLL(theta=self.theta, allow_fractional=self.allow_fractional)
@@ -384,7 +390,7 @@ class ZINB(CountGLM):
         if not np.all(np.isfinite(mu)):
             return None
         zero = y == 0
-        log_pi, log_1mpi = -np.logaddexp(0, -zeta), -np.logaddexp(0, zeta)
+        log_pi, log_1mpi = -softplus(np, -zeta), -softplus(np, zeta)
         log_p0 = -th * np.log1p(mu / th)
         log_mix0 = np.logaddexp(log_pi, log_1mpi + log_p0)
         ll = np.where(zero, log_mix0, log_1mpi - nb_nll(_np(), y, mu, np.full(y.shape, th))) if value else None
@@ -412,6 +418,20 @@ class ZINB(CountGLM):
                 ("inflation", "dispersion"): np.where(zero, -sr * L_t, 0.0),
                 ("dispersion", "dispersion"): np.where(zero, r0 * L_tt + sr * L_t * L_t, h_tt)}
         return ll, grads, hess
+
+    def glm_variance(self, mu, lin, **data):
+        """The mixture variance :math:`(1-\\pi)\\mu\\,(1 + \\mu(\\pi + 1/\\theta))` (pscl's Pearson residuals)."""
+        pi, m = sigmoid(np, lin["inflation"]), np.exp(lin["mean"])   # mu here is the mixture mean (1 - pi) m
+        return (1 - pi) * m * (1 + m * (pi + 1 / math.exp(lin["dispersion"])))
+
+    def glm_boundary(self, lin):
+        """pi -> 0 in every row: no zero inflation (the MLE is on the boundary, the NB model)."""
+        pi_max = float(np.max(sigmoid(np, lin["inflation"])))
+        if pi_max < _BOUNDARY:
+            return (f"the zero-inflation probability went to 0 (largest pi = {pi_max:.2g}): the data have no "
+                    "excess zeros and the inflation part is not identified; use NegativeBinomialNLL (the same "
+                    "log-likelihood)")
+        return None
 
     def __post_init__(self):
         positive_param("ZINB", "theta", self.theta)

@@ -53,9 +53,11 @@ def test_negative_binomial_reaches_statsmodels_converged_optimum(randhie):
 def test_zinb_on_randhie_reaches_the_boundary(randhie):
     """On randhie the ZINB MLE has no zero inflation (pi -> 0): its loglike equals the NB optimum."""
     X, y = randhie
-    f = l2.fit(X, y, loss=l2.ZINB())
+    with pytest.warns(l2.BoundaryWarning, match="NegativeBinomialNLL"):
+        f = l2.fit(X, y, loss=l2.ZINB())
     nb = l2.fit(X, y, loss=l2.NegativeBinomialNLL())
-    assert f.converged
+    assert f.status is Status.BOUNDARY and not f.converged
+    assert "zero-inflation probability went to 0" in f.message and "NegativeBinomialNLL" in f.message
     assert f.loglike == pytest.approx(nb.loglike, abs=1e-5)
     assert f.extra["inflation_coef"][0] < -15
     m = sm.ZeroInflatedNegativeBinomialP(y, sm.add_constant(X), exog_infl=np.ones((y.size, 1)), p=2)

@@ -138,7 +138,7 @@ def test_bad_options(stackloss):
     with pytest.raises(InputError, match="alpha"):
         l2.fit(X, y, loss=l2.Huber(), alpha=0.1)
     with pytest.raises(InputError, match="cov_type"):
-        l2.fit(X, y, loss=l2.Huber(), cov_type="HC3")
+        l2.fit(X, y, loss=l2.Huber(), cov_type="HC9")
     with pytest.raises(InputError, match="start"):
         l2.fit(X, y, loss=l2.Huber(), start=np.zeros(2))
 

@@ -11,7 +11,7 @@ from scipy import linalg
 
 from ..._status import Status
 
-__all__ = ["NewtonResult", "inverse_negative", "newton"]
+__all__ = ["XTOL", "NewtonResult", "inverse_negative", "newton"]
 
 
 class NewtonResult(NamedTuple):
@@ -26,13 +26,26 @@ class NewtonResult(NamedTuple):
     message: str
 
 
-def newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float) -> NewtonResult:
+#: a Newton step smaller than this, relative to 1 + |x_j| in every component, ends the iterations: the
+#: iterate is then within about that much of the optimum (quadratic convergence)
+XTOL = 1e-10
+
+
+def newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float, *, xtol: float = XTOL,
+           stop: Callable[[np.ndarray], str | None] | None = None) -> NewtonResult:
     r"""Maximise ``f`` by safeguarded Newton steps. ``fgh(x, need, f=None)`` -> (f, g, H), or (f, None, None).
 
     Each step solves with :math:`-H` (shifted by a Levenberg term while it is
     not positive definite) and halves until the value does not decrease.
-    Convergence is declared only when the Newton decrement
-    :math:`g^\top(-H)^{-1}g` of an unshifted step is below ``tol``.
+    Convergence is declared only when both the Newton decrement
+    :math:`g^\top(-H)^{-1}g` of an unshifted step is below ``tol`` and that
+    step is below ``xtol`` relative to :math:`1 + |x_j|` in every component (a
+    small decrement alone leaves the coefficients up to
+    :math:`\sqrt{\mathrm{tol}/\lambda_{\min}(-H)}` from the optimum). ``stop(x)``
+    is asked when the decrement is met but the step is not (the value has
+    converged while a parameter still runs), and when the iterations end
+    otherwise: a sentence means the parameter runs to a boundary of its
+    space (:attr:`Status.BOUNDARY`).
     """
     x = np.asarray(x0, dtype=float).copy()
     f, g, H = fgh(x, True)
@@ -53,7 +66,11 @@ def newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float) -> NewtonRe
         step = linalg.cho_solve(cf, g, check_finite=False)
         dec = float(g @ step)
         if shift == 0.0 and dec <= tol:
-            return NewtonResult(x, f, g, H, it - 1, Status.SUCCESS, "")
+            if np.all(np.abs(step) <= xtol * (1 + np.abs(x))):
+                return NewtonResult(x, f, g, H, it - 1, Status.SUCCESS, "")
+            # the value has converged but a parameter still runs: towards a boundary of its space?
+            if stop is not None and (why := stop(x)) is not None:
+                return NewtonResult(x, f, g, H, it - 1, Status.BOUNDARY, why)
         t = 1.0
         accepted = False
         for _ in range(50):
@@ -65,14 +82,18 @@ def newton(fgh: Callable, x0: np.ndarray, max_iter: int, tol: float) -> NewtonRe
                 break
             t *= 0.5
         if not accepted:
+            if stop is not None and (why := stop(x)) is not None:
+                return NewtonResult(x, f, g, H, it, Status.BOUNDARY, why)
             return NewtonResult(x, f, g, H, it, Status.SUCCESS if dec <= 10 * tol else Status.STALLED, (
                 f"stopped: no step along the Newton direction increases the log-likelihood (decrement {dec:.3g})"))
         x, f, g, H = xn, fn, gn, Hn
+    if stop is not None and (why := stop(x)) is not None:
+        return NewtonResult(x, f, g, H, max_iter, Status.BOUNDARY, why)
     # one last check at the final point
     try:
         step = linalg.cho_solve(linalg.cho_factor(-H, check_finite=False), g, check_finite=False)
         dec = float(g @ step)
-        if dec <= tol:
+        if dec <= tol and np.all(np.abs(step) <= xtol * (1 + np.abs(x))):
             return NewtonResult(x, f, g, H, max_iter, Status.SUCCESS, "")
     except (linalg.LinAlgError, ValueError):
         pass

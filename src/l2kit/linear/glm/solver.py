@@ -1,6 +1,7 @@
-r"""Log-link count regression: Poisson, negative binomial (NB2) and zero-inflated NB, by Newton's method.
+r"""Generalised linear models by Newton's method: counts, binomial, Gamma and Tweedie from one solver.
 
-The loss object decides the model (``fit_family = "glm"``):
+The loss object decides the model (``fit_family = "glm"``, hooks of
+:class:`l2kit.losses.GLMLoss`):
 
 * ``PoissonNLL()``: :math:`\log\mu = X\beta` (+ offset); Newton = IRLS for the
   canonical link, with step halving.
@@ -13,73 +14,110 @@ The loss object decides the model (``fit_family = "glm"``):
   ``inflation_X=``; Newton on :math:`(\beta, \gamma, \log\theta)` with the
   analytic gradient and Hessian (log-sum-exp form for the zeros), started
   from the NB fit.
+* ``Binomial()``: logistic regression (0/1 outcomes, proportions, or
+  successes with ``trials=``); ``GammaNLL()`` and ``Tweedie(power)``: log-link
+  models whose dispersion is estimated after the fit (Pearson, as R).
 
 The solver is generic: the loss declares the linear predictors of its model
 (``glm_blocks``), their per-row derivatives (``glm_terms``), the simpler
 model whose fit starts it (``glm_start``: Poisson for NB, NB for ZINB) and the
 starting values of the blocks it adds (``glm_start_values``); see
-:mod:`l2kit.losses.counts`. Each stage is fitted by :func:`.newton.newton`.
+:mod:`l2kit.losses._glm`. Each stage is fitted by :func:`.newton.newton`.
 
 Every step is safeguarded (step halving on the log-likelihood, a Levenberg
 shift when the Hessian is not negative definite). Convergence is declared
-only when the Newton decrement :math:`g^\top(-H)^{-1}g` falls below ``tol``;
-standard errors come from the inverse observed information.
+only when the Newton decrement :math:`g^\top(-H)^{-1}g` falls below ``tol``
+*and* the last Newton step is below 1e-10 relative to the coefficients; a
+parameter that runs to the boundary of its space (NB :math:`\theta\to\infty`,
+ZINB :math:`\pi\to 0`, a separated logistic fit) ends the fit with
+:attr:`~l2kit.Status.BOUNDARY`, a warning, and a message naming the simpler
+model. Inference: see :mod:`._statistics`.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from ..._array import to_numpy
-from ..._errors import InputError
+from ..._errors import BoundaryWarning, InputError
 from ..._status import Status
 from ...losses.links import get_link
+from .._covariance import COV_KINDS, read_cov_options
 from .._design import Design
 from .._options import check_common, iteration_options
-from .._result import Estimates, Fit, build_design_fit
-from .newton import inverse_negative, newton
+from .._result import Fit, build_design_fit
+from ._statistics import glm_estimates
+from .newton import XTOL, newton
 
 __all__ = ["fit_glm"]
 
-_OPTIONS = ("max_iter", "tol", "offset", "inflation_X", "estimate_theta", "cov_type")
+_OPTIONS = ("max_iter", "tol", "offset", "exposure", "trials", "inflation_X", "estimate_theta", "cov_type", "groups",
+            "maxlags", "small_sample", "information", "dispersion")
 
 
 def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
-    r"""Fit a log-link count model for ``PoissonNLL``, ``NegativeBinomialNLL`` or ``ZINB``.
+    r"""Fit a GLM for a loss with the GLM hooks (counts, binomial, Gamma, Tweedie).
 
     Parameters
     ----------
     design : Design
-        ``y`` must hold non-negative counts (integers unless the loss has
-        ``allow_fractional=True``).
-    loss : PoissonNLL, NegativeBinomialNLL or ZINB
+        ``y`` in the loss's domain: counts, 0/1 outcomes or proportions
+        (or successes with ``trials=``), positive values (Gamma), values
+        >= 0 (Tweedie).
+    loss : PoissonNLL, NegativeBinomialNLL, ZINB, Binomial, GammaNLL or Tweedie
     fit_intercept : bool, default True
     method : {"auto", "newton"}
     offset : array of shape (n,), optional
         Added to the linear predictor (e.g. log exposure).
+    exposure : array of shape (n,), optional
+        Positive; adds ``log(exposure)`` to the offset (statsmodels' name).
+    trials : array of shape (n,), optional
+        Binomial only: numbers of trials; ``y`` then counts the successes.
     inflation_X : array of shape (n, q), optional
         ZINB only: design of the inflation logit (an intercept is added when
         ``fit_intercept``). Default: intercept-only inflation.
     estimate_theta : bool, default True
         NB/ZINB: estimate theta jointly; False keeps ``loss.theta`` fixed.
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster", "HAC"}
+        See :mod:`l2kit.linear._covariance`. The sandwiches use the per-row
+        scores of every estimated block and the inverse information as the
+        bread (R's ``sandwich`` with ``estfun.glm`` and ``bread.glm``);
+        HC2/HC3 use the GLM leverage (not for ZINB, a mixture).
+    groups, maxlags, small_sample
+        Options of "cluster" and "HAC".
+    information : {"observed", "expected"}, optional
+        The information behind "nonrobust" and the bread: the Newton Hessian,
+        or Fisher's expected information of the mean block with the other
+        blocks fixed (R's ``glm`` and ``glm.nb``). Default: the loss's
+        ``glm_information`` ("expected" for Gamma and Tweedie, as R;
+        "observed" otherwise, statsmodels' for NB and ZINB; the two agree for
+        the canonical links of Poisson and binomial).
+    dispersion : {"pearson", "ml"} or float, optional
+        Gamma and Tweedie: how the dispersion is estimated (default
+        "pearson", R's ``summary.glm``; "ml" the Gamma maximum likelihood of
+        ``MASS::gamma.shape``; a number fixes it). For Poisson and binomial,
+        "pearson" gives the quasi-likelihood standard errors of R's
+        ``quasipoisson`` / ``quasibinomial``.
     max_iter : int, default 100
     tol : float, default 1e-10
-        Newton decrement :math:`g^\top(-H)^{-1}g` at which to stop.
+        Newton decrement :math:`g^\top(-H)^{-1}g` at which to stop (the step
+        must also be below 1e-10 relative).
 
     Returns
     -------
     Fit
-        ``link="log"`` (``predict`` returns the count-model mean),
-        ``loglike`` the exact log-likelihood, ``stderr`` from the inverse
-        observed information, ``scale`` 1 (no extra dispersion factor).
-        ``extra``: ``theta``, ``alpha`` (= 1/theta, statsmodels'),
-        ``theta_stderr``; for ZINB ``inflation_coef`` (intercept first),
-        ``inflation_stderr``, ``inflation_names``; for Poisson
-        ``pearson_dispersion`` (Pearson chi^2 / df, >> 1 means
-        overdispersion).
+        ``link`` the loss's link (``predict`` returns the mean: a rate, a
+        probability...), ``loglike`` the exact log-likelihood (Gamma: R's
+        convention, see :class:`~l2kit.losses.GammaNLL`; Tweedie: None),
+        ``scale`` the dispersion (1 unless estimated), ``deviance``,
+        ``null_deviance``, ``aic`` and ``bic`` as R's ``glm``. ``extra``:
+        ``theta``, ``alpha`` (= 1/theta, statsmodels'), ``theta_stderr``; for
+        ZINB ``inflation_coef`` (intercept first), ``inflation_stderr``,
+        ``inflation_names``; ``pearson_chi2`` and ``pearson_dispersion``
+        (Pearson chi^2 / df, >> 1 means overdispersion) where defined.
 
     Examples
     --------
@@ -89,21 +127,26 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     >>> f = l2.fit(X, y, loss=l2.PoissonNLL())
     >>> f.converged, bool(abs(f.coef[0] - 0.3) < 0.1)
     (True, True)
+    >>> b = l2.fit(X, (y > 1).astype(float), loss="logistic")
+    >>> b.link, b.converged
+    ('logit', True)
     """
     opts = check_common(options, "GLM", _OPTIONS)
     fit_intercept = bool(opts.get("fit_intercept", True))
     if opts.get("method", "auto") not in ("auto", "newton", "irls"):
-        raise InputError("method", "'auto' or 'newton' for count models", repr(opts.get("method")),
-                         "pass method='newton'")
+        raise InputError("method", "'auto' or 'newton' for GLMs", repr(opts.get("method")), "pass method='newton'")
     max_iter, tol = iteration_options(opts, max_iter=100, tol=1e-10)
-    design.require_real("a count model")
-    y, cw = design.y, design.case_weights
-    _check_counts(y, loss)
+    design.require_real("a GLM")
+    n = design.y.shape[0]
+    y, data = loss.glm_prepare(design.y, _row_data(loss, opts, n))
+    cw = design.case_weights
     Xa = design.with_intercept(fit_intercept)
     k = Xa.shape[1]
-    design.full_rank(Xa, "a count model")
-    model = _Model(loss, y, cw, _offset(opts, y.size), _designs(loss, Xa, opts, fit_intercept),
-                   {"dispersion": bool(opts.get("estimate_theta", True))})
+    design.full_rank(Xa, "a GLM")
+    spec = read_cov_options(opts, solver="GLM", supported=COV_KINDS, default="nonrobust", n=n)
+    offset = _offset(opts, n)
+    model = _Model(loss, y, cw, offset, _designs(loss, Xa, opts, fit_intercept),
+                   {"dispersion": bool(opts.get("estimate_theta", True))}, data)
     stages = [loss]
     while stages[0].glm_start() is not None:
         stages.insert(0, stages[0].glm_start())
@@ -113,32 +156,49 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
         coefs.update(model.start_values(stage, coefs))
         final = i == len(stages) - 1
         # a simpler model is only a start: a loose tolerance saves iterations (its fit refines the next)
-        res = newton(model.fgh(stage), model.pack(stage, coefs), max_iter, tol if final or i else 1e-3)
+        res = newton(model.fgh(stage), model.pack(stage, coefs), max_iter, tol if final or i else 1e-3,
+                     xtol=XTOL if final else np.inf, stop=model.boundary(stage) if final else None)
         coefs.update(model.unpack(stage, res.x))
         if not final:
             start_iterations = (stage.name, res.n_iter)
-    return build_design_fit(_estimates(model, loss, coefs, res, k, start_iterations), design, loss, fit_intercept)
+    if res.status is Status.BOUNDARY:
+        warnings.warn(res.message, BoundaryWarning, stacklevel=3)
+    est = glm_estimates(model, loss, coefs, res, k, spec=spec, information=opts.get("information"),
+                        dispersion=opts.get("dispersion"), fit_intercept=fit_intercept, design=design,
+                        start_iterations=start_iterations)
+    return build_design_fit(est, design, loss, fit_intercept)
 
 
-def _check_counts(y: np.ndarray, loss: Any) -> None:
-    kind = type(loss).__name__
-    if (y < 0).any():
-        i = int(np.flatnonzero(y < 0)[0])
-        raise InputError("y", f"non-negative counts for {kind}", f"{int((y < 0).sum())} negative value(s), first at "
-                         f"row {i} ({y[i]:g})", "counts cannot be negative; check the target column")
-    if not loss.allow_fractional and (y != np.floor(y)).any():
-        i = int(np.flatnonzero(y != np.floor(y))[0])
-        raise InputError("y", f"integer counts for {kind}", f"{int((y != np.floor(y)).sum())} non-integer value(s), "
-                         f"first at row {i} ({y[i]:g})", f"round the counts or pass {kind}(allow_fractional=True)")
+def _row_data(loss: Any, opts: dict, n: int) -> dict:
+    """The per-row data the loss declares (``glm_data``), validated; refused for a loss that takes none."""
+    out = {}
+    for name in ("trials",):
+        v = opts.get(name)
+        if v is None:
+            continue
+        if name not in loss.glm_data:
+            raise InputError(name, f"None for {type(loss).__name__}", f"{name}=", "use loss=l2kit.Binomial() for "
+                             "success counts out of trials")
+        a = np.asarray(to_numpy(v) if hasattr(v, "shape") else v, dtype=float).reshape(-1)
+        if a.shape != (n,) or not np.all(np.isfinite(a)):
+            raise InputError(name, f"{n} finite values, one per row", f"shape {a.shape}", f"pass one {name} per row")
+        out[name] = a
+    return out
 
 
 def _offset(opts: dict, n: int) -> np.ndarray:
-    offset = opts.get("offset")
-    if offset is None:
-        return np.zeros(n)
-    offset = np.asarray(to_numpy(offset), dtype=float).reshape(-1)
-    if offset.shape != (n,) or not np.all(np.isfinite(offset)):
-        raise InputError("offset", f"{n} finite values", f"shape {offset.shape}", "pass one offset per row")
+    offset = np.zeros(n)
+    for name in ("offset", "exposure"):
+        v = opts.get(name)
+        if v is None:
+            continue
+        a = np.asarray(to_numpy(v) if hasattr(v, "shape") else v, dtype=float).reshape(-1)
+        if a.shape != (n,) or not np.all(np.isfinite(a)) or (name == "exposure" and not np.all(a > 0)):
+            raise InputError(name, f"{n} finite values" + (" > 0" if name == "exposure" else ""),
+                             f"shape {a.shape}" if a.shape != (n,) else "non-finite" +
+                             (" or non-positive" if name == "exposure" else "") + " values",
+                             f"pass one {name} per row")
+        offset = offset + (np.log(a) if name == "exposure" else a)
     return offset
 
 
@@ -170,25 +230,26 @@ def _designs(loss: Any, Xa: np.ndarray, opts: dict, fit_intercept: bool) -> dict
 class _Model:
     """The data of a GLM fit and the map between a stage's parameter vector and its blocks' coefficients."""
 
-    def __init__(self, loss, y, cw, offset, designs, estimate):
+    def __init__(self, loss, y, cw, offset, designs, estimate, data):
         self.loss, self.y, self.cw, self.offset = loss, y, cw, offset
-        self.designs, self.estimate = designs, estimate
+        self.designs, self.estimate, self.data = designs, estimate, data
 
     def blocks(self, stage) -> list[str]:
         """The estimated blocks of ``stage`` (a block held fixed, e.g. theta, is not a parameter)."""
         return [b for b in stage.glm_blocks if self.estimate.get(b, True)]
 
     def mean_start(self, fit_intercept: bool) -> np.ndarray:
-        """The intercept-only start: the link of the weighted mean of ``y``, less the mean offset."""
+        """The intercept-only start: the link of the loss's starting mean, less the mean offset."""
         Xa = self.designs["mean"][0]
         b = np.zeros(Xa.shape[1])
-        sw = float(self.cw.sum())
-        ybar = float(self.cw @ self.y) / sw
-        if ybar <= 0:
-            raise InputError("y", "at least one positive count", "all zeros", "a log-link model needs some counts > 0")
+        link = get_link(self.loss.default_link)
+        ybar = self.loss.glm_mean_start(self.y, self.cw, self.data)
+        lo, hi = link.mean_range
+        if not lo < ybar < hi:
+            raise InputError("y", f"a weighted mean inside ({lo:g}, {hi:g}) for the {link.name} link",
+                             f"mean {ybar:g}", "a log-link model needs some y > 0; a logistic one both outcomes")
         if fit_intercept:
-            link = get_link(self.loss.default_link)
-            b[0] = float(link.link(np, np.float64(ybar))) - float(self.cw @ self.offset) / sw
+            b[0] = float(link.link(np, np.float64(ybar))) - float(self.cw @ self.offset) / float(self.cw.sum())
         return b
 
     def start_values(self, stage, coefs: dict) -> dict:
@@ -233,7 +294,8 @@ class _Model:
         order = stage.glm_blocks
 
         def fgh(x, need, ll=None):
-            terms = stage.glm_terms(self.y, self.linear(stage, self.unpack(stage, x)), need=need, value=ll is None)
+            terms = stage.glm_terms(self.y, self.linear(stage, self.unpack(stage, x)), need=need, value=ll is None,
+                                    **self.data)
             if terms is None:
                 return -np.inf, None, None
             rows, grads, hess = terms
@@ -249,43 +311,13 @@ class _Model:
 
         return fgh
 
+    def boundary(self, stage):
+        """``stop(x)`` for :func:`.newton.newton`: the loss's boundary sentence at ``x``, or None."""
+        return lambda x: stage.glm_boundary(self.linear(stage, self.unpack(stage, x)))
+
     def _cross(self, Da, Db, hess, order, a, b):
         key = (a, b) if order.index(a) <= order.index(b) else (b, a)
         h = hess.get(key)
         if h is None:
             return np.zeros((Da.shape[1], Db.shape[1]))
         return (Da * (self.cw * h)[:, None]).T @ Db
-
-
-def _estimates(model: _Model, loss: Any, coefs: dict, res, k: int, start_iterations) -> Estimates:
-    """The final stage's fit as :class:`Estimates`: mean coefficients, their covariance and the extra blocks."""
-    y, cw = model.y, model.cw
-    sw = float(cw.sum())
-    cov_full = inverse_negative(res.H)
-    se_full = None if cov_full is None else np.sqrt(np.clip(np.diag(cov_full), 0, None))
-    lin = model.linear(loss, coefs)
-    mu = np.exp(lin["mean"])
-    extra: dict[str, Any] = {"sum_weights": sw}
-    blocks = model.blocks(loss)
-    offsets = np.cumsum([0] + [model.designs[b][0].shape[1] for b in blocks])
-    where = {b: slice(offsets[i], offsets[i + 1]) for i, b in enumerate(blocks)}
-    if "dispersion" in loss.glm_blocks:
-        th = math.exp(lin["dispersion"])
-        est = "dispersion" in where
-        theta_se = th * float(se_full[where["dispersion"]][0]) if (se_full is not None and est) else None
-        extra.update({"theta": th, "alpha": 1 / th, "theta_stderr": theta_se,
-                      "alpha_stderr": None if theta_se is None else theta_se / th ** 2, "theta_estimated": est})
-    if "inflation" in loss.glm_blocks:
-        extra.update({"inflation_coef": coefs["inflation"],
-                      "inflation_stderr": None if se_full is None else se_full[where["inflation"]],
-                      "inflation_names": model.designs["inflation"][2]})
-    if loss.glm_blocks == ("mean",):
-        extra["pearson_dispersion"] = float(cw @ ((y - mu) ** 2 / loss.variance(mu))) / max(sw - k, 1.0)
-    if start_iterations is not None:
-        extra["start_model"], extra["start_iterations"] = start_iterations
-    message = (f"converged in {res.n_iter} Newton iterations (Newton decrement below tol)"
-               if res.status is Status.SUCCESS else res.message)
-    return Estimates(params=coefs["mean"], cov=None if cov_full is None else cov_full[:k, :k], status=res.status,
-                     message=message, method="newton", rank=k, scale=1.0, loglike=float(res.f),
-                     residuals=y - loss.glm_mean(lin), n_obs=int(y.size), df_resid=float(sw - k),
-                     n_iter=int(res.n_iter), link=loss.default_link, extra=extra)

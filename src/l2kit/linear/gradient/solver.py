@@ -40,6 +40,7 @@ from ..._array import to_numpy
 from ..._errors import InputError
 from ..._status import Status
 from ...losses.links import get_link
+from .._covariance import read_cov_options, sandwich
 from .._design import Design
 from .._linalg import pinvh
 from .._options import GRADIENT_METHODS, check_common, iteration_options
@@ -48,7 +49,9 @@ from ._objective import NonFiniteObjective, Objective
 
 __all__ = ["fit_gradient"]
 
-_OPTIONS = ("max_iter", "tol", "link", "loss_kwargs", "start", "cov_type")
+_OPTIONS = ("max_iter", "tol", "link", "loss_kwargs", "start", "cov_type", "groups", "maxlags", "small_sample")
+#: "auto": the inverse information for a likelihood, HC0 otherwise; HC2/HC3 need a leverage this solver lacks
+_COV_TYPES = ("auto", "nonrobust", "HC0", "HC1", "cluster", "HAC")
 
 
 def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
@@ -93,9 +96,13 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
     max_iter : int, default 200
     tol : float, default 1e-9
         Gradient tolerance of the optimiser (on standardised columns).
-    cov_type : {"auto", "nonrobust", "sandwich"}
-        ``"auto"``: inverse information for likelihood losses, the sandwich
-        otherwise.
+    cov_type : {"auto", "nonrobust", "HC0", "HC1", "cluster", "HAC"}
+        ``"auto"``: "nonrobust" (the inverse information) for likelihood
+        losses, "HC0" (the sandwich :math:`H^{-1} S H^{-1}`) otherwise; see
+        :mod:`l2kit.linear._covariance` for the others (scores
+        :math:`g_i x_i`, one block per output).
+    groups, maxlags, small_sample
+        Options of "cluster" and "HAC".
 
     Returns
     -------
@@ -117,6 +124,7 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
     (True, 'trust', True)
     """
     opts = check_common(options, "gradient", _OPTIONS)
+    spec = read_cov_options(opts, solver="gradient", supported=_COV_TYPES, default="auto", n=design.y.shape[0])
     fit_intercept = bool(opts.get("fit_intercept", True))
     method = opts.get("method", "auto")
     if method not in ("auto",) + GRADIENT_METHODS:
@@ -151,8 +159,8 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
         # weighted mean |eta_i|^2 = 1 (predictions on average on the sphere); inference below is for it
         B = B / math.sqrt(float(w @ np.sum((Xa @ B) ** 2, axis=1)) / float(w.sum()))
         status, message = _check_directions(Xa @ B, w, status, message)
-    return build_design_fit(_estimates(objective, loss, Xa, B, y, opts.get("cov_type", "auto"), status, message,
-                                       gnorm, res, use, rank), design, loss, fit_intercept)
+    return build_design_fit(_estimates(objective, loss, Xa, B, y, spec, status, message, gnorm, res, use, rank),
+                            design, loss, fit_intercept)
 
 
 def _link(loss: Any, name: Any):
@@ -326,7 +334,7 @@ def _check_directions(eta: np.ndarray, w: np.ndarray, status: Status, message: s
     return status, message + "; " + why
 
 
-def _estimates(objective: Objective, loss, Xa, B, y, cov_type, status, message, gnorm, res, use, rank):
+def _estimates(objective: Objective, loss, Xa, B, y, spec, status, message, gnorm, res, use, rank):
     """Inference in the original coordinates: the sandwich, or the inverse information for a likelihood."""
     w, sw, q, d = objective.w, objective.sw, objective.q, objective.d
     eta = Xa @ B
@@ -335,14 +343,12 @@ def _estimates(objective: Objective, loss, Xa, B, y, cov_type, status, message, 
     A = objective.gram(Xa, objective.row_hessian(eta), w)
     S = objective.gram(Xa, g[:, :, None] * g[:, None, :], w)
     factor = loss.likelihood_factor(y)
-    if cov_type not in ("auto", "nonrobust", "sandwich", "HC0"):
-        raise InputError("cov_type", "'auto', 'nonrobust' or 'sandwich'", repr(cov_type), "pass cov_type='sandwich'")
+    cov_type = spec.kind
     if cov_type == "auto":
-        cov_type = "nonrobust" if factor is not None else "sandwich"
-    if cov_type == "HC0":
-        cov_type = "sandwich"
+        cov_type = "nonrobust" if factor is not None else "HC0"
     if cov_type == "nonrobust" and factor is None:
-        raise InputError("cov_type", "'sandwich' for a loss that is not a likelihood", "'nonrobust'",
+        raise InputError("cov_type", "a sandwich ('HC0', 'HC1', 'cluster', 'HAC') for a loss that is not a "
+                         "likelihood", "'nonrobust'",
                          "the inverse Hessian is a covariance only for a negative log-likelihood")
     null = None
     if objective.pinned:
@@ -357,8 +363,17 @@ def _estimates(objective: Objective, loss, Xa, B, y, cov_type, status, message, 
         if null is not None:
             proj = np.eye(A.shape[0]) - np.outer(null, null)
             Ainv = proj @ Ainv @ proj
-        cov = Ainv / factor if cov_type == "nonrobust" else Ainv @ S @ Ainv
-        cov = 0.5 * (cov + cov.T)
+        if cov_type == "nonrobust":
+            cov = 0.5 * (Ainv + Ainv.T) / factor
+        elif cov_type == "HC0":
+            cov = Ainv @ S @ Ainv
+            cov = 0.5 * (cov + cov.T)
+        else:
+            if cov_type == "HAC" and not np.all(w == 1):
+                raise InputError("weights", "None for cov_type='HAC'", "case weights",
+                                 "a time series has one row per time; drop the weights or use cov_type='HC1'")
+            scores = (Xa[:, :, None] * g[:, None, :]).reshape(Xa.shape[0], q * d)
+            cov = sandwich(Ainv, scores, spec, freq=w, n=sw)
     else:
         message += "; standard errors undefined: the Hessian at the estimate is not positive definite"
     loglike = None if factor is None else -float(w @ (factor * vals + loss.nll_constant))
@@ -370,4 +385,4 @@ def _estimates(objective: Objective, loss, Xa, B, y, cov_type, status, message, 
         params=B if objective.multi else B[:, 0], cov=cov, status=status, message=message, method=use, rank=rank,
         scale=1.0, loglike=loglike, residuals=resid if objective.multi else resid[:, 0], n_obs=int(y.shape[0]),
         df_resid=float(sw - q * d + (1 if objective.pinned else 0)), n_iter=int(res.nit),
-        link=objective.link.name, cov_type=cov_type, extra=extra)
+        link=objective.link.name, cov_type=cov_type, extra=extra, n_params=float(q * d), n_ic=sw)

@@ -30,14 +30,16 @@ import numpy as np
 
 from ..._errors import InputError
 from ..._status import Status
-from .._design import Design, check_finite_design
-from .._inference import COV_TYPES, classical_cov, gaussian_loglike, robust_cov
+from .._covariance import COV_KINDS, CovSpec, read_cov_options
+from .._design import Design, Training, check_finite_design
+from .._inference import classical_cov, gaussian_loglike, robust_cov
 from .._result import Estimates, Fit, build_design_fit
 from ._direct import CollinearityWarning, NonFiniteInput, lstsq, warn_collinear
 from ._whiten import Whitened, whiten
 
 METHODS = ("auto", "cholesky", "qr", "svd")
-_OPTIONS = ("cov_type", "criterion", "tol", "max_iter", "cd_updates", "blas_threads")
+_OPTIONS = ("cov_type", "criterion", "tol", "max_iter", "cd_updates", "blas_threads", "groups", "maxlags",
+            "small_sample")
 
 __all__ = ["fit_least_squares", "CollinearityWarning", "METHODS"]
 
@@ -81,7 +83,11 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
         0 = ridge; > 0 = elastic net by coordinate descent (1 = lasso).
     fit_intercept : bool
     method : {"auto", "cholesky", "qr", "svd"}
-    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3"}
+    cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster", "HAC"}
+        See :mod:`l2kit.linear._covariance`; "cluster" takes ``groups=``
+        (one label per row), "HAC" ``maxlags=``, both ``small_sample=``.
+        Sandwiches are on the whitened scale (R's ``estfun.lm``: weighted
+        residuals times weighted rows).
     **refuse_others
         ``criterion`` ("loo"/"gcv"); for the elastic net ``tol``, ``max_iter``,
         ``cd_updates`` ("auto", "covariance" or "naive": glmnet's
@@ -107,7 +113,7 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     >>> f.extra["cv_criterion"], f.alpha < 1e-2
     ('gcv', True)
     """
-    criterion, tol, max_iter = _read_options(refuse_others, method, cov_type, l1_ratio)
+    criterion, tol, max_iter = _read_options(refuse_others, method, l1_ratio)
     cd_options = {"updates": refuse_others.get("cd_updates", "auto"),
                   "blas_threads": refuse_others.get("blas_threads", 1)}
     l1_ratio = float(l1_ratio)
@@ -120,6 +126,8 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
         check_finite_design(design)
     wh = whiten(design, cov, fit_intercept)
     n = design.X.shape[0]
+    spec = read_cov_options({**refuse_others, "cov_type": cov_type}, solver="least-squares", supported=COV_KINDS,
+                            default="nonrobust", n=n, keep=wh.keep)
     extra: dict[str, Any] = {"n_dropped_zero_weight": int(n - wh.n_obs) if wh.keep is not None else 0}
     if design.weights is not None:
         extra["sum_weights"] = float(design.weights.sum())
@@ -138,15 +146,15 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     else:
         alpha_val = float(np.asarray(alpha))
     if alpha_val > 0 and l1_ratio > 0:
-        return _fit_enet(design, loss, wh, alpha_val, l1_ratio, fit_intercept, tol, max_iter, extra, cov_type,
+        return _fit_enet(design, loss, wh, alpha_val, l1_ratio, fit_intercept, tol, max_iter, extra, spec.kind,
                          cd_options)
     est = _solve_direct(design, wh, n_pen_alpha=wh.n_pen * alpha_val, fit_intercept=fit_intercept,
-                        method=method, cov_type=cov_type, extra=extra, notes=notes)
+                        method=method, spec=spec, extra=extra, notes=notes)
     est.alpha, est.l1_ratio = alpha_val, l1_ratio
     return build_design_fit(est, design, loss, fit_intercept)
 
 
-def _read_options(options: dict, method: str, cov_type: str, l1_ratio: Any) -> tuple[str, Any, Any]:
+def _read_options(options: dict, method: str, l1_ratio: Any) -> tuple[str, Any, Any]:
     """Refuse unknown options and bad values; return ``criterion``, ``tol`` and ``max_iter``."""
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
@@ -155,15 +163,13 @@ def _read_options(options: dict, method: str, cov_type: str, l1_ratio: Any) -> t
     if method not in METHODS:
         raise InputError("method", "one of " + ", ".join(map(repr, METHODS)), repr(method),
                          "use method='auto' unless you need a specific path")
-    if cov_type not in COV_TYPES:
-        raise InputError("cov_type", "one of " + ", ".join(COV_TYPES), repr(cov_type), "e.g. cov_type='HC3'")
     if not isinstance(l1_ratio, numbers.Real) or not 0.0 <= float(l1_ratio) <= 1.0:
         raise InputError("l1_ratio", "a number in [0, 1]", repr(l1_ratio), "0 = ridge, 1 = lasso")
     return options.get("criterion", "loo"), options.get("tol", 1e-10), options.get("max_iter", 10000)
 
 
 def _solve_direct(design: Design, wh: Whitened, *, n_pen_alpha: float, fit_intercept: bool, method: str,
-                  cov_type: str, extra: dict, notes: list[str]) -> Estimates:
+                  spec: CovSpec, extra: dict, notes: list[str]) -> Estimates:
     """Least squares or ridge (``n_pen_alpha`` = lambda) by :func:`._direct.lstsq`, with its inference."""
     ridge = n_pen_alpha
     X, y = design.X, design.y
@@ -190,13 +196,13 @@ def _solve_direct(design: Design, wh: Whitened, *, n_pen_alpha: float, fit_inter
     else:
         df_resid = float(wh.n_obs - rank - fit_intercept)
     scale = rss / df_resid if df_resid > 0 else math.nan
-    if cov_type == "nonrobust":
+    if spec.kind == "nonrobust":
         cov_params = classical_cov(ginv, scale, mean=sol.mean, sw=sol.sw, fit_intercept=fit_intercept, ridge=ridge)
     else:
         if ridge:
-            raise InputError("cov_type", "'nonrobust' for ridge fits", repr(cov_type),
+            raise InputError("cov_type", "'nonrobust' for ridge fits", repr(spec.kind),
                              "robust covariances are for unpenalised fits; set alpha=0")
-        cov_params = robust_cov(cov_type, wh.A, wh.c, rw, ginv, mean=sol.mean, sw=sol.sw, df_resid=df_resid,
+        cov_params = robust_cov(spec, wh.A, wh.c, rw, ginv, mean=sol.mean, sw=sol.sw, df_resid=df_resid,
                                 fit_intercept=fit_intercept)
     if df_resid <= 0:
         notes.append("no residual degrees of freedom: standard errors are undefined (NaN)")
@@ -215,14 +221,44 @@ def _solve_direct(design: Design, wh: Whitened, *, n_pen_alpha: float, fit_inter
         message += ". " + note[:1].upper() + note[1:]
     status = (Status.MAX_ITER if not sol.refined else
               Status.RANK_DEFICIENT if rank < p and not ridge else Status.SUCCESS)
+    stats = {} if ridge else _statistics(wh, rss, df_resid, rank, fit_intercept)
     extra.update({"rcond": sol.rcond, "n_refine": sol.n_refine, "problem": wh.kind, "rss": rss})
     if sol.collinear:
         extra["collinear"] = tuple(names[i] for i in sol.collinear)
     return Estimates(
         params=np.concatenate([[b0], coef]) if fit_intercept else np.asarray(coef), cov=cov_params, status=status,
         message=message, method=sol.method, rank=int(rank), scale=scale, loglike=loglike, residuals=resid,
-        n_obs=int(wh.n_obs), df_resid=float(df_resid), n_iter=int(sol.n_refine), cov_type=cov_type, extra=extra,
-        dist="t" if cov_type == "nonrobust" else "normal")   # statsmodels' default (use_t=False for HC)
+        n_obs=int(wh.n_obs), df_resid=float(df_resid), n_iter=int(sol.n_refine), cov_type=spec.kind, extra=extra,
+        dist="t" if spec.kind == "nonrobust" else "normal",   # statsmodels' default (use_t=False for HC)
+        prediction_scale=scale, training=_training(design, wh, resid), **stats)
+
+
+def _statistics(wh: Whitened, rss: float, df_resid: float, rank: int, fit_intercept: bool) -> dict:
+    """R's summary.lm statistics on the whitened problem: deviance (RSS), null deviance (TSS), R^2, adjusted R^2."""
+    b, c = wh.b, wh.c
+    if fit_intercept:
+        cv = np.full(b.shape[0], c) if np.ndim(c) == 0 else c
+        b = b - cv * (np.vdot(cv, b) / np.vdot(cv, cv))
+    tss = float(np.vdot(b, b).real)
+    r2 = 1.0 - rss / tss if tss > 0 else math.nan
+    n = wh.n_obs
+    r2_adj = 1.0 - (1.0 - r2) * (n - fit_intercept) / df_resid if df_resid > 0 else math.nan
+    return {"deviance": rss, "null_deviance": tss, "r2": r2, "r2_adj": r2_adj, "df_model": float(rank),
+            "n_params": float(rank + fit_intercept + 1), "n_ic": float(n)}
+
+
+def _training(design: Design, wh: Whitened, resid: np.ndarray) -> Training:
+    """The pieces of the residual kinds: least squares is the Gaussian GLM with prior weights (V = 1/w)."""
+    y, w = design.y, design.weights
+
+    def parts() -> dict:
+        fitted = y - resid
+        ww = np.ones(y.shape[0]) if w is None else w
+        return {"fitted": fitted, "eta": fitted, "variance": 1.0 / ww if w is not None else ww,
+                "unit_deviance": ww * np.abs(resid) ** 2,
+                "hat_weights": None if wh.kind == "gls" else ww, "prior": None, "dispersion_fixed": False}
+
+    return Training(design.X, y, None, None, parts)
 
 
 def _fit_enet(design, loss, wh: Whitened, alpha, l1_ratio, fit_intercept, tol, max_iter, extra, cov_type,

@@ -33,11 +33,12 @@ import numpy as np
 
 from ..._errors import InputError
 from ..._status import Status
-from .._design import Design
-from .._linalg import inverse, small_solve, uncentre
+from .._covariance import COV_KINDS, CovSpec, read_cov_options, sandwich
+from .._design import Design, Training
+from .._linalg import hat_values, inverse, small_solve, uncentre
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
-from .._scale import huber_scale, mad_scale
+from .._scale import GAUSS_3_4, huber_scale, mad_scale
 from ._problem import Problem
 
 __all__ = ["fit_irls"]
@@ -48,7 +49,12 @@ __all__ = ["fit_irls"]
 # ---------------------------------------------------------------------------
 _START_NAMES = {"ols": "an OLS start", "l1": "an L1 (median regression) start", "huber": "a Huber(1.345) start",
                 "given": "the given start"}
-_OPTIONS = ("scale", "cov_type", "max_iter", "tol", "start", "update_scale", "huber_d")
+_OPTIONS = ("scale", "cov_type", "max_iter", "tol", "start", "update_scale", "huber_d", "groups", "maxlags",
+            "small_sample", "convention")
+#: the IRLS covariances: the shared vocabulary and Huber's model-based H1-H3 ("nonrobust" is H1)
+_COV_TYPES = COV_KINDS[:1] + ("H1", "H2", "H3") + COV_KINDS[1:]
+#: MASS's rlm divides the MAD by 0.6745, not by qnorm(0.75) = 0.67449
+MASS_MAD = 0.6745
 
 
 def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
@@ -73,9 +79,27 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         (statsmodels ``HuberScale``). A positive number: fixed scale.
     update_scale : bool, default True
         False keeps the initial scale estimate fixed during the iterations.
-    cov_type : {"H1", "H2", "H3"}, default "H1"
-        Huber's sandwich covariances from :math:`\psi` and :math:`\psi'`,
-        as statsmodels RLM (H1 is its default).
+    cov_type : {"nonrobust", "H1", "H2", "H3", "HC0", "HC1", "HC2", "HC3", "cluster", "HAC"}
+        "nonrobust" (the default) is Huber's H1, the model-based covariance
+        for symmetric errors independent of :math:`X` (statsmodels RLM's
+        default; MASS's ``summary.rlm`` with ``convention="MASS"``):
+        :math:`\kappa^2\,\frac{s^2\sum c\,\psi^2/(n-k)}{m^2}(X^\top C X)^{-1}` with
+        :math:`m` the mean of :math:`\psi'(r/s)` and
+        :math:`\kappa = 1 + \frac{k}{n}\frac{\mathrm{var}\,\psi'}{m^2}`; H2 and H3
+        are Huber's other two (statsmodels'). The sandwich kinds (see
+        :mod:`l2kit.linear._covariance`) use the scores
+        :math:`\psi(r_i/s)\,x_i` and the bread
+        :math:`s\,(\sum c\,\psi'(r_i/s)\,x_i x_i^\top)^{-1}`, HC2/HC3 the leverage
+        of the final IRLS weights: R's ``sandwich::vcovHC`` on an ``rlm``
+        (which uses :math:`|\psi'|`: for a redescending loss l2kit keeps the sign
+        and refuses a bread that is not positive definite).
+    groups, maxlags, small_sample
+        Options of "cluster" and "HAC".
+    convention : {"statsmodels", "MASS"}, default "statsmodels"
+        "MASS" reproduces ``MASS::rlm`` and ``summary.rlm``: the MAD divided
+        by 0.6745 (instead of :math:`\Phi^{-1}(3/4) = 0.67449`) and
+        :math:`\mathrm{var}\,\psi'` with the divisor :math:`n-1` (instead of
+        :math:`n`) in H1's :math:`\kappa`.
     max_iter : int, default 100
     tol : float, default 1e-8
         Stop when the change of the fitted values (RMS, in units of the
@@ -108,7 +132,9 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     >>> f.converged, np.round(f.coef, 1)
     (True, array([ 2., -1.]))
     """
-    o = _read_options(check_common(options, "IRLS", _OPTIONS))
+    opts = check_common(options, "IRLS", _OPTIONS)
+    o = _read_options(opts)
+    spec = read_cov_options(opts, solver="IRLS", supported=_COV_TYPES, default="nonrobust", n=design.y.shape[0])
     design.require_real("this loss")
     y, c = design.y, design.weights
     state = Problem(design.X, y, c, o.fit_intercept)
@@ -117,7 +143,7 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
                          "add features or fit_intercept=True")
     newton = o.method == "newton" or (o.method == "auto" and loss.convex and not loss.redescending)
     beta, start_name = _start(state, loss, o.start, o.fit_intercept)
-    estimate_scale = _ScaleEstimator(o.scale, c, state, o.huber_d)
+    estimate_scale = _ScaleEstimator(o.scale, c, state, o.huber_d, GAUSS_3_4 / MASS_MAD if o.mass else 1.0)
     n_pre = 0
     if start_name == "huber":
         from ...losses import Huber
@@ -134,8 +160,9 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         message = (f"converged in {n_iter} {kind} iterations (fitted values and scale changed by less than "
                    f"tol={o.tol:g}), from {_START_NAMES[start_name]}"
                    + (f" ({n_pre} Huber iterations)" if n_pre else ""))
-    # -- sandwich covariance (statsmodels RLM H1/H2/H3, with case weights) --------
-    cov = _sandwich(loss, r, scale, state, o.cov_type) if state.full else None
+    # -- Huber's covariances (statsmodels RLM H1/H2/H3, with case weights); the sandwiches below --------
+    model_based = spec.kind in ("nonrobust", "H1", "H2", "H3")
+    cov = _huber_cov(loss, r, scale, state, spec.kind, o.mass) if state.full and model_based else None
     if not state.full:
         message += (f"; X is rank deficient (rank {state.rank} of {state.k} columns): minimum-norm coefficients, "
                     "no standard errors (drop the dependent columns)")
@@ -145,12 +172,22 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         intercept, coef, cov = uncentre(beta, cov, state.mean, True)
         beta = np.concatenate([[intercept], coef])
     iw = loss._weight(_np_xp(), r / scale) if scale > 0 else np.ones_like(r)
+    if not model_based and state.full:
+        cov = _sandwich_cov(loss, r, scale, design.with_intercept(o.fit_intercept), state.cw, spec, iw)
+        if cov is None:
+            message += ("; standard errors undefined: sum c psi'(r/s) x x' is not positive definite at the "
+                        "estimate (a redescending loss rejects too much)")
     return build_design_fit(Estimates(
         params=beta, cov=cov, status=status, message=message, method="irls", rank=state.rank, scale=float(scale),
         residuals=r, n_obs=int(y.size), df_resid=float(state.sumw - state.rank), n_iter=int(n_iter + n_pre),
-        cov_type=o.cov_type, extra={"weights": iw, "sum_weights": float(state.sumw),
-                                    "scale_estimator": o.scale if isinstance(o.scale, str) else "fixed",
-                                    "start": start_name}),
+        cov_type=spec.kind, dist="normal", df_model=float(state.rank - o.fit_intercept),
+        undefined={"loglike": f"{type(loss).__name__} is not a likelihood: no log-likelihood, AIC or BIC"},
+        training=Training(design.X, y, c, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
+                                                         "unit_deviance": None, "hat_weights": None,
+                                                         "prior": None, "dispersion_fixed": False}),
+        extra={"weights": iw, "sum_weights": float(state.sumw),
+               "scale_estimator": o.scale if isinstance(o.scale, str) else "fixed", "start": start_name,
+               "convention": "MASS" if o.mass else "statsmodels"}),
         design, loss, o.fit_intercept)
 
 
@@ -159,7 +196,7 @@ class _Options:
     fit_intercept: bool
     method: str
     scale: Any
-    cov_type: str
+    mass: bool
     max_iter: int
     tol: float
     start: Any
@@ -182,11 +219,12 @@ def _read_options(opts: dict) -> _Options:
               and scale_opt > 0):
         raise InputError("scale", "'mad', 'huber' or a positive finite number", repr(scale_opt),
                          "pass e.g. scale=1.0 to fix the scale")
-    cov_type = str(opts.get("cov_type", "H1")).upper()
-    if cov_type not in ("H1", "H2", "H3"):
-        raise InputError("cov_type", "'H1', 'H2' or 'H3'", repr(cov_type), "pass cov_type='H1' (statsmodels' default)")
+    convention = opts.get("convention", "statsmodels")
+    if convention not in ("statsmodels", "MASS"):
+        raise InputError("convention", "'statsmodels' or 'MASS'", repr(convention),
+                         "pass convention='MASS' to reproduce MASS::rlm and summary.rlm")
     max_iter, tol = iteration_options(opts, max_iter=100, tol=1e-8)
-    return _Options(bool(opts.get("fit_intercept", True)), method, scale_opt, cov_type, max_iter, tol,
+    return _Options(bool(opts.get("fit_intercept", True)), method, scale_opt, convention == "MASS", max_iter, tol,
                     opts.get("start", "auto"), bool(opts.get("update_scale", True)), float(opts.get("huber_d", 2.5)))
 
 
@@ -214,8 +252,8 @@ def _start(state: Problem, loss: Any, start: Any, fit_intercept: bool) -> tuple[
 class _ScaleEstimator:
     """The robust scale of residuals: the MAD (found near its previous value), Huber's proposal 2, or fixed."""
 
-    def __init__(self, kind: Any, c: np.ndarray | None, state: Problem, huber_d: float):
-        self.kind, self.c, self.state, self.huber_d = kind, c, state, huber_d
+    def __init__(self, kind: Any, c: np.ndarray | None, state: Problem, huber_d: float, mad_factor: float = 1.0):
+        self.kind, self.c, self.state, self.huber_d, self.mad_factor = kind, c, state, huber_d, mad_factor
         self.last_mad = None   # the previous MAD: the next one is found near it (same value, less work)
         self.work = np.empty(state.y.shape) if c is None else None
 
@@ -224,7 +262,7 @@ class _ScaleEstimator:
             return float(self.kind)
         if self.kind == "mad":
             self.last_mad = mad_scale(r, self.c, guess=self.last_mad, work=self.work)
-            return self.last_mad
+            return self.last_mad * self.mad_factor
         return huber_scale(r, self.c, self.state.sumw - self.state.rank, d=self.huber_d)
 
 
@@ -313,29 +351,52 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
         f"fitted values by {dfit / max(scale, 1e-300):.3g} scale units (tol={tol:g}); raise max_iter"), r
 
 
-def _sandwich(loss, r, scale, state, cov_type):
+def _psi_parts(loss, u):
+    """:math:`\\psi(u)` and :math:`\\psi'(u)` of the scaled residuals, as float arrays."""
+    xp = _np_xp()
+    return np.asarray(loss._psi(xp, u), dtype=float), np.asarray(loss._psi_prime(xp, u), dtype=float)
+
+
+def _huber_cov(loss, r, scale, state, cov_type, mass: bool):
+    """Huber's H1 ("nonrobust"), H2 and H3 (statsmodels RLM; ``mass``: MASS's n - 1 in var psi')."""
     if not scale > 0:
         return None
-    xp = _np_xp()
-    u = r / scale
-    psi = np.asarray(loss._psi(xp, u), dtype=float)
-    dpsi = np.asarray(loss._psi_prime(xp, u), dtype=float)
+    psi, dpsi = _psi_parts(loss, r / scale)
     cw = state.cw
     n = state.sumw
     m = state.csum(dpsi) / n
     if not m > 0 or state.sumw - state.rank <= 0:
         return None
-    var_dpsi = state.csum((dpsi - m) ** 2) / n
+    var_dpsi = state.csum((dpsi - m) ** 2) / (n - 1 if mass else n)
     kfac = 1 + state.rank / n * var_dpsi / m ** 2
     df_resid = n - state.rank
     ss_psi = state.csum(psi * psi)
-    if cov_type == "H1":
+    if cov_type in ("H1", "nonrobust"):
         return kfac ** 2 * (ss_psi / df_resid * scale ** 2) / m ** 2 * inverse(state.G0, state.full)
     W = state._gram(state.X, cw * dpsi)
     Winv = inverse(W, state.full)
     if cov_type == "H2":
         return kfac * ss_psi / df_resid * scale ** 2 / m * Winv
     return ss_psi / df_resid * scale ** 2 / kfac * (Winv @ state.G0 @ Winv)
+
+
+def _sandwich_cov(loss, r, scale, Xa, cw, spec: CovSpec, iw):
+    """The sandwich kinds: scores psi(r/s) x, bread s (sum c psi'(r/s) x x')^-1, HC2/HC3 leverage from the IRLS
+    weights (R's sandwich on rlm)."""
+    if not scale > 0:
+        return None
+    psi, dpsi = _psi_parts(loss, r / scale)
+    A = (Xa * (cw * dpsi)[:, None]).T @ Xa
+    try:
+        np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        return None
+    bread = scale * inverse(A, True)
+    if spec.kind == "HAC" and not np.all(cw == 1):
+        raise InputError("weights", "None for cov_type='HAC'", "case weights",
+                         "a time series has one row per time; drop the weights or use cov_type='HC1'")
+    h = hat_values(Xa, np.asarray(iw, dtype=float), cw) if spec.kind in ("HC2", "HC3") else None
+    return sandwich(bread, Xa * psi[:, None], spec, freq=cw, leverage=h, n=float(cw.sum()))
 
 
 def _l1_start(state):

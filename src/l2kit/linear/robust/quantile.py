@@ -31,8 +31,9 @@ import numpy as np
 
 from ..._errors import InputError
 from ..._status import Status
-from .._design import Design
-from .._linalg import gram_rank, pinvh
+from .._covariance import read_cov_options
+from .._design import Design, Training
+from .._linalg import gram_rank, inverse
 from .._options import check_common
 from .._result import Estimates, Fit, build_design_fit
 from .._scale import weighted_quantile
@@ -41,6 +42,9 @@ from ._lp import GLOB_MIN_ROWS, lp_scaling, solve_quantile_globbed, solve_quanti
 __all__ = ["fit_quantile"]
 
 _OPTIONS = ("max_iter", "tol", "cov_type")
+#: quantreg's summary.rq(se=...) estimators, and "none"
+_COV_TYPES = ("ker", "nid", "iid", "none")
+_EPS = float(np.finfo(float).eps) ** 0.5   # quantreg's eps
 
 
 def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
@@ -75,16 +79,32 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         ``scale`` is the weighted mean pinball loss at the optimum,
         ``extra["objective"]`` the weighted sum, ``extra["n_zero_residuals"]``
         the residuals at exactly 0 (at least ``rank`` at a vertex),
-        ``extra["sparsity"]`` the estimated :math:`1/f(0)`.
-    cov_type : {"robust", "iid", "none"}, default "robust"
-        Standard errors as statsmodels ``QuantReg`` (its defaults): the
-        sparsity :math:`1/f(0)` of the residual density is estimated with an
-        Epanechnikov kernel and the Hall-Sheather bandwidth (as Stata 12);
-        "robust" is the sandwich :math:`(X^\top X)^{-1} X^\top D X (X^\top X)^{-1}`
-        with :math:`D_i = (q\text{ or }1-q)^2/f(0)^2` by residual sign (the
-        exactly-zero residuals of the LP basis get :math:`q(1-q)/f(0)^2`), "iid"
-        :math:`q(1-q)/f(0)^2\,(X^\top X)^{-1}`. With case weights the
-        percentiles and sums are weighted.
+        ``extra["sparsity"]`` the estimated :math:`1/f(0)` ("iid"; the mean
+        of :math:`f_i` is ``extra["density"]`` for "nid" and "ker"),
+        ``extra["bandwidth"]`` the Hall-Sheather :math:`h` used. ``loglike``
+        is quantreg's asymmetric-Laplace ``logLik.rq``,
+        :math:`n(\log(q(1-q)) - 1 - \log(\rho/n))`.
+    cov_type : {"ker", "nid", "iid", "none"}, default "ker"
+        quantreg's ``summary.rq(se=...)``, with its Hall-Sheather bandwidth
+        :math:`h` (halved until :math:`q \pm h` lies in (0, 1), as quantreg
+        does, so an answer is always given):
+
+        * "ker": Powell's kernel sandwich
+          :math:`q(1-q)\,(X^\top F X)^{-1} X^\top X (X^\top F X)^{-1}`,
+          :math:`F = \mathrm{diag}(\varphi(r_i/b)/b)`, bandwidth
+          :math:`b = (\Phi^{-1}(q+h) - \Phi^{-1}(q-h))\min(\mathrm{sd}(r), \mathrm{IQR}(r)/1.34)`;
+        * "nid": Hendricks-Koenker: the same sandwich with
+          :math:`F_i = 2h/(x_i^\top(\hat\beta_{q+h} - \hat\beta_{q-h}))` from two
+          more LP fits (quantreg's default for n > 1000);
+        * "iid": :math:`q(1-q)\,s^2 (X^\top X)^{-1}` with the sparsity :math:`s`
+          the slope of a median regression of the order statistics of the
+          residuals nearest 0 (unweighted fits only).
+
+        "ker" is the default here (quantreg's is "nid" for n > 1000, "rank"
+        below): as robust to heteroscedasticity, without two more LP fits.
+        Case weights enter as frequencies (sums, quantiles and the standard
+        deviation are weighted). p-values use the t distribution with
+        ``df_resid`` degrees of freedom, as quantreg.
 
     Examples
     --------
@@ -122,19 +142,26 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     rank = gram_rank(XtX)
     if status is Status.SUCCESS and rank < Xa.shape[1]:
         status = Status.RANK_DEFICIENT
-    cov_type = str(opts.get("cov_type", "robust")).lower()
-    if cov_type not in ("robust", "iid", "none"):
-        raise InputError("cov_type", "'robust', 'iid' or 'none'", repr(cov_type), "pass cov_type='robust'")
-    cov, sparsity = None, None
-    if status is Status.SUCCESS and cov_type != "none":
-        cov, sparsity = _kernel_cov(Xa, y, r, cw, q, XtX, cov_type)
+    spec = read_cov_options(opts, solver="quantile", supported=_COV_TYPES, default="ker", n=y.size)
+    sw = float(cw.sum())
+    extra = {"objective": obj, "quantile": q, "sum_weights": sw,
+             "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y))))}
+    cov = None
+    if status is Status.SUCCESS and spec.kind != "none":
+        cov, why = _cov(spec.kind, Xa, y, r, c, q, XtX, method, opts, extra)
+        if cov is None:
+            message += f"; standard errors undefined: {why}"
+    pinball = obj / factor   # quantreg's rho: the pinball loss at q, summed
+    loglike = sw * (np.log(q * (1 - q)) - 1 - np.log(pinball / sw)) if pinball > 0 and beta is not None else None
     return build_design_fit(Estimates(
-        params=beta, cov=cov, status=status, message=message, rank=rank, scale=obj / float(cw.sum()),
-        n_iter=int(getattr(res, "nit", 0) or 0), residuals=r, n_obs=int(y.size), df_resid=float(cw.sum() - rank),
+        params=beta, cov=cov, status=status, message=message, rank=rank, scale=obj / sw,
+        n_iter=int(getattr(res, "nit", 0) or 0), residuals=r, n_obs=int(y.size), df_resid=float(sw - rank),
         method="linprog-" + formulation.replace(" ", "-") + ("" if solver == "highs" else f"-{solver}"),
-        cov_type=cov_type,
-        extra={"sparsity": sparsity, "objective": obj, "quantile": q,
-               "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y)))), "sum_weights": float(cw.sum())}),
+        cov_type=spec.kind, dist="t", loglike=None if loglike is None else float(loglike),
+        n_params=float(Xa.shape[1]), n_ic=sw, df_model=float(rank - fit_intercept), extra=extra,
+        training=Training(design.X, y, c, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
+                                                         "unit_deviance": None, "hat_weights": None,
+                                                         "prior": None, "dispersion_fixed": False})),
         design, loss, fit_intercept)
 
 
@@ -168,33 +195,79 @@ def _solve_scaled(Xa, y, c, q, method, opts):
     return beta, res, formulation, solver, rounds
 
 
-def _kernel_cov(Xa, y, r, cw, q, XtX, cov_type):
-    """statsmodels QuantReg covariance: Epanechnikov kernel sparsity, Hall-Sheather bandwidth."""
+def hall_sheather(q: float, n: float, alpha: float = 0.05) -> float:
+    r"""Hall and Sheather's bandwidth (quantreg's ``bandwidth.rq(hs=TRUE)``).
+
+    .. math:: h = n^{-1/3} z_{1-\alpha/2}^{2/3}\left(\frac{1.5\,\varphi(z_q)^2}{2 z_q^2 + 1}\right)^{1/3}
+
+    Examples
+    --------
+    >>> round(float(hall_sheather(0.5, 100)), 6)
+    0.209316
+    """
     from scipy.stats import norm
 
-    n = float(cw.sum())
-    alpha = 0.05
     z = norm.ppf(q)
-    hs = n ** (-1 / 3) * norm.ppf(1 - alpha / 2) ** (2 / 3) * (1.5 * norm.pdf(z) ** 2 / (2 * z ** 2 + 1)) ** (1 / 3)
-    iqre = weighted_quantile(r, cw, 0.75) - weighted_quantile(r, cw, 0.25)
-    ybar = float(cw @ y) / n
-    sd = float(np.sqrt(cw @ (y - ybar) ** 2 / n))
-    lo, hi = q - hs, q + hs
-    if not (0 < lo and hi < 1):
-        return None, None
-    h = min(sd, iqre / 1.34) * (norm.ppf(hi) - norm.ppf(lo))
-    if not h > 0:
-        return None, None
-    u = r / h
-    kern = 0.75 * (1 - u * u) * (np.abs(u) <= 1)
-    fhat0 = float(cw @ kern) / (n * h)
-    if not fhat0 > 0:
-        return None, None
-    xtxi = pinvh(XtX)
-    if cov_type == "iid":
-        return q * (1 - q) / fhat0 ** 2 * xtxi, 1 / fhat0
-    # psi(r)^2 = q^2 or (1-q)^2 by residual sign; the LP puts >= k residuals exactly at 0 (the basis), whose
-    # sign is arbitrary: give them the expectation q(1-q) rather than one side (statsmodels' IRLS never hits 0)
-    zero = np.abs(r) <= 1e-9 * (1 + np.abs(y))
-    d = np.where(zero, q * (1 - q), np.where(r > 0, q * q, (1 - q) ** 2)) / fhat0 ** 2 * cw
-    return xtxi @ ((Xa * d[:, None]).T @ Xa) @ xtxi, 1 / fhat0
+    return n ** (-1 / 3) * norm.ppf(1 - alpha / 2) ** (2 / 3) * (1.5 * norm.pdf(z) ** 2 / (2 * z * z + 1)) ** (1 / 3)
+
+
+def _inside(q: float, h: float) -> float:
+    """quantreg's rule: halve the bandwidth until q - h and q + h lie in [0, 1]."""
+    while q - h < 0 or q + h > 1:
+        h /= 2
+    return h
+
+
+def _cov(kind, Xa, y, r, c, q, XtX, method, opts, extra):
+    """The covariance of ``kind`` ("iid", "nid", "ker"), or (None, why)."""
+    from scipy.stats import norm
+
+    cw = np.ones(y.size) if c is None else c
+    n, k = float(cw.sum()), Xa.shape[1]
+    h = hall_sheather(q, n)
+    if kind == "iid":
+        return _iid_cov(Xa, r, c, q, XtX, h, extra)
+    h = _inside(q, h)
+    extra["bandwidth"] = h
+    if kind == "nid":
+        bhi = _solve(Xa, y, c, q + h, method, opts)[0]
+        blo = _solve(Xa, y, c, q - h, method, opts)[0]
+        if bhi is None or blo is None:
+            return None, "an LP at q +- h failed"
+        dyhat = Xa @ (bhi - blo)
+        extra["n_nonpositive_density"] = int(np.sum(dyhat <= 0))
+        f = np.maximum(0.0, 2 * h / (dyhat - _EPS))
+    else:
+        sd = float(np.sqrt(cw @ (r - float(cw @ r) / n) ** 2 / (n - 1)))
+        iqr = weighted_quantile(r, c, 0.75) - weighted_quantile(r, c, 0.25)
+        b = (norm.ppf(q + h) - norm.ppf(q - h)) * min(sd, iqr / 1.34)
+        if not b > 0:
+            return None, "the kernel bandwidth is 0 (the residuals have no spread)"
+        f = norm.pdf(r / b) / b
+    extra["density"] = float(cw @ f) / n
+    A = (Xa * (cw * f)[:, None]).T @ Xa
+    if gram_rank(A) < k:
+        return None, "the estimated densities leave X'FX singular"
+    Ainv = inverse(A, True)
+    return q * (1 - q) * Ainv @ XtX @ Ainv, ""
+
+
+def _iid_cov(Xa, r, c, q, XtX, h, extra):
+    """quantreg's "iid": the sparsity from a median regression of the order statistics nearest 0."""
+    if c is not None:
+        raise InputError("cov_type", "'ker' or 'nid' for a weighted quantile fit", "'iid'",
+                         "the order-statistic sparsity of quantreg's 'iid' is for unweighted fits")
+    n, k = r.size, Xa.shape[1]
+    pz = int(np.sum(np.abs(r) < _EPS))
+    m = max(k + 1, int(np.ceil(n * h)))
+    ir = np.arange(pz + 1, m + pz + 2)          # quantreg's 1-based ranks
+    if ir[-1] > n:
+        return None, f"too few residuals ({n}) for the iid sparsity's {ir.size} order statistics"
+    ordered = np.sort(r[np.argsort(np.abs(r), kind="stable")][ir - 1])
+    xt = ir / (n - k)
+    beta, _ = solve_quantile_lp(np.column_stack([np.ones(ir.size), xt]), ordered, None, 0.5)
+    if beta is None:
+        return None, "the sparsity's median regression failed"
+    sparsity = float(beta[1])
+    extra["sparsity"] = sparsity
+    return sparsity ** 2 * q * (1 - q) * inverse(XtX, True), ""
