@@ -386,3 +386,14 @@ def test_ragged_or_text_signals_are_refused_with_the_library_error():
         l2.align([[1.0, 2.0], [3.0]], np.arange(5.0))
     with pytest.raises(InputError, match="numeric"):
         l2.align(np.array(["a", "b", "c"]), np.arange(5.0))
+
+
+@pytest.mark.parametrize("data, match", [
+    (b"a\n1\n2\n\xff3\n", "line 4 of the file holds bytes that are not UTF-8"),   # UnicodeDecodeError traceback
+    (b"\x1f\x8b\x08\x00" + bytes(20), "gzip-compressed"),
+])
+def test_read_signal_names_unreadable_text(tmp_path, data, match):
+    path = tmp_path / "s.csv"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=match):
+        read_signal(str(path))

@@ -449,11 +449,16 @@ def _read_csv(path: str) -> np.ndarray:
 
     from .io.errors import DataError
 
-    with open(path, newline="") as fh:
-        sample = fh.read(4096)
-        fh.seek(0)
-        delim = "\t" if sample.count("\t") > sample.count(",") else ","
-        rows = [r for r in csv.reader(fh, delimiter=delim)]
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            sample = fh.read(4096)
+            fh.seek(0)
+            delim = "\t" if sample.count("\t") > sample.count(",") else ","
+            rows = [r for r in csv.reader(fh, delimiter=delim)]
+    except (UnicodeDecodeError, csv.Error):   # gzip or other binary bytes, text that is not UTF-8
+        from .io.tables import text_error
+
+        raise text_error(path) from None
     lines = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
     if not lines:
         raise DataError("the file is empty", file=path, fix="pass a CSV with one numeric column per channel")

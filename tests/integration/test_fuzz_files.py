@@ -1,4 +1,5 @@
-"""Fuzzed CSV and Parquet bytes through the table reader and ``l2kit score`` / ``fit`` / ``report`` (in-process).
+"""Fuzzed CSV and Parquet bytes through the table reader and ``l2kit score`` / ``fit`` / ``report`` (and
+``align``), in-process.
 
 Any outcome other than a result (exit 0) or the library's input error (``DataError`` from the reader, exit 2
 with one paragraph naming the fix from the command line) fails: a traceback, another exit status, a
@@ -199,6 +200,7 @@ def _exercise(data: bytes, names: list[str], suffix: str, pick) -> None:
         _check_cli(["fit", path, "--target", a, "--loss", "huber", "--weights", c], folder)
         out = os.path.join(folder, "r.html")
         _check_cli(["report", path, "--target", a, "--folds", "2", "--out", out], folder, out)
+        _check_cli(["align", path, path], folder)
 
 
 @FUZZ

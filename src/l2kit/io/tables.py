@@ -45,7 +45,8 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["column_names", "read_columns", "iter_batches", "numeric_columns", "total_rows", "table_format"]
+__all__ = ["column_names", "read_columns", "iter_batches", "numeric_columns", "total_rows", "table_format",
+           "text_error"]
 
 _CSV = (".csv", ".txt", ".tsv")
 _PARQUET = (".parquet", ".pq", ".parq")
@@ -133,14 +134,30 @@ def _not_utf8(path: str) -> DataError:
     return DataError("the file holds bytes that are not UTF-8 text", file=path, fix="save the file as UTF-8 text")
 
 
+def text_error(path: str) -> DataError:
+    """Why ``path`` cannot be read as UTF-8 text: a known binary format (gzip, zip, Parquet...), NUL bytes, or
+    the first line (and column) holding bytes that are not UTF-8. For the CSV readers' error paths.
+
+    Examples
+    --------
+    >>> import gzip, os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> _ = open(p, "wb").write(gzip.compress(b"a,b\\n1,2\\n"))
+    >>> e = text_error(p)
+    >>> e.problem, e.fix
+    ('this is gzip-compressed data, not a text CSV file', 'decompress it first (gunzip FILE)')
+    """
+    binary = _sniff(path)
+    if binary is not None:
+        return DataError(f"this is {binary[0]}, not a text CSV file", file=path, fix=binary[1])
+    return _not_utf8(path)
+
+
 def _arrow_error(path: str, exc: BaseException, fmt: str) -> DataError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if fmt == "csv":
-        if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
-            return _not_utf8(path)
-        binary = _sniff(path)
-        if binary is not None:
-            return DataError(f"this is {binary[0]}, not a text CSV file", file=path, fix=binary[1])
+        if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text or _sniff(path):
+            return text_error(path)
         if "Empty CSV file" in text:
             what = "the file is empty" if os.path.getsize(path) == 0 else "the first line is blank"
             return DataError(f"{what} (no header line)", file=path, fix="write a header line and data rows")
