@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
-from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts, point_prediction
-from .advice import Recommendation, advise
+from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts, fit_candidate, point_prediction
+from ._recommendation import Recommendation
+from .advice import advise
 from .crossval import CVScore, cross_validate
 from .influence import Influence, influence
 from .tests import (
@@ -46,7 +47,21 @@ class Diagnosis:
     fit_errors : dict
         Candidate name -> why it could not be fitted.
     cv : dict
-        Candidate name -> :class:`~l2kit.diagnosis.crossval.CVScore`.
+        Candidate name -> :class:`~l2kit.diagnosis.crossval.CVScore` (repeated K-fold).
+    checks : dict
+        Check name -> :class:`~l2kit.diagnosis.checks.Check`: ``normality``,
+        ``heavy_tails``, ``outliers``, ``skewness``, ``linearity``,
+        ``heteroscedasticity``, ``serial_correlation``, ``collinearity``,
+        ``target`` (and ``dispersion``, ``zero_inflation`` for counts), each
+        with statistic, p-value, Holm-adjusted p-value, verdict, reason and advice.
+    kind : str
+        "continuous", "positive", "binary" or "counts".
+    verdict : tuple of str
+        The two or three sentences (checks with numbers) that drove the recommendation.
+    next_steps : tuple of str
+        What to do next, in order.
+    notes, dropped
+        What was changed to make a degenerate design diagnosable (dropped columns, rescaling).
     jarque_bera, qq, breusch_pagan, influence
         Tests of the OLS residuals.
     tails : dict
@@ -78,6 +93,16 @@ class Diagnosis:
     outliers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     recommendation: Recommendation | None = None
     reasons: tuple[str, ...] = ()
+    checks: dict = field(default_factory=dict)
+    kind: str = "continuous"
+    level: float = 0.05
+    seed: int = 0
+    repeats: int = 1
+    notes: tuple[str, ...] = ()
+    dropped: tuple[tuple[str, str], ...] = ()
+    choice: dict = field(default_factory=dict)
+    verdict: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
 
     # -- derived views ----------------------------------------------------
     @property
@@ -88,7 +113,7 @@ class Diagnosis:
     @property
     def tests(self) -> dict[str, Any]:
         """Every test result by name."""
-        out = {"jarque_bera": self.jarque_bera, "qq": self.qq, "breusch_pagan": self.breusch_pagan,
+        out = {**self.checks, "jarque_bera": self.jarque_bera, "qq": self.qq, "breusch_pagan": self.breusch_pagan,
                "influence": self.influence, "heavy_tails": dict(self.tails)}
         if self.is_count:
             out.update(overdispersion=self.overdispersion, zero_inflation_poisson=self.zero_inflation_poisson,
@@ -166,27 +191,65 @@ def _residuals(fit, X, y) -> np.ndarray:
     return y - point_prediction(fit, X)
 
 
+def _target_kind(y: np.ndarray, counts: bool | None) -> str:
+    is_integer = bool(np.all(y == np.round(y)))
+    if counts is None:
+        counts = is_integer and bool(np.all(y >= 0)) and bool(np.any(y == 0)) and bool(np.any(y > 1))
+    elif counts and not (is_integer and np.all(y >= 0)):
+        bad = int(np.flatnonzero((y != np.round(y)) | (y < 0))[0])
+        raise InputError("y", "non-negative integers for counts=True", f"{y[bad]!r} at row {bad}",
+                         "pass counts=False, or clean the target")
+    if counts:
+        return "counts"
+    if np.all((y == 0) | (y == 1)):
+        return "binary"
+    return "positive" if np.all(y > 0) else "continuous"
+
+
+def _check_options(folds, n, level, repeats):
+    if not isinstance(folds, (int, np.integer)) or isinstance(folds, bool) or not 2 <= folds <= n:
+        raise InputError("folds", f"an integer between 2 and the number of rows ({n})", repr(folds),
+                         "pass e.g. folds=5")
+    if not (isinstance(level, (float, int)) and 0 < level < 0.5):
+        raise InputError("level", "a test level in (0, 0.5)", repr(level), "pass e.g. level=0.05")
+    if repeats is None:
+        return 5 if n <= 2000 else (2 if n <= 20000 else 1)
+    if not isinstance(repeats, (int, np.integer)) or isinstance(repeats, bool) or repeats < 1:
+        raise InputError("repeats", "a positive integer", repr(repeats), "pass e.g. repeats=5")
+    return int(repeats)
+
+
 def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", counts: bool | None = None,
-             folds: int = 5, random_state: int = 0, progress: Any = None) -> Diagnosis:
+             folds: int = 5, repeats: int | None = None, seed: int = 0, level: float = 0.05,
+             ordered: bool = False, random_state: int | None = None, progress: Any = None) -> Diagnosis:
     r"""Fit ``y`` on ``X`` under squared error and its credible alternatives, and test the Gaussian story.
 
-    Candidates: Squared, Huber(delta=1.345), Tukey(c=4.685) and Absolute (L1);
-    for count targets also Poisson, negative binomial and ZINB. Every fit goes
-    through :func:`l2kit.fit`; a candidate that fails is reported, not fatal.
+    **Checks** (``Diagnosis.checks``, each a test at ``level`` with a
+    finite-sample null; Holm's adjustment across all of them bounds the chance
+    of any false "reject" by ``level``): normality, heavy tails and right skew
+    of the OLS residuals (Monte Carlo from the fitted Gaussian model, exact at
+    any n and p), outliers with leverage (leverage-adjusted OLS residuals in
+    MAD units by Monte Carlo, and the high-breakdown MM fit with a Bonferroni
+    bound), linearity (RESET), heteroscedasticity (Breusch-Pagan), serial
+    correlation (Durbin-Watson and Breusch-Godfrey, when ``ordered=True``),
+    collinearity (VIF and condition number), and for counts dispersion and zero
+    inflation by simulation.
 
-    The diagnosis tests the OLS residuals (Jarque-Bera, kurtosis, QQ,
-    Breusch-Pagan), computes leverage, studentized residuals and Cook's
-    distance from a pivoted QR of the design, counts residuals beyond 2.5
-    robust standard deviations under each robust fit (a heavy-tail check), and
-    for counts the Pearson dispersion and observed against expected zeros.
-    Each candidate is scored out of sample by K-fold cross-validation.
+    **Decision.** A binary target gets logistic regression and counts a count
+    likelihood. Otherwise squared error stays unless heavy tails or outliers
+    are rejected; then a robust loss, chosen by repeated K-fold
+    cross-validation of the truncated squared prediction error (see
+    :mod:`l2kit.diagnosis.crossval`) with the one-standard-error rule in the
+    order Huber, Tukey MM, L1 — except that outliers at high leverage call for
+    the high-breakdown MM fit. A positive, right-skewed target whose skew a
+    Gamma model explains gets a Gamma GLM with log link. Heteroscedasticity
+    and serial correlation change the standard errors, not the loss.
 
-    ``outliers`` are the rows that some robust fit (Huber, Tukey, L1) puts
-    more than 2.5 robust standard deviations (:math:`1.4826\,\mathrm{median}|r|`)
-    from its fitted value — the Rousseeuw & Leroy rule, applied to fits that
-    outliers cannot drag toward themselves. For counts, the rows whose upper
-    tail probability under the recommended count model is below
-    :math:`0.05/n`.
+    ``outliers`` are the rows the outlier check flags (empty unless it rejects).
+    Constant, duplicated and exactly collinear columns are left out with a
+    note; huge or tiny magnitudes are rescaled by powers of two. A constant
+    target or fewer than ``p + 3`` rows is an :class:`~l2kit.InputError` that
+    says why.
 
     Parameters
     ----------
@@ -199,12 +262,19 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
         Treat ``y`` as counts. Default: when ``y`` holds non-negative
         integers including zero.
     folds : int
-        Number of cross-validation folds (2 <= folds <= n).
-    random_state : int
-        Seed of the fold assignment.
+        Cross-validation folds (2 <= folds <= n).
+    repeats : int, optional
+        Repeats of the K-fold split (default 5 up to n = 2000, 2 up to 20 000, then 1).
+    seed : int
+        Seeds the folds and the Monte Carlo nulls: the same seed gives the same diagnosis.
+    level : float
+        Level of every test (family-wise, by Holm).
+    ordered : bool
+        Rows are in a meaningful order (time): run the serial-correlation check.
+    random_state : int, optional
+        Old name of ``seed``.
     progress : bool or None
-        Show a progress bar on stderr during cross-validation; None shows it
-        only when stderr is a terminal.
+        Show a progress bar on stderr; None shows it only when stderr is a terminal.
 
     Returns
     -------
@@ -216,99 +286,97 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(60, 2)); y = X @ [1.0, -2.0] + rng.normal(size=60)
     >>> d = l2.diagnose(X, y, progress=False)
-    >>> d.recommendation.name
-    'squared'
+    >>> d.recommendation.name, d.checks["heavy_tails"].verdict
+    ('squared', 'pass')
     """
-    from ..linear import fit as l2fit
     from ..linear._design import validate_design
+    from ._prepare import prepare
+    from .assess import assess
 
     if target == "y" and isinstance(getattr(y, "name", None), str):  # a pandas Series names itself
         target = y.name
+    seed = int(seed if random_state is None else random_state)
     design = validate_design(X, y, feature_names=feature_names, allow_complex=False)
-    Xn, yn = design.X, design.y
+    prep = prepare(design.X, design.y, tuple(design.feature_names))
+    Xn, yn, names = prep.X, prep.y, prep.names
     n, p = Xn.shape
-    if not isinstance(folds, (int, np.integer)) or isinstance(folds, bool) or not 2 <= folds <= n:
-        raise InputError("folds", f"an integer between 2 and the number of rows ({n})", repr(folds),
-                         "pass e.g. folds=5")
-    if np.all(yn == yn[0]):   # nothing to model (it crashed with ZeroDivisionError)
-        raise InputError("y", "a target that varies", f"a constant target (every value is {yn[0]:g})",
-                         "pick a target column that varies; a constant needs no model")
-    if n < p + 3:
-        raise InputError("X", f"more rows than features + 2 (p = {p})", f"{n} rows",
-                         "diagnostics need residual degrees of freedom; add rows or drop features")
+    repeats = _check_options(folds, n, level, repeats)
+    kind = _target_kind(yn, counts)
+    counts = kind == "counts"
     is_integer = bool(np.all(yn == np.round(yn)))
-    if counts is None:
-        counts = is_integer and bool(np.all(yn >= 0)) and bool(np.any(yn == 0)) and bool(np.any(yn > 1))
-    elif counts and not (is_integer and np.all(yn >= 0)):
-        bad = int(np.flatnonzero((yn != np.round(yn)) | (yn < 0))[0])
-        raise InputError("y", "non-negative integers for counts=True", f"{yn[bad]!r} at row {bad}",
-                         "pass counts=False, or clean the target")
-    counts = bool(counts)
 
-    losses, fit_errors = build_candidates(counts), {}
-    n_fit = len(losses)
+    losses = build_candidates(kind)
+    if kind == "binary":   # robust losses of a 0/1 target answer no question anyone asked
+        losses = {k: v for k, v in losses.items() if k in ("squared", "binomial")}
+    fit_errors: dict[str, str] = {}
     from ..io.progress import progress as progress_display
 
     fits: dict[str, Any] = {}
-    with progress_display(n_fit * (folds + 1), desc="l2kit diagnose", unit="fits", enabled=progress) as bar:
+    with progress_display(len(losses) * (folds * repeats + 1), desc="l2kit diagnose", unit="fits",
+                          enabled=progress) as bar:
         for name, loss in losses.items():
             try:
-                fits[name] = l2fit(Xn, yn, loss=loss, feature_names=design.feature_names)
+                fits[name] = fit_candidate(name, loss, Xn, yn, seed=seed, feature_names=names)
             except Exception as exc:  # report the failure, keep the other candidates
                 fits[name] = None
                 fit_errors[name] = f"{type(exc).__name__}: {exc}"
             bar.update(1, f"fit {name}")
-        cv = cross_validate(Xn, yn, {k: losses[k] for k in losses if fits.get(k) is not None},
-                            folds=folds, random_state=random_state, progress=bar)
+        mm = fits.get("tukey")
+        scale = float(mm.scale) if mm is not None and mm.scale else None
+        cv = cross_validate(Xn, yn, {k: losses[k] for k in losses if fits.get(k) is not None}, folds=folds,
+                            random_state=seed, repeats=repeats, scale=scale, progress=bar,
+                            fit_options={"tukey": lambda a, b: fit_candidate("tukey", losses["tukey"], a, b,
+                                                                             seed=seed)})
 
     inf = influence(Xn, yn)
-    resid = inf.resid
-    jb = jarque_bera(resid)
-    q = qq(resid)
-    bp = breusch_pagan(resid, Xn) if p > 0 else None
-    tails: dict[str, Tails] = {}
-    for name in ("squared", *ROBUST):
-        f = fits.get(name)
-        if f is not None:
-            tails[name] = heavy_tails(_residuals(f, Xn, yn))
-    robust_flags = []
-    for name in ROBUST:
-        f = fits.get(name)
-        if f is not None:
-            r = _residuals(f, Xn, yn)
-            robust_flags.append(np.abs(r) > tails[name].cutoff * tails[name].scale)
-    if robust_flags:
-        outliers = np.flatnonzero(np.any(robust_flags, axis=0))
-    else:  # no robust fit: fall back on OLS externally studentized residuals
-        outliers = np.flatnonzero(np.abs(inf.studentized_external) > 2.5)
+    checks, _ = assess(inf, inf.basis, Xn, names, mm_fit=mm, positive=kind == "positive", ordered=ordered,
+                       seed=seed, level=level)
+    jb = jarque_bera(inf.resid)
+    q = qq(inf.resid)
+    bp = breusch_pagan(inf.resid, Xn) if p > 0 else None
+    tails = {name: heavy_tails(_residuals(fits[name], Xn, yn)) for name in ("squared", *ROBUST)
+             if fits.get(name) is not None}
+    outliers = np.asarray(checks["outliers"].detail["rows"], dtype=int)
+    if checks["outliers"].rejected and not outliers.size:   # the test's maximum is the row behind it
+        outliers = np.array([int(np.argmax(checks["outliers"].detail["z_ols"]))])
+    if not checks["outliers"].rejected:
+        outliers = np.zeros(0, dtype=int)
 
     od = zp = znb = None
     theta = None
     if counts:
-        fp = fits.get("poisson")
-        if fp is not None:
-            parts = count_parts(fp, Xn)
-            if parts is not None:
-                mu = parts[0]
-                k = p + 1
-                od = overdispersion(yn, mu, df_resid=n - k)
-                zp = zero_inflation(yn, mu)
-        fnb = fits.get("negative_binomial")
-        if fnb is not None:
-            parts = count_parts(fnb, Xn)
-            if parts is not None and parts[1] is not None:
-                theta = float(parts[1])
-                znb = zero_inflation(yn, parts[0], theta=theta)
+        od, zp, znb, theta = _count_tests(fits, Xn, yn, p)
 
-    d = Diagnosis(Xn, yn, design.feature_names, str(target), counts, is_integer, int(folds), losses, fits,
-                  fit_errors, inf, jb, q, bp, tails, cv, od, zp, znb, theta, outliers.astype(int))
-    rec, reasons = advise(d)
+    d = Diagnosis(Xn, yn, names, str(target), counts, is_integer, int(folds), losses, fits,
+                  fit_errors, inf, jb, q, bp, tails, cv, od, zp, znb, theta, outliers,
+                  checks=checks, kind=kind, level=float(level), seed=seed, repeats=repeats, notes=prep.notes,
+                  dropped=prep.dropped)
+    rec, reasons, verdict, steps, choice = advise(d)
     if counts and rec.name in COUNT_MODELS:
         outliers = _count_outliers(fits[rec.name], Xn, yn, outliers)
     object.__setattr__(d, "outliers", np.asarray(outliers, dtype=int))
-    object.__setattr__(d, "recommendation", rec)
-    object.__setattr__(d, "reasons", tuple(reasons))
+    for key, value in (("recommendation", rec), ("reasons", tuple(reasons)), ("verdict", tuple(verdict)),
+                       ("next_steps", tuple(steps)), ("choice", choice)):
+        object.__setattr__(d, key, value)
     return d
+
+
+def _count_tests(fits, Xn, yn, p):
+    od = zp = znb = theta = None
+    n = yn.size
+    fp = fits.get("poisson")
+    if fp is not None:
+        parts = count_parts(fp, Xn)
+        if parts is not None:
+            od = overdispersion(yn, parts[0], df_resid=n - p - 1)
+            zp = zero_inflation(yn, parts[0])
+    fnb = fits.get("negative_binomial")
+    if fnb is not None:
+        parts = count_parts(fnb, Xn)
+        if parts is not None and parts[1] is not None:
+            theta = float(parts[1])
+            znb = zero_inflation(yn, parts[0], theta=theta)
+    return od, zp, znb, theta
 
 
 def _count_outliers(fit, X, y, fallback):

@@ -12,25 +12,51 @@ CONTINUOUS = {
     "tukey": ("tukey", {"c": 4.685}),
     "absolute": ("absolute", {}),
 }
+BINARY = {"binomial": ("binomial", {})}
+POSITIVE = {"gamma": ("gamma_nll", {})}
 COUNTS = {
     "poisson": ("poisson_nll", {}),
     "negative_binomial": ("negative_binomial_nll", {}),
     "zinb": ("zinb", {}),
 }
+#: the robust candidates from the simplest (convex, monotone) to the most specialised; the one-SE rule
+#: of the cross-validation walks this order
 ROBUST = ("huber", "tukey", "absolute")
 COUNT_MODELS = tuple(COUNTS)
-LABELS = {"squared": "Squared (OLS)", "huber": "Huber", "tukey": "Tukey", "absolute": "L1 (Absolute)",
-          "poisson": "Poisson", "negative_binomial": "Neg. binomial", "zinb": "ZINB"}
+LABELS = {"squared": "Squared (OLS)", "huber": "Huber", "tukey": "Tukey MM", "absolute": "L1 (Absolute)",
+          "poisson": "Poisson", "negative_binomial": "Neg. binomial", "zinb": "ZINB",
+          "binomial": "Logistic (Binomial)", "gamma": "Gamma (log link)"}
 
 
-def build_candidates(is_count: bool) -> dict:
-    """Candidate name -> loss object (registry losses with the constants above)."""
+def build_candidates(kind: str) -> dict:
+    """Candidate name -> loss object for a target of ``kind`` ("continuous", "positive", "binary", "counts")."""
     from ..losses import get_loss
 
     specs = dict(CONTINUOUS)
-    if is_count:
-        specs.update(COUNTS)
+    specs.update({"counts": COUNTS, "binary": BINARY, "positive": POSITIVE}.get(kind, {}))
     return {key: get_loss(ident, **params) for key, (ident, params) in specs.items()}
+
+
+def fit_candidate(name: str, loss, X: np.ndarray, y: np.ndarray, *, seed: int = 0, **options):
+    """Fit one candidate through :func:`l2kit.fit`; the Tukey candidate is the MM-estimator.
+
+    The MM fit (``method="mm"``, 50%-breakdown S start, 95% efficiency) is the
+    high-breakdown candidate: an M-estimator started from OLS or L1 is dragged
+    by outliers at high leverage. Where the installed solver has no MM method
+    yet, Tukey IRLS from an L1 start stands in (robust to outliers in ``y``
+    only) and ``fit.extra["mm"]`` is False.
+    """
+    from .._errors import InputError
+    from ..linear import fit as l2fit
+
+    if name != "tukey":
+        return l2fit(X, y, loss=loss, **options)
+    try:
+        return l2fit(X, y, loss=loss, method="mm", seed=seed, **options)
+    except InputError as exc:
+        if "seed" not in str(exc) and "method" not in str(exc):
+            raise
+    return l2fit(X, y, loss=loss, start="l1", **options)
 
 
 def _scalar(v):
