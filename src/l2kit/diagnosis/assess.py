@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import LEVEL, Check, NullSampler, holm, residual_shape, robust_outliers
+from .checks import LEVEL, LOSS_FAMILY, Check, NullSampler, holm, residual_shape, robust_outliers
 from .tests import breusch_godfrey, breusch_pagan, collinearity, durbin_watson, reset
 
 
@@ -126,4 +126,5 @@ def assess(inf, Q, X, names, *, mm_fit, positive: bool, ordered: bool, seed: int
     checks, shape = shape_checks(inf, sampler, positive=positive, level=level)
     checks["outliers"] = outlier_check(inf, shape, mm_fit, level)
     checks.update(model_checks(inf, X, names, ordered=ordered, level=level))
-    return holm(checks, level), shape
+    checks = holm(checks, level, LOSS_FAMILY)
+    return holm(checks, level, tuple(k for k in checks if k not in LOSS_FAMILY)), shape

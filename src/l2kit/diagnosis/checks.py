@@ -19,9 +19,13 @@ finite samples where that is cheap:
 * RESET, Breusch-Pagan, Durbin-Watson / Breusch-Godfrey follow statsmodels
   (see :mod:`l2kit.diagnosis.tests`).
 
-Multiplicity: :func:`holm` adjusts the p-values of all tested checks
-together (Holm 1979), so the chance that a dataset satisfying every null gets
-any "reject" verdict is at most the level.
+Multiplicity: :func:`holm` adjusts p-values within a family of checks
+(Holm 1979), so the chance that a dataset satisfying every null gets any
+"reject" verdict in that family is at most the level. There are two families:
+the checks that can move the recommendation away from squared error
+(:data:`LOSS_FAMILY`: heavy tails, outliers, skewness) and the checks whose
+advice keeps the loss but changes the model or its standard errors
+(normality, linearity, heteroscedasticity, serial correlation).
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["Check", "NullSampler", "holm", "residual_shape"]
+__all__ = ["LOSS_FAMILY", "Check", "NullSampler", "holm", "residual_shape", "robust_outliers"]
 
 LEVEL = 0.05
+#: the checks whose rejection can move the recommendation away from squared error
+LOSS_FAMILY = ("heavy_tails", "outliers", "skewness")
 GAUSS_3_4 = 0.6744897501960817   # Phi^-1(3/4): MAD / this is consistent for sigma
 
 
@@ -80,8 +86,8 @@ class Check:
         return np.isfinite(self.p_value) and self.verdict in ("reject", "pass")
 
 
-def holm(checks: dict[str, Check], level: float = LEVEL) -> dict[str, Check]:
-    """Holm-adjust the p-values of the tested checks and set their verdicts at ``level``.
+def holm(checks: dict[str, Check], level: float = LEVEL, family: tuple[str, ...] | None = None) -> dict[str, Check]:
+    """Holm-adjust the p-values of the tested checks (those named in ``family``, default all) at ``level``.
 
     Examples
     --------
@@ -90,7 +96,7 @@ def holm(checks: dict[str, Check], level: float = LEVEL) -> dict[str, Check]:
     >>> out["a"].p_adjusted, out["a"].verdict, out["b"].verdict
     (0.02, 'reject', 'reject')
     """
-    tested = [k for k, c in checks.items() if c.tested]
+    tested = [k for k, c in checks.items() if c.tested and (family is None or k in family)]
     order = sorted(tested, key=lambda k: checks[k].p_value)
     m, running, out = len(order), 0.0, dict(checks)
     for i, k in enumerate(order):
@@ -196,9 +202,15 @@ def residual_shape(resid: np.ndarray, leverage: np.ndarray, sampler: NullSampler
 def robust_outliers(resid: np.ndarray, scale: float, leverage: np.ndarray, *, level: float = LEVEL):
     r"""Rows a high-breakdown fit puts beyond the Bonferroni bound, and that bound's p-value.
 
-    A row is flagged when :math:`|r_i| / s > t_{1 - \alpha/(2n),\,n-k}`, the
-    two-sided Bonferroni quantile over the ``n`` rows (``s`` the fit's robust
-    scale). The p-value of the largest is ``min(1, n * 2 * P(T > max|r|/s))``.
+    With ``k`` the design's rank, the fit's robust scale ``s`` is corrected
+    for the degrees of freedom the fit spends, :math:`s' = s\sqrt{n/(n-k)}`
+    (a robust fit pulls ``k`` residuals toward zero, which biases a scale of
+    in-sample residuals low: the cause of the false alarms of earlier
+    versions), and each residual is leverage-adjusted:
+    :math:`z_i = |r_i| / (s'\sqrt{1 - h_i})`. A row is flagged when
+    :math:`z_i > t_{1 - \alpha/(2n),\,n-k}`, the two-sided Bonferroni
+    quantile over the ``n`` rows; the p-value of the largest is
+    ``min(1, 2 n P(T > max z))``.
 
     Examples
     --------
@@ -214,7 +226,8 @@ def robust_outliers(resid: np.ndarray, scale: float, leverage: np.ndarray, *, le
     k = float(np.sum(leverage))
     df = max(n - k, 1.0)
     cut = float(stats.t.isf(level / (2 * n), df))
-    z = np.abs(resid) / scale if scale > 0 else np.zeros(n)
+    s = scale * np.sqrt(n / df)
+    z = np.abs(resid) / (s * np.sqrt(np.clip(1.0 - leverage, 1e-12, None))) if scale > 0 else np.zeros(n)
     rows = np.flatnonzero(z > cut)
     p = float(min(1.0, 2 * n * stats.t.sf(z.max(), df))) if n else 1.0
     return rows, cut, p

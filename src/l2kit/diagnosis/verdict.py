@@ -6,6 +6,7 @@ import numpy as np
 
 from ._fits import LABELS, ROBUST
 from ._recommendation import Recommendation
+from .checks import LOSS_FAMILY
 from .crossval import one_se_choice
 
 
@@ -102,10 +103,10 @@ def _squared(d):
     if c.get("serial_correlation") is not None and c["serial_correlation"].rejected:
         opts["cov_type"] = "HAC"
     rec = Recommendation("squared", d.losses["squared"], opts)
-    tested = [k for k, v in c.items() if v.tested]
+    tested = [k for k, v in c.items() if v.tested and k in LOSS_FAMILY]
     lines = [f"No check of the error distribution rejects at level {d.level:g} (Holm over {len(tested)} tests): "
              + "; ".join(f"{k.replace('_', ' ')} {_p(c[k].p_value)}" for k in ("heavy_tails", "outliers",
-                                                                                 "normality") if k in c) + "."]
+                                                                                 "skewness") if c[k].tested) + "."]
     lines += [c[k].reason for k in ("heteroscedasticity", "serial_correlation", "linearity") if c[k].rejected]
     lines.append(f"Recommended: squared error ({rec!s}): squared error is fine here, and it is the most efficient "
                  "loss when the Gaussian story holds"
