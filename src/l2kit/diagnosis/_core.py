@@ -11,6 +11,7 @@ from .._errors import InputError
 from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts, fit_candidate, point_prediction
 from ._recommendation import Recommendation
 from .advice import advise
+from .checks import LOSS_FAMILY
 from .crossval import CVScore, cross_validate
 from .influence import Influence, influence
 from .tests import (
@@ -18,7 +19,6 @@ from .tests import (
     BreuschPagan,
     JarqueBera,
     Overdispersion,
-    Tails,
     ZeroInflation,
     breusch_pagan,
     heavy_tails,
@@ -206,7 +206,9 @@ def _target_kind(y: np.ndarray, counts: bool | None) -> str:
     return "positive" if np.all(y > 0) else "continuous"
 
 
-def _check_options(folds, n, level, repeats):
+def _check_options(folds, n, level, repeats, cv):
+    if cv is not True and cv != "needed":
+        raise InputError("cv", 'True or "needed"', repr(cv), 'pass cv=True (every candidate) or cv="needed"')
     if not isinstance(folds, (int, np.integer)) or isinstance(folds, bool) or not 2 <= folds <= n:
         raise InputError("folds", f"an integer between 2 and the number of rows ({n})", repr(folds),
                          "pass e.g. folds=5")
@@ -221,7 +223,8 @@ def _check_options(folds, n, level, repeats):
 
 def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", counts: bool | None = None,
              folds: int = 5, repeats: int | None = None, seed: int = 0, level: float = 0.05,
-             ordered: bool = False, random_state: int | None = None, progress: Any = None) -> Diagnosis:
+             ordered: bool = False, cv: bool | str = True, random_state: int | None = None,
+             progress: Any = None) -> Diagnosis:
     r"""Fit ``y`` on ``X`` under squared error and its credible alternatives, and test the Gaussian story.
 
     **Checks** (``Diagnosis.checks``, each a test at ``level`` with a
@@ -271,6 +274,11 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
         Level of every test (family-wise, by Holm).
     ordered : bool
         Rows are in a meaningful order (time): run the serial-correlation check.
+    cv : True or "needed"
+        ``True`` cross-validates every candidate (the report's table).
+        ``"needed"`` only when the decision uses it (a loss check rejects,
+        or a count or binary target): the same decision rule, much faster,
+        for simulation studies.
     random_state : int, optional
         Old name of ``seed``.
     progress : bool or None
@@ -300,7 +308,7 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     prep = prepare(design.X, design.y, tuple(design.feature_names))
     Xn, yn, names = prep.X, prep.y, prep.names
     n, p = Xn.shape
-    repeats = _check_options(folds, n, level, repeats)
+    repeats = _check_options(folds, n, level, repeats, cv)
     kind = _target_kind(yn, counts)
     counts = kind == "counts"
     is_integer = bool(np.all(yn == np.round(yn)))
@@ -312,9 +320,14 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     from ..io.progress import progress as progress_display
 
     fits: dict[str, Any] = {}
-    with progress_display(len(losses) * (folds * repeats + 1), desc="l2kit diagnose", unit="fits",
-                          enabled=progress) as bar:
+    n_cv = folds * repeats if cv is True or kind in ("counts", "binary") else 0
+    with progress_display(len(losses) * (n_cv + 1), desc="l2kit diagnose", unit="fits", enabled=progress) as bar:
         for name, loss in losses.items():
+            if name == "tukey" and n < 5 * (p + 1):
+                fits[name] = None
+                fit_errors[name] = (f"the MM fit needs at least 5 rows per parameter (n = {n} < 5 (p + 1) = "
+                                    f"{5 * (p + 1)}): a 50%-breakdown fit of so few rows is not reliable")
+                continue
             try:
                 fits[name] = fit_candidate(name, loss, Xn, yn, seed=seed, feature_names=names)
             except Exception as exc:  # report the failure, keep the other candidates
@@ -322,15 +335,16 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
                 fit_errors[name] = f"{type(exc).__name__}: {exc}"
             bar.update(1, f"fit {name}")
         mm = fits.get("tukey")
-        scale = float(mm.scale) if mm is not None and mm.scale else None
-        cv = cross_validate(Xn, yn, {k: losses[k] for k in losses if fits.get(k) is not None}, folds=folds,
-                            random_state=seed, repeats=repeats, scale=scale, progress=bar,
-                            fit_options={"tukey": lambda a, b: fit_candidate("tukey", losses["tukey"], a, b,
-                                                                             seed=seed)})
-
-    inf = influence(Xn, yn)
-    checks, _ = assess(inf, inf.basis, Xn, names, mm_fit=mm, positive=kind == "positive", ordered=ordered,
-                       seed=seed, level=level)
+        inf = influence(Xn, yn)
+        checks, _ = assess(inf, inf.basis, Xn, names, mm_fit=mm, positive=kind == "positive", ordered=ordered,
+                           seed=seed, level=level)
+        needed = kind in ("counts", "binary") or any(checks[k].rejected for k in LOSS_FAMILY if k in checks)
+        scores = {}
+        if cv is True or needed:
+            scores = cross_validate(Xn, yn, {k: losses[k] for k in losses if fits.get(k) is not None},
+                                    folds=folds, random_state=seed, repeats=repeats,
+                                    scale=float(mm.scale) if mm is not None and mm.scale else None, progress=bar,
+                                    fit_options=_cv_options(mm, losses))
     jb = jarque_bera(inf.resid)
     q = qq(inf.resid)
     bp = breusch_pagan(inf.resid, Xn) if p > 0 else None
@@ -348,7 +362,7 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
         od, zp, znb, theta = _count_tests(fits, Xn, yn, p)
 
     d = Diagnosis(Xn, yn, names, str(target), counts, is_integer, int(folds), losses, fits,
-                  fit_errors, inf, jb, q, bp, tails, cv, od, zp, znb, theta, outliers,
+                  fit_errors, inf, jb, q, bp, tails, scores, od, zp, znb, theta, outliers,
                   checks=checks, kind=kind, level=float(level), seed=seed, repeats=repeats, notes=prep.notes,
                   dropped=prep.dropped)
     rec, reasons, verdict, steps, choice = advise(d)
@@ -359,6 +373,22 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
                        ("next_steps", tuple(steps)), ("choice", choice)):
         object.__setattr__(d, key, value)
     return d
+
+
+def _cv_options(mm, losses) -> dict:
+    """Cross-validation of the MM candidate: its M-step from the full-data S-estimate and S-scale.
+
+    The S search (thousands of subsamples) is the costly part of an MM fit;
+    its 50% breakdown point makes it insensitive to any one fold, so each
+    fold reruns only the M-step (Tukey IRLS at the fixed S-scale), as the MM
+    fit itself does after its S step.
+    """
+    from ..linear import fit as l2fit
+
+    if mm is None or mm.extra.get("s_params") is None or not mm.scale:
+        return {}
+    start, scale, loss = np.asarray(mm.extra["s_params"], dtype=float), float(mm.scale), losses["tukey"]
+    return {"tukey": lambda a, b: l2fit(a, b, loss=loss, start=start, scale=scale)}
 
 
 def _count_tests(fits, Xn, yn, p):

@@ -30,9 +30,6 @@ A candidate whose fit failed is skipped and the reasons say so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
 from ._fits import COUNT_MODELS, LABELS
@@ -82,6 +79,9 @@ def advise(d):
     for k, msg in d.fit_errors.items():
         reasons.append(f"The {LABELS.get(k, k)} candidate could not be fitted and is left out: {msg}")
     rec, verdict, choice = None, [], {}
+    if d.is_integer and not d.is_count:
+        reasons.append(f"The target {d.target!r} is integer-valued but never zero (minimum {d.y.min():.0f}), "
+                       "so it is treated as continuous; pass counts=True to also fit count models.")
     if d.is_count:
         start = len(reasons)
         rec = _advise_counts(d, reasons)

@@ -191,9 +191,12 @@ def one_se_choice(cv: dict[str, CVScore], order: list[str], *, attr: str = "row_
     --------
     >>> import numpy as np
     >>> a = CVScore(score=1.0, row_scores=np.array([1.0, 2.0, 1.0, 2.0]))
-    >>> b = CVScore(score=0.9, row_scores=np.array([0.9, 1.9, 1.1, 1.7]))
+    >>> b = CVScore(score=1.4, row_scores=np.array([0.5, 2.2, 1.2, 1.7]))   # better, but within one SE
     >>> one_se_choice({"ols": a, "huber": b}, ["ols", "huber"])[0]
     'ols'
+    >>> c = CVScore(score=0.5, row_scores=np.array([0.4, 0.5, 0.6, 0.5]))   # better by many SEs
+    >>> one_se_choice({"ols": a, "huber": c}, ["ols", "huber"])[0]
+    'huber'
     """
     ok = [k for k in order if k in cv and cv[k].ok and getattr(cv[k], attr) is not None]
     if not ok:

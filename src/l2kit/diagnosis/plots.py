@@ -16,6 +16,7 @@ import numpy as np
 from ._fits import COUNT_MODELS, LABELS, ROBUST, count_parts, point_prediction
 
 COLORS = {"squared": "#1f77b4", "huber": "#2ca02c", "tukey": "#d62728", "absolute": "#9467bd",
+          "gamma": "#8c564b", "binomial": "#e377c2",
           "poisson": "#8c564b", "negative_binomial": "#e377c2", "zinb": "#17becf"}
 OUT = "#d62728"
 FIGSIZE = (6.4, 4.2)

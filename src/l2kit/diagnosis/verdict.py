@@ -38,13 +38,11 @@ def gamma_explains(d) -> tuple[bool, str]:
 
 
 def _cv_compare(d, a: str, b: str) -> str:
-    diff = d.choice.get("diffs", {}) if isinstance(d.choice, dict) else {}
     ca, cb = d.cv.get(a), d.cv.get(b)
     if ca is None or cb is None or not ca.ok or not cb.ok or ca.row_scores is None or cb.row_scores is None:
         return ""
     x = ca.row_scores - cb.row_scores
     se = x.std(ddof=1) / np.sqrt(x.size)
-    del diff
     return (f"{LABELS[a]} {ca.score_rmse:.4g} against {LABELS[b]} {cb.score_rmse:.4g} (truncated RMSE, "
             f"{d.folds}-fold CV x {d.repeats}; paired difference of mean squared error {x.mean():.3g} "
             f"+/- {se:.2g})")
@@ -121,7 +119,7 @@ def next_steps(d, rec) -> list[str]:
              + (", method='mm', seed=0" if rec.name == "tukey" else "") + "."]
     if rec.name == "squared" and not rec.options:
         steps.append("Squared error is fine here: keep OLS and its usual standard errors.")
-    for k, c in d.checks.items():
+    for c in d.checks.values():
         if c.advice and (c.rejected or (c.verdict == "info" and c.detail.get("high"))):
             steps.append(c.advice)
     if d.outliers.size:
