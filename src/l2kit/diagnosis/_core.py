@@ -297,14 +297,16 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     >>> d.recommendation.name, d.checks["heavy_tails"].verdict
     ('squared', 'pass')
     """
-    from ..linear._design import validate_design
+    from ..linear._design import check_finite_design, validate_design
     from ._prepare import prepare
     from .assess import assess
 
     if target == "y" and isinstance(getattr(y, "name", None), str):  # a pandas Series names itself
         target = y.name
     seed = int(seed if random_state is None else random_state)
-    design = validate_design(X, y, feature_names=feature_names, allow_complex=False)
+    # NaN/inf are refused here; huge magnitudes are not: prepare() rescales them by powers of two
+    design = validate_design(X, y, feature_names=feature_names, allow_complex=False, check_finite=False)
+    check_finite_design(design)
     prep = prepare(design.X, design.y, tuple(design.feature_names))
     Xn, yn, names = prep.X, prep.y, prep.names
     n, p = Xn.shape

@@ -16,6 +16,8 @@ from .._errors import InputError
 #: beyond this magnitude squares overflow inside the solvers: rescale by a power of two (exact)
 HUGE = 1e100
 TINY = 1e-100
+#: features whose standard deviations differ by more than this are rescaled (rank decisions need it)
+SPREAD = 1e6
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,12 @@ def _pow2(a: np.ndarray) -> float:
     if m == 0 or TINY < m < HUGE:
         return 1.0
     return float(2.0 ** np.round(np.log2(m)))
+
+
+def _sd(a: np.ndarray) -> float:
+    """Standard deviation without overflow or underflow for any finite magnitude."""
+    m = float(np.max(np.abs(a)))
+    return m * float(np.std(a / m)) if m > 0 else 0.0
 
 
 def prepare(X: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Prepared:
@@ -69,12 +77,15 @@ def prepare(X: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Prepared:
         if dup is not None:
             dropped.append((names[j], f"an exact copy of {dup!r}"))
             continue
-        s = _pow2(col - np.median(col))
-        if s != 1.0:
-            X[:, j] = col / s
-            notes.append(f"Feature {names[j]!r} was divided by {s:.3g} (a power of two) to be fitted in float64; "
-                         "its coefficients are in those units.")
         keep.append(j)
+    spread = np.array([_sd(X[:, j]) for j in keep])
+    if spread.size and (spread.max() / spread.min() > SPREAD or spread.max() > HUGE or spread.min() < TINY):
+        for j, sj in zip(keep, spread):   # every candidate is equivariant to column scales: same diagnosis
+            s = float(2.0 ** np.round(np.log2(sj)))
+            X[:, j] /= s
+            notes.append(f"Feature {names[j]!r} was divided by {s:.3g} (a power of two, exact) because the "
+                         "features' scales differ by more than 1e6 or are beyond float64's comfortable range; "
+                         "its coefficients are in those units.")
     if keep:   # exact linear dependence among the rest: keep the leading columns of a pivoted QR
         A = np.column_stack([np.ones(y.size), X[:, keep]])
         A = A / np.linalg.norm(A, axis=0)

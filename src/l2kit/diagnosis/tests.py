@@ -130,6 +130,8 @@ def breusch_pagan(resid, exog, *, robust: bool = True, add_constant: bool = True
         Z = Z[:, None]
     if add_constant:
         Z = np.column_stack([np.ones(r.size), Z])
+    norms = np.linalg.norm(Z, axis=0)
+    Z = Z / np.where(norms > 0, norms, 1.0)   # the test is invariant to column scales; ranks are not
     y = r ** 2
     if not robust:
         y = y / y.mean()
