@@ -99,10 +99,7 @@ def _cmd_report(args) -> int:
     title = f"l2kit report: {target} in {os.path.basename(source)}" if os.path.exists(source) else \
         f"l2kit report: {target} ({source})"
     d.to_html(args.out, title=title)
-    print(d.summary())
-    print("reasons:")
-    for r in d.reasons:
-        print(f"  - {r}")
+    print(d.summary())   # the verdict first; every reason is in the HTML report
     print(f"report written to {out}")
     return EXIT_OK
 

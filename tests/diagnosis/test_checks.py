@@ -96,12 +96,12 @@ def test_mc_p_values_are_deterministic_and_have_power():
 
 
 def test_robust_outlier_bound_uses_df_and_leverage():
-    r = np.r_[np.linspace(-1.5, 1.5, 29), 6.0]
+    r = np.r_[np.linspace(-1.5, 1.5, 29), 8.0]
     rows, cut, p = robust_outliers(r, 1.0, np.full(30, 0.1))
     assert rows.tolist() == [29] and p < 0.05
     from scipy import stats
 
-    assert cut == pytest.approx(stats.t.isf(0.05 / 60, 27))
+    assert cut == pytest.approx(stats.t.isf(0.05 / 60, 9))
     # the same residual at leverage 0.9 is three times further out after the leverage adjustment
     h = np.full(30, 0.1)
     h[29] = 0.9

@@ -12,7 +12,7 @@ from ._fits import COUNT_MODELS, LABELS, ROBUST, build_candidates, count_parts, 
 from ._recommendation import Recommendation
 from .advice import advise
 from .checks import LOSS_FAMILY
-from .crossval import CVScore, cross_validate
+from .crossval import KAPPA, CVScore, cross_validate
 from .influence import Influence, influence
 from .tests import (
     QQ,
@@ -155,8 +155,14 @@ class Diagnosis:
     def summary(self) -> str:
         """A short plain-text table of the candidates and the recommendation."""
         lines = [f"l2kit diagnose: {self.y.size} rows, {len(self.feature_names)} features, target {self.target!r}"
-                 + (" (counts)" if self.is_count else "")]
-        head = f"{'loss':<16}{'converged':>10}{'CV RMSE':>11}{'CV MAE':>10}" + (
+                 + (" (counts)" if self.is_count else ""), f"recommendation: {self.recommendation}"]
+        lines += [f"  - {v}" for v in self.verdict]
+        lines += ["next:"] + [f"  - {v}" for v in self.next_steps] + [f"note: {v}" for v in self.notes]
+        lines.append("checks:")
+        for k, c in self.checks.items():
+            p = "" if not c.tested else f"  p = {c.p_value:.3g}, Holm {c.p_adjusted:.3g}"
+            lines.append(f"  {k:<19}{c.verdict:<8}{p}")
+        head = f"{'loss':<16}{'converged':>10}{'CV RMSE':>11}{'CV tRMSE':>10}{'+/- SE':>8}" + (
             f"{'log score':>11}" if self.is_count else "")
         lines += [head, "-" * len(head)]
         for row in self.comparison():
@@ -165,13 +171,14 @@ class Diagnosis:
             if row["fit"] is None:
                 lines.append(f"{row['label'] + mark:<16}{'failed':>10}  {str(row['error'])[:60]}")
                 continue
-            lines.append(f"{row['label'] + mark:<16}{str(row['converged']):>10}{cv.rmse:>11.4g}{cv.mae:>10.4g}"
+            se = 0.5 * cv.score_se / max(np.sqrt(cv.score * KAPPA), 1e-300)   # delta method: SE of sqrt
+            lines.append(f"{row['label'] + mark:<16}{str(row['converged']):>10}{cv.rmse:>11.4g}{cv.score_rmse:>10.4g}"
+                         f"{se:>8.2g}"
                          + (f"{cv.log_score:>11.4g}" if self.is_count else ""))
         lines.append("-" * len(head))
         if self.outliers.size:
             shown = ", ".join(str(int(i) + 1) for i in self.outliers[:20])
             lines.append(f"outliers (rows, from 1): {shown}" + (" ..." if self.outliers.size > 20 else ""))
-        lines.append(f"recommendation: {self.recommendation}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -65,8 +65,20 @@ footer { color:var(--muted); font-size:12.5px; text-align:center; padding:10px 0
   <h2>Recommendation</h2>
   <div class="verdict">{{ rec_label }} <code>{{ rec_repr }}</code></div>
   <div>{% for pill in pills %}<span class="pill {{ pill[1] }}">{{ pill[0] }}</span>{% endfor %}</div>
-  <ol>{% for r in reasons %}<li>{{ r }}</li>{% endfor %}</ol>
+  <ol>{% for r in verdict %}<li>{{ r }}</li>{% endfor %}</ol>
+  <h3>What to do next</h3>
+  <ul>{% for r in next_steps %}<li>{{ r }}</li>{% endfor %}</ul>
   <p class="muted" style="margin:12px 0 0">Fit it with <code>l2kit.fit(X, y, loss={{ rec_repr }}{% for k, v in rec_options %}, {{ k }}={{ v }}{% endfor %})</code>{% if outliers %}; outliers (rows counted from 1): {{ outliers }}{% endif %}.</p>
+</section>
+
+<section class="card" id="checks">
+  <h2>Checks (level {{ level }}; Holm within the loss checks and within the model checks)</h2>
+  <div class="scroll"><table class="tests">
+    <thead><tr><th>check</th><th>statistic</th><th>p-value</th><th>Holm p</th><th>verdict</th><th>reason</th></tr></thead>
+    <tbody>{% for c in checks %}<tr><td>{{ c[0] }}</td><td class="num">{{ c[1] }}</td><td class="num">{{ c[2] }}</td><td class="num">{{ c[3] }}</td><td class="{{ 'bad' if c[4] == 'reject' else '' }}">{{ c[4] }}</td><td>{{ c[5] }}</td></tr>
+    {% endfor %}</tbody>
+  </table></div>
+  <details><summary>Every reason</summary><ol>{% for r in reasons %}<li>{{ r }}</li>{% endfor %}</ol></details>
 </section>
 
 <section class="card" id="comparison">

@@ -68,6 +68,27 @@ def _tests_rows(d) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _pills(d) -> list[tuple[str, str]]:
+    """Badges: one per tested check, red exactly when its verdict is "reject" (the outlier badge counts the
+    rows the outlier check flags, which is empty unless it rejects: badge and text cannot disagree)."""
+    pills = []
+    for k, c in d.checks.items():
+        if not c.tested or (k == "outliers" and d.is_count):   # count outliers come from the count model
+            continue
+        label = k.replace("_", " ")
+        if k == "outliers" and d.outliers.size:
+            label = f"{d.outliers.size} outlier{'s' if d.outliers.size != 1 else ''}"
+        pills.append((f"{label}: Holm p = {_p(c.p_adjusted)}", "bad" if c.rejected else "ok"))
+    if d.is_count and d.outliers.size:
+        pills.append((f"{d.outliers.size} outlier{'s' if d.outliers.size != 1 else ''} (count model)", "bad"))
+    return pills
+
+
+def _check_rows(d) -> list[tuple]:
+    return [(k.replace("_", " "), _num(c.statistic), _p(c.p_value), _p(c.p_adjusted), c.verdict, c.reason)
+            for k, c in d.checks.items()]
+
+
 def _influential_rows(d) -> list[tuple]:
     inf = d.influence
     idx = list(dict.fromkeys([*map(int, d.outliers[:12]), *map(int, inf.influential()[:8])]))
@@ -110,13 +131,7 @@ def context(d, title: str | None = None) -> dict:
     failures += [f"{r['label']} cross-validation: {r['cv'].error}" for r in rows
                  if r["fit"] is not None and not r["cv"].ok]
     rec = d.recommendation
-    pills = []
-    if d.outliers.size:
-        pills.append((f"{d.outliers.size} outlier{'s' if d.outliers.size != 1 else ''}", "bad"))
-    pills.append(("Jarque-Bera p = " + _p(d.jarque_bera.pvalue), "bad" if d.jarque_bera.pvalue < 0.05 else "ok"))
-    if d.breusch_pagan is not None:
-        pills.append(("Breusch-Pagan p = " + _p(d.breusch_pagan.lm_pvalue),
-                      "bad" if d.breusch_pagan.lm_pvalue < 0.05 else "ok"))
+    pills = _pills(d)
     if d.overdispersion is not None:
         pills.append((f"dispersion {d.overdispersion.ratio:.2f}", "bad" if d.overdispersion.ratio > 1.1 else "ok"))
     wide = {"residuals", "losses", "counts", "cv"}
@@ -126,7 +141,8 @@ def context(d, title: str | None = None) -> dict:
         title=title or f"l2kit report: {d.target}", version=l2kit.__version__, n=d.y.size, p=len(d.feature_names),
         target=d.target, is_count=d.is_count, folds=d.folds, rec_label=rec.label, rec_repr=repr(rec.loss),
         rec_options=[(k, repr(v)) for k, v in rec.options.items()], reasons=list(d.reasons), pills=pills,
-        outliers=outl, columns=columns, coef_rows=coef_rows, stat_rows=stat_rows, failures=failures,
+        outliers=outl, verdict=list(d.verdict), next_steps=list(d.next_steps), level=d.level,
+        checks=_check_rows(d), columns=columns, coef_rows=coef_rows, stat_rows=stat_rows, failures=failures,
         tests=_tests_rows(d), influential=_influential_rows(d), figures=figures,
     )
 

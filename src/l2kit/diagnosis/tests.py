@@ -415,17 +415,20 @@ class Collinearity:
     """Variance inflation factors and the scaled condition number of a design."""
 
     vif: np.ndarray            # one per feature; inf for a column that others reproduce exactly
-    condition_number: float    # Belsley: columns (intercept included) scaled to unit length
+    condition_number: float    # of the centred features scaled to unit length (sqrt of the correlation matrix's)
 
 
 def collinearity(X) -> Collinearity:
-    r"""VIF of each feature and Belsley's scaled condition number of ``[1, X]``.
+    r"""VIF of each feature and the condition number of the centred, unit-length features.
 
     :math:`VIF_j = 1 / (1 - R_j^2)`, :math:`R_j^2` from regressing feature
     ``j`` on the others and an intercept, as
     ``statsmodels.stats.outliers_influence.variance_inflation_factor`` on a
-    design with a constant column. Rules of thumb: VIF above 10, condition
-    number above 30 (Belsley, Kuh & Welsch 1980).
+    design with a constant column. The condition number is
+    :math:`\sqrt{\lambda_{max}/\lambda_{min}}` of the features' correlation
+    matrix (centring first, so an intercept far from the data does not count
+    as collinearity). Rules of thumb: VIF above 10, condition number above 30
+    (Belsley, Kuh & Welsch 1980).
 
     Examples
     --------
@@ -446,8 +449,7 @@ def collinearity(X) -> Collinearity:
             continue
         rss, _ = _ols_rss(np.column_stack([np.ones(n), np.delete(X, j, axis=1)]), X[:, j]) if p > 1 else (tss, 1)
         vif[j] = tss / rss if rss > 1e-13 * tss else np.inf
-    A = np.column_stack([np.ones(n), X])
-    norms = np.linalg.norm(A, axis=0)
-    s = np.linalg.svd(A / np.where(norms > 0, norms, 1.0), compute_uv=False)
+    norms = np.linalg.norm(Z, axis=0)
+    s = np.linalg.svd(Z / np.where(norms > 0, norms, 1.0), compute_uv=False) if p else np.ones(1)
     cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
     return Collinearity(vif, cond)

@@ -115,8 +115,8 @@ def _squared(d):
 def next_steps(d, rec) -> list[str]:
     """What to do next, most important first."""
     opts = "".join(f", {k}={v!r}" for k, v in rec.options.items())
-    steps = [f"Fit it: l2kit.fit(X, y, loss={rec.loss!r}{opts})"
-             + (", method='mm', seed=0" if rec.name == "tukey" else "") + "."]
+    mm = ", method='mm', seed=0" if rec.name == "tukey" else ""
+    steps = [f"Fit it: l2kit.fit(X, y, loss={rec.loss!r}{opts}{mm})."]
     if rec.name == "squared" and not rec.options:
         steps.append("Squared error is fine here: keep OLS and its usual standard errors.")
     for c in d.checks.values():
