@@ -67,3 +67,16 @@ def test_binary_gamma_and_heavy_tails_get_their_advice():
     yt = X @ [1.0, 1.0] + rng.standard_t(2, size=150)
     d = l2.diagnose(X, yt, progress=False, cv="needed")
     assert d.recommendation.robust and d.checks["heavy_tails"].rejected
+
+
+def test_count_checks_by_simulation():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(300, 2))
+    mu = np.exp(0.5 + X @ [0.4, -0.3])
+    d = l2.diagnose(X, rng.poisson(mu).astype(float), progress=False, folds=3, repeats=1)
+    assert d.kind == "counts" and d.checks["dispersion"].verdict == "pass" and d.recommendation.name == "poisson"
+    assert d.checks["count_fit"].verdict == "pass" and d.verdict[-1].startswith("Recommended: Poisson")
+    y = rng.negative_binomial(1.0, 1.0 / (1.0 + mu)).astype(float)
+    d = l2.diagnose(X, y, progress=False, folds=3, repeats=1)
+    assert d.checks["dispersion"].rejected and d.recommendation.name == "negative_binomial"
+    assert d.checks["zero_inflation"].verdict == "pass"

@@ -368,7 +368,10 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     od = zp = znb = None
     theta = None
     if counts:
+        from .assess import count_checks
+
         od, zp, znb, theta = _count_tests(fits, Xn, yn, p)
+        checks = {**checks, **count_checks(yn, fits, Xn, seed=seed, level=level)}
 
     d = Diagnosis(Xn, yn, names, str(target), counts, is_integer, int(folds), losses, fits,
                   fit_errors, inf, jb, q, bp, tails, scores, od, zp, znb, theta, outliers,

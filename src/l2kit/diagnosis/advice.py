@@ -85,7 +85,8 @@ def advise(d):
     if d.is_count:
         start = len(reasons)
         rec = _advise_counts(d, reasons)
-        verdict = reasons[start:start + 2]
+        sim = [d.checks[k].reason for k in ("dispersion", "zero_inflation") if k in d.checks]
+        verdict = [*reasons[start + 1:start + 2], *sim, reasons[-1]] if rec is not None else []
     if rec is None:
         rec, verdict, choice = continuous_choice(d)
         reasons += [c.reason for c in d.checks.values() if c.verdict != "skipped"]

@@ -128,3 +128,65 @@ def assess(inf, Q, X, names, *, mm_fit, positive: bool, ordered: bool, seed: int
     checks.update(model_checks(inf, X, names, ordered=ordered, level=level))
     checks = holm(checks, level, LOSS_FAMILY)
     return holm(checks, level, tuple(k for k in checks if k not in LOSS_FAMILY)), shape
+
+
+def count_checks(y: np.ndarray, fits: dict, X: np.ndarray, *, seed: int, level: float = LEVEL,
+                 B: int = 999) -> dict:
+    r"""Dispersion, zero inflation and the fit of the count model, by simulation from the fitted model (DHARMa).
+
+    ``dispersion``: the Pearson statistic :math:`\sum (y-\hat\mu)^2/\hat\mu`
+    of the Poisson fit against ``B`` draws of Poisson counts with means
+    :math:`\hat\mu` (one-sided: more variance than Poisson).
+    ``zero_inflation``: the number of zeros against draws from the negative
+    binomial fit (Poisson without one). ``count_fit``: the randomised
+    quantile residuals :math:`u_i \sim U(F(y_i - 1), F(y_i))` of that model
+    (Dunn & Smyth 1996), uniform when it is right; Kolmogorov-Smirnov.
+    """
+    from scipy import stats
+
+    from ._fits import count_parts
+
+    rng = np.random.default_rng([seed, 23])
+    out = {}
+    fp = fits.get("poisson")
+    parts = count_parts(fp, X) if fp is not None else None
+    if parts is not None:
+        mu = parts[0]
+        t = float(np.sum((y - mu) ** 2 / mu))
+        sims = rng.poisson(mu, size=(B, mu.size))
+        p = (1.0 + np.sum(np.sum((sims - mu) ** 2 / mu, axis=1) >= t)) / (B + 1.0)
+        out["dispersion"] = Check("dispersion", t / (y.size - X.shape[1] - 1), float(p), "pass",
+                                  f"Pearson dispersion of the Poisson fit {t / (y.size - X.shape[1] - 1):.3g} "
+                                  f"(1 for Poisson), {_p(p)} against {B} simulations from the fit.",
+                                  "Overdispersed counts: use the negative binomial (or a quasi-Poisson "
+                                  "variance).", level)
+    fnb = fits.get("negative_binomial")
+    nb = count_parts(fnb, X) if fnb is not None else None
+    model = nb if nb is not None and nb[1] is not None else parts
+    if model is not None:
+        mu, theta = model[0], model[1]
+        if theta is None:
+            sims = rng.poisson(mu, size=(B, mu.size))
+            cdf = stats.poisson.cdf
+            args = (mu,)
+        else:
+            pr = theta / (theta + mu)
+            sims = rng.negative_binomial(theta, pr, size=(B, mu.size))
+            cdf = stats.nbinom.cdf
+            args = (theta, pr)
+        z = int(np.sum(y == 0))
+        p = (1.0 + np.sum(np.sum(sims == 0, axis=1) >= z)) / (B + 1.0)
+        name = "negative binomial" if theta is not None else "Poisson"
+        out["zero_inflation"] = Check("zero_inflation", float(z), float(p), "pass",
+                                      f"{z} zeros against {np.mean(np.sum(sims == 0, axis=1)):.1f} expected under "
+                                      f"the {name} fit, {_p(p)} against {B} simulations.",
+                                      "More zeros than the count model allows: try ZINB.", level)
+        lo, hi = cdf(y - 1, *args), cdf(y, *args)
+        u = lo + rng.uniform(size=y.size) * (hi - lo)
+        ks = stats.kstest(u, "uniform")
+        out["count_fit"] = Check("count_fit", float(ks.statistic), float(ks.pvalue), "pass",
+                                 f"Randomised quantile residuals of the {name} fit: Kolmogorov-Smirnov "
+                                 f"{ks.statistic:.3f} against uniform, {_p(ks.pvalue)}.",
+                                 "The count model misses the distribution: check the mean model (features, "
+                                 "offset) and the zeros.", level)
+    return holm(out, level)
