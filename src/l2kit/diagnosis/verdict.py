@@ -72,9 +72,9 @@ def continuous_choice(d):
     if (heavy.rejected or out.rejected) and robust_ok:
         high = out.detail.get("high_leverage", np.zeros(0))
         choice, diffs = one_se_choice(d.cv, robust_ok)
-        why = "the one-standard-error rule on the cross-validated truncated squared error (simplest first)"
+        why = "chosen by the one-standard-error rule on the cross-validated truncated squared error (simplest first)"
         if out.rejected and len(high) and "tukey" in robust_ok:
-            choice, why = "tukey", (f"{len(high)} flagged row(s) sit at high leverage (hat value above 2k/n = "
+            choice, why = "tukey", (f"because {len(high)} flagged row(s) sit at high leverage (hat value above 2k/n = "
                                     f"{d.influence.leverage_cutoff:.2g}), where only a high-breakdown fit resists them")
         sq = one_se_choice(d.cv, ["squared", choice])
         if sq[0] == "squared" and sq[1] and sq[1]["squared"][0] < -sq[1]["squared"][1] and not len(high):
@@ -88,7 +88,7 @@ def continuous_choice(d):
         s = _cv_compare(d, choice, "squared")
         if s:
             lines.append("Out of sample: " + s + ".")
-        lines.append(f"Recommended: {rec.label} ({rec.loss!r}), chosen by {why}.")
+        lines.append(f"Recommended: {rec.label} ({rec.loss!r}), {why}.")
         return rec, lines, {"diffs": diffs}
     return _squared(d)
 
