@@ -143,10 +143,11 @@ class NullSampler:
 
 def _moments(e: np.ndarray):
     d = e - e.mean(axis=0)
-    m2 = np.mean(d ** 2, axis=0)
+    d2 = d * d
+    m2 = np.mean(d2, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        skew = np.mean(d ** 3, axis=0) / m2 ** 1.5
-        kurt = np.mean(d ** 4, axis=0) / m2 ** 2
+        skew = np.einsum("ij,ij->j", d2, d) / d.shape[0] / m2 ** 1.5
+        kurt = np.einsum("ij,ij->j", d2, d2) / d.shape[0] / m2 ** 2
     return skew, kurt
 
 

@@ -442,6 +442,11 @@ def collinearity(X) -> Collinearity:
     n, p = X.shape
     vif = np.empty(p)
     Z = X - X.mean(axis=0)
+    norms = np.linalg.norm(Z, axis=0)
+    if p and norms.min() > 0:   # well-conditioned: the diagonal of the inverse correlation matrix, one pass
+        C = (Z / norms).T @ (Z / norms)
+        if np.linalg.cond(C) < 1e6:
+            return Collinearity(np.diag(np.linalg.inv(C)).copy(), float(np.sqrt(np.linalg.cond(C))))
     for j in range(p):
         tss = float(Z[:, j] @ Z[:, j])
         if tss == 0:
@@ -449,7 +454,6 @@ def collinearity(X) -> Collinearity:
             continue
         rss, _ = _ols_rss(np.column_stack([np.ones(n), np.delete(X, j, axis=1)]), X[:, j]) if p > 1 else (tss, 1)
         vif[j] = tss / rss if rss > 1e-13 * tss else np.inf
-    norms = np.linalg.norm(Z, axis=0)
     s = np.linalg.svd(Z / np.where(norms > 0, norms, 1.0), compute_uv=False) if p else np.ones(1)
     cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
     return Collinearity(vif, cond)
