@@ -49,9 +49,9 @@ def fit_candidate(name: str, loss, X: np.ndarray, y: np.ndarray, *, seed: int = 
     by outliers at high leverage. Above ``MM_SUBSAMPLE`` rows the S search
     runs on a random subsample of that size (seeded; its 50% breakdown and
     consistency do not need every row) and the M-step on every row from the
-    subsample's S-estimate at its S-scale; ``extra["mm_subsample"]`` says so. Where the installed solver has no MM method
-    yet, Tukey IRLS from an L1 start stands in (robust to outliers in ``y``
-    only) and ``fit.extra["mm"]`` is False.
+    subsample's S-estimate at its S-scale; ``extra["mm_subsample"]`` says so.
+    Where the installed solver has no MM method, Tukey IRLS from an L1 start
+    stands in (robust to outliers in ``y`` only).
     """
     from .._errors import InputError
     from ..linear import fit as l2fit
