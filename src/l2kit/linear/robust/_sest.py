@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import InputError
+from .._linalg import block_rows, x_dot, xt_dot
 
 __all__ = ["Chi", "SOptions", "SResult", "fast_s", "make_chi", "m_scale"]
 
@@ -127,17 +128,49 @@ def m_scale(R: np.ndarray, s0: np.ndarray, chi: Chi, b: float, dof: float, max_i
     return s
 
 
+def _gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``X' diag(w) X`` for ``w >= 0`` in row blocks that stay in cache (a symmetric product per block)."""
+    n, p = X.shape
+    B = block_rows(X)
+    G = np.zeros((p, p))
+    sw = np.sqrt(w)
+    for i in range(0, n, B):
+        Z = X[i:i + B] * sw[i:i + B, None]
+        G += Z.T @ Z
+    return G
+
+
 def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted least squares by QR of ``sqrt(w) X`` (robustbase's DGELS), refusing a rank-deficient system."""
+    """Weighted least squares (robustbase solves it by DGELS, a QR of ``sqrt(w) X``).
+
+    Here: the equilibrated normal equations by Cholesky with one step of iterative refinement (as accurate as
+    the QR for a condition number up to ~1e4, and about 10 times faster at n = 1e5), and the QR itself when
+    the equilibrated Gram matrix is worse conditioned than that.
+    """
     from scipy import linalg
 
-    sw = np.sqrt(w)
-    A = X * sw[:, None]
-    Q, Rm = linalg.qr(A, mode="economic", check_finite=False)
-    d = np.abs(np.diag(Rm))
-    if d.size and not d.min() > 1e-13 * d.max():
-        return np.linalg.lstsq(A, y * sw, rcond=None)[0]
-    return linalg.solve_triangular(Rm, Q.T @ (y * sw), check_finite=False)
+    G = _gram(X, w)
+    d = np.sqrt(np.diag(G))
+    d[d == 0] = 1.0
+    Gs = G / d[:, None] / d[None, :]
+    try:
+        L = np.linalg.cholesky(Gs)
+        ld = np.diag(L)
+        ok = bool(ld.min() > 1e-4 * ld.max())   # rcond(Gs) ~ (min/max)^2 > 1e-8
+    except np.linalg.LinAlgError:
+        ok = False
+    if not ok:
+        sw = np.sqrt(w)
+        Z, zy = X * sw[:, None], y * sw
+        Q, Rm = linalg.qr(Z, mode="economic", check_finite=False)
+        rd = np.abs(np.diag(Rm))
+        if rd.size and not rd.min() > 1e-13 * rd.max():
+            return np.linalg.lstsq(Z, zy, rcond=None)[0]
+        return linalg.solve_triangular(Rm, Q.T @ zy, check_finite=False)
+    wy = w * y
+    b = linalg.cho_solve((L, True), xt_dot(X, wy) / d, check_finite=False) / d
+    corr = linalg.cho_solve((L, True), xt_dot(X, wy - w * x_dot(X, b)) / d, check_finite=False)
+    return b + corr / d
 
 
 def _batched_wls(X: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -219,7 +252,28 @@ def _candidates(X, y, betas, scales, chi, o: SOptions, s_y: float, steps: int):
         s = s * np.sqrt(chi.rho(R / s).sum(axis=0) / ((n - p) * o.b))
         betas = _batched_wls(X, y, chi.weight(R / s))
         R = y[:, None] - X @ betas.T
-    return betas, m_scale(R, s, chi, o.b, n - p, o.max_it_scale, o.scale_tol), None
+    return betas, _m_scales_of_best(R, s, chi, o, n - p), None
+
+
+def _m_scales_of_best(R, s, chi: Chi, o: SOptions, dof: float) -> np.ndarray:
+    """M-scales of the columns of ``R`` that can be among the ``best_r`` smallest; ``inf`` for the others.
+
+    robustbase computes the M-scale of a candidate only when it beats the worst one kept
+    (``sum chi(r / worst) / (n - p) < b``); here, likewise: the M-scales of the ``best_r`` columns of smallest
+    one-step scale give a threshold ``T``, and only the columns with ``sum chi(r / T) / (n - p) < b`` (an
+    M-scale below ``T``) are solved for. The ``best_r`` smallest M-scales are those of the full ranking.
+    """
+    m = R.shape[1]
+    out = np.full(m, np.inf)
+    first = np.argsort(s, kind="stable")[:o.best_r]
+    out[first] = m_scale(R[:, first], s[first], chi, o.b, dof, o.max_it_scale, o.scale_tol)
+    T = float(np.max(out[first]))
+    rest = np.setdiff1d(np.arange(m), first)
+    if rest.size:
+        below = rest[chi.rho(R[:, rest] / T).sum(axis=0) / dof < o.b]
+        if below.size:
+            out[below] = m_scale(R[:, below], s[below], chi, o.b, dof, o.max_it_scale, o.scale_tol)
+    return out
 
 
 def _best(betas, scales, k):
@@ -230,15 +284,15 @@ def _best(betas, scales, k):
 def refine(X, y, beta, s0, chi: Chi, o: SOptions) -> tuple[np.ndarray, float, np.ndarray, bool, int]:
     """I-steps until convergence (robustbase's ``refine_fast_s(conv = TRUE)``): beta, scale, residuals, conv, steps."""
     n, p = X.shape
-    r = y - X @ beta
+    r = y - x_dot(X, beta)
     s = float(s0)
     for it in range(o.k_max):
         s = s * math.sqrt(float(chi.rho(r / s).sum()) / ((n - p) * o.b))
         new = _wls(X, y, chi.weight(r / s))
         if np.linalg.norm(beta - new) <= o.refine_tol * max(o.refine_tol, float(np.linalg.norm(beta))):
-            return new, s, y - X @ new, True, it
+            return new, s, y - x_dot(X, new), True, it
         beta = new
-        r = y - X @ beta
+        r = y - x_dot(X, beta)
     return beta, s, r, False, o.k_max
 
 
@@ -282,4 +336,4 @@ def fast_s(X: np.ndarray, y: np.ndarray, chi: Chi, o: SOptions, rng: np.random.G
 
 
 def _exact(X, y, beta) -> SResult:
-    return SResult(beta, 0.0, y - X @ beta, True, 0, exact_fit=True)
+    return SResult(beta, 0.0, y - x_dot(X, beta), True, 0, exact_fit=True)

@@ -25,7 +25,7 @@ import numpy as np
 from ..._errors import InputError
 from ..._status import Status
 from .._design import Design, Training
-from .._linalg import gram_rank
+from .._linalg import gram_rank, x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
 from ._sest import Chi, SOptions, SResult, _wls, fast_s, make_chi
@@ -202,7 +202,7 @@ def _np_xp():
 def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
     """robustbase's ``rwls``: IRLS from the S-estimate with the scale fixed, L1 relative convergence."""
     beta = s.beta.copy()
-    r = y - X @ beta
+    r = y - x_dot(X, beta)
     if s.scale <= 0:
         return beta, r, 0, True
     xp = _np_xp()
@@ -212,7 +212,7 @@ def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
         it += 1
         w = np.asarray(loss._weight(xp, r / s.scale), dtype=float)
         new = _wls(X, y, w)
-        r = y - X @ new
+        r = y - x_dot(X, new)
         converged = float(np.abs(beta - new).sum()) <= tol * max(tol, float(np.abs(new).sum()))
         beta = new
     return beta, r, it, converged
@@ -262,8 +262,8 @@ def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
         return None
     if not np.all(np.isfinite(A)):
         return None
-    a = A @ (X.T @ (dpsi * u)) / float(np.mean(dchi0 * u0))
-    v = X.T @ (psi * chi0)
+    a = A @ xt_dot(X, dpsi * u) / float(np.mean(dchi0 * u0))
+    v = xt_dot(X, psi * chi0)
     u1 = A @ (X.T @ (X * (psi ** 2)[:, None])) @ A
     u23 = (np.outer(a, v @ A) + np.outer(A @ v, a)) / n
     u4 = float(np.mean(chi0 ** 2 - b ** 2)) * np.outer(a, a) / n
