@@ -201,3 +201,25 @@ def test_dummy_columns_need_the_nonsingular_subsampling():
     f = l2.fit(X, y, loss=l2.Tukey(), method="mm", seed=0)
     assert f.status is Status.SUCCESS
     assert np.all(np.abs(f.coef - [1.0, 4.0]) < 4 * f.stderr)
+
+
+def test_redescending_irls_can_start_from_the_s_estimate():
+    """start="s" with the S-scale fixed is the MM-estimate; on starsCYG it escapes the giants' basin."""
+    X, y = data("starsCYG")
+    mm = l2.fit(X, y, loss=LMROB, method="mm", seed=0, **TIGHT)
+    f = l2.fit(X, y, loss=LMROB, start="s", scale=mm.scale, tol=1e-12)
+    assert f.status is Status.SUCCESS and f.extra["start"] == "s" and "S-estimate start" in f.message
+    np.testing.assert_allclose(f.params, mm.params, rtol=1e-8)
+    g = l2.fit(X, y, loss=l2.Tukey(), start="s")                   # MAD scale re-estimated each step
+    assert g.coef[0] > 1.5 and l2.fit(X, y, loss=l2.Tukey()).coef[0] < 0
+    # Cauchy declares no s_tuning: the bisquare S-start; its weights never vanish, so the giants pull it back
+    c = l2.fit(X, y, loss=l2.Cauchy(), start="s")
+    assert c.converged and c.extra["start"] == "s" and c.coef[0] < 0
+
+
+def test_s_start_refuses_weights_and_bad_seeds():
+    X, y = data("stackloss")
+    with pytest.raises(InputError, match="start='s'"):
+        l2.fit(X, y, loss=l2.Tukey(), start="s", weights=np.ones(21))
+    with pytest.raises(InputError, match="seed"):
+        l2.fit(X, y, loss=l2.Tukey(), start="s", seed=-1)

@@ -42,9 +42,9 @@ from typing import Any
 import numpy as np
 
 from ..._errors import InputError
-from .._linalg import block_rows, x_dot, xt_dot
+from .._linalg import block_rows, gram_rank, x_dot, xt_dot
 
-__all__ = ["Chi", "SOptions", "SResult", "fast_s", "make_chi", "m_scale"]
+__all__ = ["Chi", "SOptions", "SResult", "check_s_design", "fast_s", "make_chi", "m_scale", "read_seed", "s_estimate"]
 
 #: robustbase's MAD constant in lmrob.c (1 / qnorm(3/4), rounded)
 _MAD = 1.4826
@@ -70,9 +70,16 @@ class Chi:
         return np.asarray(self.loss._weight(_xp(), u), dtype=float)
 
 
-def make_chi(loss: Any) -> Chi:
-    """The S-estimator's chi of ``loss``: the same loss at its ``s_tuning`` (50 % breakdown), normalised."""
+def make_chi(loss: Any, fallback: bool = False) -> Chi:
+    """The S-estimator's chi of ``loss``: the same loss at its ``s_tuning`` (50 % breakdown), normalised.
+
+    ``fallback``: a loss without ``s_tuning`` gets the bisquare's (a start for any M-fit); else it is refused.
+    """
     tuning = getattr(type(loss), "s_tuning", None)
+    if not tuning and fallback:
+        from ...losses import Tukey
+
+        loss, tuning = Tukey(), Tukey.s_tuning
     if not tuning:
         raise InputError("loss", "a redescending loss with a bounded rho for method='mm' (Tukey)", repr(loss),
                          "pass loss=l2kit.Tukey() (the bisquare, as robustbase's lmrob)")
@@ -337,3 +344,32 @@ def fast_s(X: np.ndarray, y: np.ndarray, chi: Chi, o: SOptions, rng: np.random.G
 
 def _exact(X, y, beta) -> SResult:
     return SResult(beta, 0.0, y - x_dot(X, beta), True, 0, exact_fit=True)
+
+
+def check_s_design(Xa: np.ndarray) -> None:
+    """Refuse designs the S search cannot handle: no columns, n <= p, rank deficiency."""
+    n, k = Xa.shape
+    if k == 0:
+        raise InputError("X", "at least one column or an intercept", "an empty design", "add features")
+    if n <= k:
+        raise InputError("X", f"more rows than parameters for an S-estimate (n > {k})", f"n = {n}",
+                         "add rows, or drop columns (an S-estimate needs n > p, and n >= 2p to resist outliers)")
+    rank = gram_rank(Xa.T @ Xa)
+    if rank < k:
+        raise InputError("X", "a full-rank design for an S-estimate", f"rank {rank} < {k} columns",
+                         "drop the collinear or constant columns (the S search needs nonsingular subsamples)")
+
+
+def s_estimate(Xa: np.ndarray, y: np.ndarray, loss: Any, seed: Any = 0) -> SResult:
+    """The S-estimate with lmrob's defaults (``Xa`` includes the intercept column), the start of redescending
+    M-fits (``l2kit.fit(..., start="s")``); the bisquare chi for a loss that declares no ``s_tuning``."""
+    check_s_design(Xa)
+    return fast_s(Xa, y, make_chi(loss, fallback=True), SOptions(), np.random.default_rng(read_seed(seed)))
+
+
+def read_seed(seed: Any) -> Any:
+    """An integer, a NumPy Generator or None (fresh entropy: not reproducible); else refused."""
+    if seed is None or isinstance(seed, np.random.Generator) or (
+            isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        return seed
+    raise InputError("seed", "a non-negative integer or a numpy Generator", repr(seed), "pass seed=0")

@@ -25,12 +25,12 @@ import numpy as np
 from ..._errors import InputError
 from ..._status import Status
 from .._design import Design, Training
-from .._linalg import gram_rank, x_dot, xt_dot
+from .._linalg import x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
-from ._sest import Chi, SOptions, SResult, _wls, fast_s, make_chi
+from ._sest import Chi, SOptions, SResult, _wls, check_s_design, fast_s, make_chi, read_seed
 
-__all__ = ["fit_mm", "s_estimate"]
+__all__ = ["fit_mm"]
 
 _OPTIONS = ("seed", "cov_type", "max_iter", "tol", "n_resample", "k_fast_s", "best_r", "k_max", "refine_tol",
             "max_it_scale", "scale_tol", "large_n", "groups", "n_group")
@@ -107,7 +107,7 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
     Xa = design.with_intercept(o.fit_intercept)
     y = design.y
     n, k = Xa.shape
-    _check_design(Xa, n, k)
+    check_s_design(Xa)
     if n > o.s.large_n and not (k < o.s.n_group and o.s.groups * o.s.n_group <= n):
         raise InputError("n_group, groups", f"n_group > {k} parameters and groups * n_group <= n = {n}",
                          f"n_group={o.s.n_group}, groups={o.s.groups}", "keep the defaults (400, 5) or raise large_n")
@@ -134,16 +134,6 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         design, loss, o.fit_intercept)
 
 
-def s_estimate(Xa: np.ndarray, y: np.ndarray, loss: Any, seed: Any = 0) -> SResult:
-    """The S-estimate with lmrob's defaults for the rho family of ``loss`` (``Xa`` includes the intercept column).
-
-    The start of redescending M-fits (``l2kit.fit(..., start="s")``).
-    """
-    n, k = Xa.shape
-    _check_design(Xa, n, k)
-    return fast_s(Xa, y, make_chi(loss), SOptions(), np.random.default_rng(seed))
-
-
 @dataclass(frozen=True)
 class _Options:
     fit_intercept: bool
@@ -159,9 +149,7 @@ def _read_options(opts: dict) -> _Options:
     if cov_type != "avar1":
         raise InputError("cov_type", "'avar1' for method='mm' (lmrob's default covariance)", repr(cov_type),
                          "drop cov_type, or fit with method='irls' from start='s' for the other covariances")
-    seed = opts.get("seed", 0)
-    if not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator)) and not isinstance(seed, bool)):
-        raise InputError("seed", "an integer or a numpy Generator", repr(seed), "pass seed=0")
+    seed = read_seed(opts.get("seed", 0))
     max_iter, tol = iteration_options(opts, max_iter=50, tol=1e-7)
     fields = {}
     for name in ("n_resample", "k_fast_s", "best_r", "k_max", "max_it_scale", "large_n", "groups", "n_group"):
@@ -179,18 +167,6 @@ def _read_options(opts: dict) -> _Options:
     so = SOptions(**fields)
     return _Options(bool(opts.get("fit_intercept", True)), seed, seed if not isinstance(seed, np.random.Generator)
                     else "Generator", max_iter, tol, so)
-
-
-def _check_design(Xa: np.ndarray, n: int, k: int) -> None:
-    if k == 0:
-        raise InputError("X", "at least one column or an intercept", "an empty design", "add features")
-    if n <= k:
-        raise InputError("X", f"more rows than parameters for method='mm' (n > {k})", f"n = {n}",
-                         "add rows, or drop columns (an S-estimate needs n > p, and n >= 2p to resist outliers)")
-    rank = gram_rank(Xa.T @ Xa)
-    if rank < k:
-        raise InputError("X", "a full-rank design for method='mm'", f"rank {rank} < {k} columns",
-                         "drop the collinear or constant columns (the S search needs nonsingular subsamples)")
 
 
 def _np_xp():
