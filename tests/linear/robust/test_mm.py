@@ -41,6 +41,8 @@ def test_matches_lmrob_at_its_optimum(name):
     np.testing.assert_allclose(f.cov_params, ref["vcov"], rtol=1e-8, atol=1e-12 * np.max(np.abs(ref["vcov"])))
     np.testing.assert_allclose(f.extra["weights"], ref["rweights"], atol=1e-9)
     np.testing.assert_allclose(f.extra["s_params"], ref["s_coef"], rtol=1e-7)
+    # summary.lmrob's p-values: t distribution with n - p degrees of freedom
+    np.testing.assert_allclose(f.pvalues, ref["pvalues"], rtol=1e-7, atol=1e-300)
 
 
 @pytest.mark.parametrize("name", DATASETS)

@@ -123,7 +123,7 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
     rweights = np.asarray(loss._weight(_np_xp(), u), dtype=float)
     return build_design_fit(Estimates(
         params=beta, cov=cov, status=status, message=message, method="mm", rank=k, scale=float(s.scale),
-        residuals=r, n_obs=int(n), df_resid=float(n - k), n_iter=int(n_iter), cov_type="avar1", dist="normal",
+        residuals=r, n_obs=int(n), df_resid=float(n - k), n_iter=int(n_iter), cov_type="avar1", dist="t",
         df_model=float(k - o.fit_intercept),
         undefined={"loglike": f"{type(loss).__name__} is not a likelihood: no log-likelihood, AIC or BIC"},
         training=Training(design.X, y, None, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
