@@ -28,7 +28,7 @@ from .._design import Design, Training
 from .._linalg import x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
-from ._sest import Chi, SOptions, SResult, _wls, check_s_design, fast_s, make_chi, read_seed
+from ._sest import Chi, SOptions, SResult, _wls, _xp, check_s_design, fast_s, make_chi, read_seed
 
 __all__ = ["fit_mm"]
 
@@ -120,7 +120,7 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         if cov is None:
             message += "; standard errors undefined: X' diag(psi'(r/s)) X is singular at the estimate"
     u = r / s.scale if s.scale > 0 else np.where(r == 0, 0.0, np.inf)
-    rweights = np.asarray(loss._weight(_np_xp(), u), dtype=float)
+    rweights = np.asarray(loss._weight(_xp(), u), dtype=float)
     return build_design_fit(Estimates(
         params=beta, cov=cov, status=status, message=message, method="mm", rank=k, scale=float(s.scale),
         residuals=r, n_obs=int(n), df_resid=float(n - k), n_iter=int(n_iter), cov_type="avar1", dist="t",
@@ -169,19 +169,13 @@ def _read_options(opts: dict) -> _Options:
                     else "Generator", max_iter, tol, so)
 
 
-def _np_xp():
-    import array_api_compat.numpy as xp
-
-    return xp
-
-
 def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
     """robustbase's ``rwls``: IRLS from the S-estimate with the scale fixed, L1 relative convergence."""
     beta = s.beta.copy()
     r = y - x_dot(X, beta)
     if s.scale <= 0:
         return beta, r, 0, True
-    xp = _np_xp()
+    xp = _xp()
     it = 0
     converged = False
     while not converged and it + 1 < max_iter:
@@ -223,7 +217,7 @@ def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
     then negative eigenvalues set to 0 and the diagonal restored (robustbase's
     ``posdef.meth = "posdefify"``).
     """
-    xp = _np_xp()
+    xp = _xp()
     n = X.shape[0]
     u, u0 = r / scale, r0 / scale
     dpsi = np.asarray(loss._psi_prime(xp, u), dtype=float)
