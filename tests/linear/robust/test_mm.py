@@ -146,6 +146,23 @@ def test_exact_fit_has_scale_zero_and_says_so():
     f = l2.fit(x[:, None], y, loss=l2.Tukey(), method="mm")
     assert f.scale == 0.0 and "exact fit" in f.message and f.stderr is None
     np.testing.assert_allclose(f.params, [2.0, 3.0], atol=1e-9)
+    c = l2.fit(np.random.default_rng(0).normal(size=(30, 2)), np.full(30, 7.0), loss=l2.Tukey(), method="mm")
+    assert c.scale == 0.0 and "exact fit" in c.message
+    np.testing.assert_allclose(c.params, [7.0, 0.0, 0.0], atol=1e-9)
+
+
+def test_exact_fit_in_one_group_of_the_large_n_search_is_checked_on_all_rows():
+    rng = np.random.default_rng(2)
+    n = 2500
+    x = rng.normal(size=n)
+    y = 1 + 2 * x + rng.normal(size=n)
+    y[:1230] = 1 + 2 * x[:1230]   # 49 %: some groups of 400 are exact fits (137 candidates), the data are not
+    f = l2.fit(x[:, None], y, loss=l2.Tukey(), method="mm", seed=0)
+    assert f.scale > 0 and f.status is Status.SUCCESS
+    y[:1300] = 1 + 2 * x[:1300]                  # 52 %: an exact fit, scale 0
+    g = l2.fit(x[:, None], y, loss=l2.Tukey(), method="mm", seed=0)
+    assert g.scale == 0.0 and "exact fit" in g.message
+    np.testing.assert_allclose(g.params, [1.0, 2.0], atol=1e-9)
 
 
 def test_iteration_limit_is_not_success():

@@ -275,23 +275,46 @@ def _greedy_rows(Xe: np.ndarray, perm: np.ndarray, tol: float) -> np.ndarray:
 def _candidates(X, y, betas, scales, chi, o: SOptions, s_y: float, steps: int):
     """Refine candidate columns by ``steps`` I-steps (from the MAD where ``scales`` is None); their M-scales.
 
-    Returns ``(betas, m_scales, exact)`` with ``exact`` the index of a candidate that fits more than half the
-    rows exactly (scale 0), or None.
+    Returns ``(betas, m_scales, bad)`` with ``bad`` the indices of the candidates that fit more than half the
+    rows exactly (MAD 0: an exact fit, robustbase's scale 0), None when there are none.
     """
     n, p = X.shape
     R = y[:, None] - X @ betas.T
     if scales is None:
         scales = _MAD * np.median(np.abs(R), axis=0)
-    zeros = np.count_nonzero(np.abs(R) <= s_y * o.zero_tol, axis=0)
-    bad = (scales <= 0) | (zeros > n / 2)
+    bad = (scales <= 0) | (_zeros(R, s_y, o) > n / 2)
     if bad.any():
-        return betas, np.zeros(betas.shape[0]), int(np.flatnonzero(bad)[0])
+        return betas, None, np.flatnonzero(bad)
     s = np.asarray(scales, dtype=float).copy()
     for _ in range(steps):
         s = s * np.sqrt(chi.rho(R / s).sum(axis=0) / ((n - p) * o.b))
         betas = _batched_wls(X, y, chi.weight(R / s))
         R = y[:, None] - X @ betas.T
     return betas, _m_scales_of_best(R, s, chi, o, n - p), None
+
+
+def _zeros(R: np.ndarray, s_y: float, o: SOptions) -> np.ndarray:
+    """Residuals that are zero up to ``zero_tol`` times the mean absolute response (robustbase's test)."""
+    return np.count_nonzero(np.abs(R) <= s_y * o.zero_tol, axis=0)
+
+
+def _stage(X, y, betas, scales, chi, o: SOptions, s_y: float, full):
+    """One screening stage (``_candidates``); an exact-fit candidate ends the search only if it fits more than
+    half of the *full* data ``full = (X, y)`` exactly (a group of the large-n search may be degenerate alone).
+
+    Returns ``(betas, m_scales, exact_beta)``.
+    """
+    bc, sc, bad = _candidates(X, y, betas, scales, chi, o, s_y, o.k_fast_s)
+    if bad is None:
+        return bc, sc, None
+    Xf, yf = full
+    for j in bad:
+        if _zeros((yf - x_dot(Xf, betas[j]))[:, None], s_y, o)[0] > Xf.shape[0] / 2:
+            return None, None, betas[j]
+    keep = np.setdiff1d(np.arange(betas.shape[0]), bad)
+    if keep.size == 0:
+        return betas[:0], np.zeros(0), None
+    return _stage(X, y, betas[keep], None if scales is None else np.asarray(scales)[keep], chi, o, s_y, full)
 
 
 def _m_scales_of_best(R, s, chi: Chi, o: SOptions, dof: float) -> np.ndarray:
@@ -346,26 +369,28 @@ def fast_s(X: np.ndarray, y: np.ndarray, chi: Chi, o: SOptions, rng: np.random.G
             sub = rows[g * o.n_group:(g + 1) * o.n_group]
             Xg, yg = X[sub], y[sub]
             b0 = _subsample_betas(Xg, yg, o.n_resample, rng, o.solve_tol)
-            bg, sg, exact = _candidates(Xg, yg, b0, None, chi, o, s_y, o.k_fast_s)
+            bg, sg, exact = _stage(Xg, yg, b0, None, chi, o, s_y, (X, y))
             if exact is not None:
-                return _exact(X, y, bg[exact])
+                return _exact(X, y, exact)
             bb, ss = _best(bg, sg, o.best_r)
             cands.append(bb)
             cscales.append(ss)
         Xm, ym = X[rows], y[rows]
-        bm, sm, exact = _candidates(Xm, ym, np.vstack(cands), np.concatenate(cscales), chi, o, s_y, o.k_fast_s)
-        if exact is not None:
-            return _exact(X, y, bm[exact])
-        best, best_scales = _best(bm, sm, o.best_r)
+        bm, sm, exact = _stage(Xm, ym, np.vstack(cands), np.concatenate(cscales), chi, o, s_y, (X, y))
     else:
-        b0 = _subsample_betas(X, y, o.n_resample, rng, o.solve_tol)
-        bc, sc, exact = _candidates(X, y, b0, None, chi, o, s_y, o.k_fast_s)
-        if exact is not None:
-            return _exact(X, y, b0[exact])
-        best, best_scales = _best(bc, sc, o.best_r)
+        bm, sm, exact = _stage(X, y, _subsample_betas(X, y, o.n_resample, rng, o.solve_tol), None, chi, o, s_y,
+                               (X, y))
+    if exact is not None:
+        return _exact(X, y, exact)
+    if bm.shape[0] == 0:
+        raise InputError("X, y", "data whose subsample fits are not all degenerate", "every candidate fit of the "
+                         "S search has a zero scale on its rows", "check for duplicated rows or a constant target")
+    best, best_scales = _best(bm, sm, o.best_r)
     result = None
     converged, steps = True, 0
     for beta, s0 in zip(best, best_scales):
+        if not np.isfinite(s0):
+            continue
         b, s, r, conv, it = refine(X, y, beta, s0, chi, o)
         converged &= conv
         steps = max(steps, it)
