@@ -13,7 +13,7 @@ import l2kit as l2
 from l2kit import InputError, Status
 
 REF = json.loads((Path(__file__).parents[2] / "fixtures" / "lmrob_reference.json").read_text())
-DATASETS = ["starsCYG", "stackloss", "hills", "coleman", "salinity"]
+DATASETS = ["starsCYG", "stackloss", "hills", "coleman", "salinity", "large_n"]   # large_n: n = 2500
 LMROB = l2.Tukey(c=4.685061)   # lmrob's tuning.psi for the bisquare (Tukey()'s default is statsmodels' 4.685)
 TIGHT = dict(tol=1e-13, refine_tol=1e-13, scale_tol=1e-15, k_max=5000, max_iter=5000)
 
@@ -45,28 +45,37 @@ def test_matches_lmrob_at_its_optimum(name):
     np.testing.assert_allclose(f.pvalues, ref["pvalues"], rtol=1e-7, atol=1e-300)
 
 
+def r_spread(name):
+    """How far lmrob's own S-scale moves between RNG seeds at its default tolerances (relative)."""
+    s = np.array(REF[name]["seed_scales"])
+    return float(np.ptp(s) / s.min())
+
+
 @pytest.mark.parametrize("name", DATASETS)
 def test_matches_lmrob_defaults_within_1e6(name):
-    """With lmrob's default tolerances (rel.tol = refine.tol = 1e-7) both stop within ~1e-7 of the optimum."""
+    """With lmrob's default tolerances (rel.tol = refine.tol = 1e-7) both stop near the optimum: within 1e-6,
+    or within the spread of lmrob's own results over seeds where that is wider (large_n: 9e-6)."""
     X, y = data(name)
     ref = REF[name]["default"]
     f = l2.fit(X, y, loss=LMROB, method="mm", seed=0)
     assert f.status is Status.SUCCESS
-    assert rel(f.params, ref["coef"]) < 1e-6
-    assert rel(f.bse, ref["se"]) < 1e-6
-    assert rel(f.scale, ref["scale"]) < 1e-6
+    tol = max(1e-6, r_spread(name)) if name == "large_n" else 1e-6
+    assert rel(f.params, ref["coef"]) < tol
+    assert rel(f.bse, ref["se"]) < tol
+    assert rel(f.scale, ref["scale"]) < tol
 
 
 @pytest.mark.parametrize("name", DATASETS)
 def test_s_search_finds_a_scale_as_low_as_lmrobs_best(name):
-    """Over 5 seeds our fast-S search never ends at a worse S-minimum than the best of lmrob's 20 seeds (on
-    coleman 1 of lmrob's 20 seeds ends at a second minimum, 3.6 % higher)."""
+    """Over 5 seeds (2 for large_n) our fast-S search never ends at a worse S-minimum than the best of lmrob's
+    20 seeds (on coleman 1 of lmrob's 20 seeds ends at a second minimum, 3.6 % higher)."""
     X, y = data(name)
     best_r = min(REF[name]["seed_scales"])
-    for seed in range(5):
+    slack = max(2e-6, r_spread(name)) if name == "large_n" else 2e-6
+    for seed in range(2 if name == "large_n" else 5):
         f = l2.fit(X, y, loss=LMROB, method="mm", seed=seed)
         assert f.extra["s_scale"] == f.scale
-        assert f.scale <= best_r * (1 + 2e-6), seed
+        assert f.scale <= best_r * (1 + slack), seed
 
 
 def test_leverage_case_starsCYG():
