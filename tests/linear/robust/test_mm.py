@@ -251,3 +251,21 @@ def test_s_start_refuses_weights_and_bad_seeds():
         l2.fit(X, y, loss=l2.Tukey(), start="s", weights=np.ones(21))
     with pytest.raises(InputError, match="seed"):
         l2.fit(X, y, loss=l2.Tukey(), start="s", seed=-1)
+
+
+def test_regression_scale_and_affine_equivariance():
+    """MM is regression-, scale- and affine-equivariant; with one seed the subsamples are the same rows, so
+    the transformed fit equals the transformed estimate up to rounding."""
+    X, y = data("hills")
+    f = l2.fit(X, y, loss=LMROB, method="mm", seed=2, **TIGHT)
+    g = np.array([3.0, -0.5])
+    shifted = l2.fit(X, y + 10.0 + X @ g, loss=LMROB, method="mm", seed=2, **TIGHT)
+    np.testing.assert_allclose(shifted.params, f.params + np.r_[10.0, g], rtol=1e-8)
+    assert shifted.scale == pytest.approx(f.scale, rel=1e-9)
+    scaled = l2.fit(X, -7.0 * y, loss=LMROB, method="mm", seed=2, **TIGHT)
+    np.testing.assert_allclose(scaled.params, -7.0 * f.params, rtol=1e-8)
+    np.testing.assert_allclose(scaled.bse, 7.0 * f.bse, rtol=1e-7)
+    A = np.array([[2.0, 1.0], [0.5, -3.0]])
+    mixed = l2.fit(X @ A, y, loss=LMROB, method="mm", seed=2, **TIGHT)
+    np.testing.assert_allclose(mixed.coef, np.linalg.solve(A, f.coef), rtol=1e-7)
+    assert mixed.intercept == pytest.approx(f.intercept, rel=1e-8)
