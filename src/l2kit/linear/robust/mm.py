@@ -116,7 +116,7 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
     status, message = _status(s, converged, n_iter, o)
     cov = None
     if s.scale > 0 and converged:
-        cov = avar1(Xa, r, s.resid, s.scale, loss, chi, o.s.b)
+        cov = _avar1_centred(Xa, r, s.resid, s.scale, loss, chi, o.s.b, o.fit_intercept)
         if cov is None:
             message += "; standard errors undefined: X' diag(psi'(r/s)) X is singular at the estimate"
     u = r / s.scale if s.scale > 0 else np.where(r == 0, 0.0, np.inf)
@@ -200,6 +200,25 @@ def _status(s: SResult, converged: bool, n_iter: int, o: _Options) -> tuple[Stat
                                  f"(tol={o.tol:g}); raise max_iter")
     return Status.SUCCESS, (f"converged: S-estimate (scale {s.scale:.6g}, 50% breakdown, {s.n_iter} refinement "
                             f"steps) then {n_iter} IRLS iterations of the M-step with the scale fixed")
+
+
+def _avar1_centred(X, r, r0, scale, loss, chi: Chi, b: float, intercept: bool):
+    """:func:`avar1` computed on centred columns when the first column is the intercept, then mapped back.
+
+    avar1 is affine-equivariant, so this is the same matrix; centring keeps its digits when a column's mean
+    dwarfs its spread (a column at 1e5 +- 1 lost half of them: its Gram matrix has condition ~1e20).
+    """
+    if not intercept or X.shape[1] == 1:
+        return avar1(X, r, r0, scale, loss, chi, b)
+    m = X[:, 1:].mean(axis=0)
+    Xc = X.copy()
+    Xc[:, 1:] -= m
+    V = avar1(Xc, r, r0, scale, loss, chi, b)
+    if V is None:
+        return None
+    T = np.eye(X.shape[1])
+    T[0, 1:] = -m                    # x'beta = (beta_0 + m'beta_r) + (x_r - m)'beta_r
+    return T @ V @ T.T
 
 
 def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
