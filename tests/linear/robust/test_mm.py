@@ -206,6 +206,8 @@ def test_bad_designs_are_refused():
     X = rng.normal(size=(4, 4))
     with pytest.raises(InputError, match="more rows than parameters"):
         l2.fit(X, rng.normal(size=4), loss=l2.Tukey(), method="mm")
+    f = l2.fit(X[:, :2], rng.normal(size=4), loss=l2.Tukey(), method="mm")   # any 3 of 4 rows are > half
+    assert f.scale == 0 and "any 3 rows are more than half" in f.message
     X = rng.normal(size=(30, 3))
     X[:, 2] = X[:, 0] - X[:, 1]
     with pytest.raises(InputError, match="rank 3 < 4"):

@@ -113,7 +113,7 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
                          f"n_group={o.s.n_group}, groups={o.s.groups}", "keep the defaults (400, 5) or raise large_n")
     s = fast_s(Xa, y, chi, o.s, np.random.default_rng(o.seed))
     beta, r, n_iter, converged = _m_step(Xa, y, s, loss, o.max_iter, o.tol)
-    status, message = _status(s, converged, n_iter, o)
+    status, message = _status(s, converged, n_iter, o, n, k)
     cov = None
     if s.scale > 0 and converged:
         cov = _avar1_centred(Xa, r, s.resid, s.scale, loss, chi, o.s.b, o.fit_intercept)
@@ -188,10 +188,12 @@ def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
     return beta, r, it, converged
 
 
-def _status(s: SResult, converged: bool, n_iter: int, o: _Options) -> tuple[Status, str]:
+def _status(s: SResult, converged: bool, n_iter: int, o: _Options, n: int, k: int) -> tuple[Status, str]:
     if s.exact_fit:
+        few = (f" (with n = {n} rows and {k} parameters, any {k} rows are more than half: add rows)"
+               if 2 * k > n else "")
         return Status.SUCCESS, ("exact fit: more than half of the rows lie on one hyperplane, so the S-scale is 0 "
-                                "and those rows define the fit; no standard errors")
+                                f"and those rows define the fit; no standard errors{few}")
     if not s.converged:
         return Status.MAX_ITER, (f"not converged: the S-estimate's refinement stopped at k_max={o.s.k_max} steps "
                                  f"(refine_tol={o.s.refine_tol:g}); raise k_max")
