@@ -49,8 +49,9 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         ``Tukey(c=4.685061)`` is lmrob's default, ``Tukey()`` (statsmodels'
         ``c = 4.685``) moves the coefficients by up to ~1e-5 (relative).
     fit_intercept : bool, default True
-    seed : int or numpy.random.Generator, default 0
-        The random subsamples of the S search; equal seeds give equal fits.
+    seed : int, numpy.random.Generator or None, default 0
+        The random subsamples of the S search; equal seeds give equal fits
+        (None: fresh entropy, not reproducible).
     cov_type : {"avar1"}, default "avar1"
         lmrob's default covariance ``.vcov.avar1``: the asymptotic sandwich
         of the MM-estimate that accounts for the S-scale (Croux, Dhaene and
