@@ -403,6 +403,21 @@ def _exact(X, y, beta) -> SResult:
     return SResult(beta, 0.0, y - x_dot(X, beta), True, 0, exact_fit=True)
 
 
+def centre_columns(Xa: np.ndarray, intercept: bool) -> np.ndarray | None:
+    """Centre the non-intercept columns of ``Xa`` in place where a mean dwarfs its column's spread (the S and M
+    solves would lose those digits; the estimates are affine-equivariant); returns the means, or None.
+
+    The parameters of the centred design map back by ``beta_0 -= means @ beta[1:]``.
+    """
+    if not intercept or Xa.shape[1] < 2:
+        return None
+    m = Xa[:, 1:].mean(axis=0)
+    if not np.any(np.abs(m) > 30 * Xa[:, 1:].std(axis=0)):
+        return None
+    Xa[:, 1:] -= m
+    return m
+
+
 def check_s_design(Xa: np.ndarray) -> None:
     """Refuse designs the S search cannot handle: no columns, n <= p, rank deficiency."""
     n, k = Xa.shape

@@ -28,7 +28,7 @@ from .._design import Design, Training
 from .._linalg import x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
-from ._sest import Chi, SOptions, SResult, _wls, _xp, check_s_design, fast_s, make_chi, read_seed
+from ._sest import Chi, SOptions, SResult, _wls, _xp, centre_columns, check_s_design, fast_s, make_chi, read_seed
 
 __all__ = ["fit_mm"]
 
@@ -105,7 +105,8 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
                          "which is not a case weight for a robust fit): repeat rows for frequency weights, or "
                          "use method='irls'")
     chi = make_chi(loss)
-    Xa = design.with_intercept(o.fit_intercept)
+    Xa = design.with_intercept(o.fit_intercept)   # a copy when fit_intercept: centring it in place is safe
+    means = centre_columns(Xa, o.fit_intercept)
     y = design.y
     n, k = Xa.shape
     check_s_design(Xa)
@@ -117,9 +118,15 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
     status, message = _status(s, converged, n_iter, o, n, k)
     cov = None
     if s.scale > 0 and converged:
-        cov = _avar1_centred(Xa, r, s.resid, s.scale, loss, chi, o.s.b, o.fit_intercept)
+        cov = avar1(Xa, r, s.resid, s.scale, loss, chi, o.s.b)
         if cov is None:
             message += "; standard errors undefined: X' diag(psi'(r/s)) X is singular at the estimate"
+    s_params = s.beta
+    if means is not None:   # back from the centred columns: x'beta = (beta_0 + m'beta_r) + (x_r - m)'beta_r
+        T = np.eye(k)
+        T[0, 1:] = -means
+        beta, s_params = T @ beta, T @ s.beta
+        cov = None if cov is None else T @ cov @ T.T
     u = r / s.scale if s.scale > 0 else np.where(r == 0, 0.0, np.inf)
     rweights = np.asarray(loss._weight(_xp(), u), dtype=float)
     return build_design_fit(Estimates(
@@ -130,7 +137,7 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         training=Training(design.X, y, None, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
                                                             "unit_deviance": None, "hat_weights": None,
                                                             "prior": None, "dispersion_fixed": False}),
-        extra={"weights": rweights, "start": "s", "s_params": s.beta, "s_scale": float(s.scale),
+        extra={"weights": rweights, "start": "s", "s_params": s_params, "s_scale": float(s.scale),
                "s_converged": bool(s.converged), "s_iter": int(s.n_iter), "seed": o.seed_repr}),
         design, loss, o.fit_intercept)
 
@@ -203,25 +210,6 @@ def _status(s: SResult, converged: bool, n_iter: int, o: _Options, n: int, k: in
                                  f"(tol={o.tol:g}); raise max_iter")
     return Status.SUCCESS, (f"converged: S-estimate (scale {s.scale:.6g}, 50% breakdown, {s.n_iter} refinement "
                             f"steps) then {n_iter} IRLS iterations of the M-step with the scale fixed")
-
-
-def _avar1_centred(X, r, r0, scale, loss, chi: Chi, b: float, intercept: bool):
-    """:func:`avar1` computed on centred columns when the first column is the intercept, then mapped back.
-
-    avar1 is affine-equivariant, so this is the same matrix; centring keeps its digits when a column's mean
-    dwarfs its spread (a column at 1e5 +- 1 lost half of them: its Gram matrix has condition ~1e20).
-    """
-    if not intercept or X.shape[1] == 1:
-        return avar1(X, r, r0, scale, loss, chi, b)
-    m = X[:, 1:].mean(axis=0)
-    Xc = X.copy()
-    Xc[:, 1:] -= m
-    V = avar1(Xc, r, r0, scale, loss, chi, b)
-    if V is None:
-        return None
-    T = np.eye(X.shape[1])
-    T[0, 1:] = -m                    # x'beta = (beta_0 + m'beta_r) + (x_r - m)'beta_r
-    return T @ V @ T.T
 
 
 def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
