@@ -34,12 +34,12 @@ import numpy as np
 from ..._errors import InputError
 from ..._status import Status
 from .._covariance import COV_KINDS, CovSpec, read_cov_options, sandwich
-from .._design import Design, Training
+from .._design import Design
 from .._linalg import hat_values, inverse, small_solve, uncentre
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
 from .._scale import GAUSS_3_4, huber_scale, mad_scale
-from ._problem import Problem
+from ._problem import Problem, residual_training
 
 __all__ = ["fit_irls"]
 
@@ -188,9 +188,7 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         residuals=r, n_obs=int(y.size), df_resid=float(state.sumw - state.rank), n_iter=int(n_iter + n_pre),
         cov_type=spec.kind, dist="normal", df_model=float(state.rank - o.fit_intercept),
         undefined={"loglike": f"{type(loss).__name__} is not a likelihood: no log-likelihood, AIC or BIC"},
-        training=Training(design.X, y, c, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
-                                                         "unit_deviance": None, "hat_weights": None,
-                                                         "prior": None, "dispersion_fixed": False}),
+        training=residual_training(design.X, y, c, r),
         extra={"weights": iw, "sum_weights": float(state.sumw),
                "scale_estimator": o.scale if isinstance(o.scale, str) else "fixed", "start": start_name,
                "convention": "MASS" if o.mass else "statsmodels"}),

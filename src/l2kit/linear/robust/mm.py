@@ -24,10 +24,11 @@ import numpy as np
 
 from ..._errors import InputError
 from ..._status import Status
-from .._design import Design, Training
+from .._design import Design
 from .._linalg import x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
+from ._problem import residual_training
 from ._sest import Chi, SOptions, SResult, _wls, _xp, centre_columns, check_s_design, fast_s, make_chi, read_seed
 
 __all__ = ["fit_mm"]
@@ -134,9 +135,7 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         residuals=r, n_obs=int(n), df_resid=float(n - k), n_iter=int(n_iter), cov_type="avar1", dist="t",
         df_model=float(k - o.fit_intercept),
         undefined={"loglike": f"{type(loss).__name__} is not a likelihood: no log-likelihood, AIC or BIC"},
-        training=Training(design.X, y, None, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
-                                                            "unit_deviance": None, "hat_weights": None,
-                                                            "prior": None, "dispersion_fixed": False}),
+        training=residual_training(design.X, y, None, r),
         extra={"weights": rweights, "start": "s", "s_params": s_params, "s_scale": float(s.scale),
                "s_converged": bool(s.converged), "s_iter": int(s.n_iter), "seed": o.seed_repr}),
         design, loss, o.fit_intercept)
