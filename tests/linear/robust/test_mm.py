@@ -13,7 +13,7 @@ import l2kit as l2
 from l2kit import InputError, Status
 
 REF = json.loads((Path(__file__).parents[2] / "fixtures" / "lmrob_reference.json").read_text())
-DATASETS = ["starsCYG", "stackloss", "hills", "coleman", "salinity", "large_n"]   # large_n: n = 2500
+DATASETS = ["starsCYG", "stackloss", "hills", "coleman", "salinity", "warpbreaks", "large_n"]   # large_n: n = 2500
 LMROB = l2.Tukey(c=4.685061)   # lmrob's tuning.psi for the bisquare (Tukey()'s default is statsmodels' 4.685)
 TIGHT = dict(tol=1e-13, refine_tol=1e-13, scale_tol=1e-15, k_max=5000, max_iter=5000)
 

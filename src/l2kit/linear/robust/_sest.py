@@ -243,31 +243,38 @@ def _subsample_betas(X: np.ndarray, y: np.ndarray, m: int, rng: np.random.Genera
     Xs = Xe[idx]                                            # (m, p, p)
     sv = np.linalg.svd(Xs, compute_uv=False)
     ok = sv[:, -1] > tol * np.maximum(sv[:, 0], 1e-300)
-    for j in np.flatnonzero(~ok):                           # walk on along the permutation, as lmrob does
-        idx[j] = _greedy_rows(Xe, perms[j], tol)
+    bad = np.flatnonzero(~ok)
+    if bad.size:                                            # walk on along the permutation, as lmrob does
+        idx[bad] = _greedy_rows(Xe, perms[bad], tol)
     Xs = Xe[idx]
     betas = np.linalg.solve(Xs, y[idx][..., None])[..., 0]
     return betas / cs
 
 
-def _greedy_rows(Xe: np.ndarray, perm: np.ndarray, tol: float) -> np.ndarray:
-    """The first ``p`` rows along ``perm`` that are linearly independent (Gram-Schmidt with a tolerance)."""
+def _greedy_rows(Xe: np.ndarray, perms: np.ndarray, tol: float) -> np.ndarray:
+    """For each permutation (a row of ``perms``), the first ``p`` rows along it that are linearly independent:
+    a row is kept when its part orthogonal to the rows kept so far exceeds ``tol`` times its norm (robustbase
+    drops a row whose LU pivot is below ``solve.tol``). All permutations advance together, one row a step."""
+    m, n = perms.shape
     p = Xe.shape[1]
-    basis = np.zeros((0, p))
-    rows = []
-    for i in perm:
-        v = Xe[i]
-        nv = float(np.linalg.norm(v))
-        if nv == 0:
-            continue
-        u = v - basis.T @ (basis @ v)
-        u = u - basis.T @ (basis @ u)
-        nu = float(np.linalg.norm(u))
-        if nu > tol * nv:
-            basis = np.vstack([basis, u / nu])
-            rows.append(i)
-            if len(rows) == p:
-                return np.array(rows)
+    basis = np.zeros((m, p, p))                 # orthonormal rows of the kept rows (zero rows not yet filled)
+    count = np.zeros(m, dtype=int)
+    rows = np.zeros((m, p), dtype=int)
+    active = np.arange(m)
+    for t in range(n):
+        v = Xe[perms[active, t]]
+        B = basis[active]
+        u = v - np.einsum("aij,ai->aj", B, np.einsum("aij,aj->ai", B, v))
+        u -= np.einsum("aij,ai->aj", B, np.einsum("aij,aj->ai", B, u))     # twice is enough (Kahan)
+        nu = np.linalg.norm(u, axis=1)
+        keep = nu > tol * np.linalg.norm(v, axis=1)
+        ka, kc = active[keep], count[active[keep]]
+        basis[ka, kc] = u[keep] / nu[keep, None]
+        rows[ka, kc] = perms[ka, t]
+        count[ka] += 1
+        active = active[count[active] < p]
+        if active.size == 0:
+            return rows
     raise InputError("X", "a design with p linearly independent rows for the S-estimator", "a singular design",
                      "drop the dependent columns")
 
