@@ -13,7 +13,7 @@ import l2kit as l2
 from l2kit import InputError, Status
 
 REF = json.loads((Path(__file__).parents[2] / "fixtures" / "lmrob_reference.json").read_text())
-DATASETS = ["starsCYG", "stackloss", "hills", "coleman", "salinity"]
+DATASETS = ["starsCYG", "stackloss", "hills", "coleman", "salinity", "warpbreaks", "large_n"]   # large_n: n = 2500
 LMROB = l2.Tukey(c=4.685061)   # lmrob's tuning.psi for the bisquare (Tukey()'s default is statsmodels' 4.685)
 TIGHT = dict(tol=1e-13, refine_tol=1e-13, scale_tol=1e-15, k_max=5000, max_iter=5000)
 
@@ -41,30 +41,41 @@ def test_matches_lmrob_at_its_optimum(name):
     np.testing.assert_allclose(f.cov_params, ref["vcov"], rtol=1e-8, atol=1e-12 * np.max(np.abs(ref["vcov"])))
     np.testing.assert_allclose(f.extra["weights"], ref["rweights"], atol=1e-9)
     np.testing.assert_allclose(f.extra["s_params"], ref["s_coef"], rtol=1e-7)
+    # summary.lmrob's p-values: t distribution with n - p degrees of freedom
+    np.testing.assert_allclose(f.pvalues, ref["pvalues"], rtol=1e-7, atol=1e-300)
+
+
+def r_spread(name):
+    """How far lmrob's own S-scale moves between RNG seeds at its default tolerances (relative)."""
+    s = np.array(REF[name]["seed_scales"])
+    return float(np.ptp(s) / s.min())
 
 
 @pytest.mark.parametrize("name", DATASETS)
 def test_matches_lmrob_defaults_within_1e6(name):
-    """With lmrob's default tolerances (rel.tol = refine.tol = 1e-7) both stop within ~1e-7 of the optimum."""
+    """With lmrob's default tolerances (rel.tol = refine.tol = 1e-7) both stop near the optimum: within 1e-6,
+    or within the spread of lmrob's own results over seeds where that is wider (large_n: 9e-6)."""
     X, y = data(name)
     ref = REF[name]["default"]
     f = l2.fit(X, y, loss=LMROB, method="mm", seed=0)
     assert f.status is Status.SUCCESS
-    assert rel(f.params, ref["coef"]) < 1e-6
-    assert rel(f.bse, ref["se"]) < 1e-6
-    assert rel(f.scale, ref["scale"]) < 1e-6
+    tol = max(1e-6, r_spread(name)) if name == "large_n" else 1e-6
+    assert rel(f.params, ref["coef"]) < tol
+    assert rel(f.bse, ref["se"]) < tol
+    assert rel(f.scale, ref["scale"]) < tol
 
 
 @pytest.mark.parametrize("name", DATASETS)
 def test_s_search_finds_a_scale_as_low_as_lmrobs_best(name):
-    """Over 5 seeds our fast-S search never ends at a worse S-minimum than the best of lmrob's 20 seeds (on
-    coleman 1 of lmrob's 20 seeds ends at a second minimum, 3.6 % higher)."""
+    """Over 5 seeds (2 for large_n) our fast-S search never ends at a worse S-minimum than the best of lmrob's
+    20 seeds (on coleman 1 of lmrob's 20 seeds ends at a second minimum, 3.6 % higher)."""
     X, y = data(name)
     best_r = min(REF[name]["seed_scales"])
-    for seed in range(5):
+    slack = max(2e-6, r_spread(name)) if name == "large_n" else 2e-6
+    for seed in range(2 if name == "large_n" else 5):
         f = l2.fit(X, y, loss=LMROB, method="mm", seed=seed)
         assert f.extra["s_scale"] == f.scale
-        assert f.scale <= best_r * (1 + 2e-6), seed
+        assert f.scale <= best_r * (1 + slack), seed
 
 
 def test_leverage_case_starsCYG():
@@ -144,6 +155,23 @@ def test_exact_fit_has_scale_zero_and_says_so():
     f = l2.fit(x[:, None], y, loss=l2.Tukey(), method="mm")
     assert f.scale == 0.0 and "exact fit" in f.message and f.stderr is None
     np.testing.assert_allclose(f.params, [2.0, 3.0], atol=1e-9)
+    c = l2.fit(np.random.default_rng(0).normal(size=(30, 2)), np.full(30, 7.0), loss=l2.Tukey(), method="mm")
+    assert c.scale == 0.0 and "exact fit" in c.message
+    np.testing.assert_allclose(c.params, [7.0, 0.0, 0.0], atol=1e-9)
+
+
+def test_exact_fit_in_one_group_of_the_large_n_search_is_checked_on_all_rows():
+    rng = np.random.default_rng(2)
+    n = 2500
+    x = rng.normal(size=n)
+    y = 1 + 2 * x + rng.normal(size=n)
+    y[:1230] = 1 + 2 * x[:1230]   # 49 %: some groups of 400 are exact fits (137 candidates), the data are not
+    f = l2.fit(x[:, None], y, loss=l2.Tukey(), method="mm", seed=0)
+    assert f.scale > 0 and f.status is Status.SUCCESS
+    y[:1300] = 1 + 2 * x[:1300]                  # 52 %: an exact fit, scale 0
+    g = l2.fit(x[:, None], y, loss=l2.Tukey(), method="mm", seed=0)
+    assert g.scale == 0.0 and "exact fit" in g.message
+    np.testing.assert_allclose(g.params, [1.0, 2.0], atol=1e-9)
 
 
 def test_iteration_limit_is_not_success():
@@ -178,6 +206,8 @@ def test_bad_designs_are_refused():
     X = rng.normal(size=(4, 4))
     with pytest.raises(InputError, match="more rows than parameters"):
         l2.fit(X, rng.normal(size=4), loss=l2.Tukey(), method="mm")
+    f = l2.fit(X[:, :2], rng.normal(size=4), loss=l2.Tukey(), method="mm")   # any 3 of 4 rows are > half
+    assert f.scale == 0 and "any 3 rows are more than half" in f.message
     X = rng.normal(size=(30, 3))
     X[:, 2] = X[:, 0] - X[:, 1]
     with pytest.raises(InputError, match="rank 3 < 4"):
@@ -201,3 +231,56 @@ def test_dummy_columns_need_the_nonsingular_subsampling():
     f = l2.fit(X, y, loss=l2.Tukey(), method="mm", seed=0)
     assert f.status is Status.SUCCESS
     assert np.all(np.abs(f.coef - [1.0, 4.0]) < 4 * f.stderr)
+
+
+def test_redescending_irls_can_start_from_the_s_estimate():
+    """start="s" with the S-scale fixed is the MM-estimate; on starsCYG it escapes the giants' basin."""
+    X, y = data("starsCYG")
+    mm = l2.fit(X, y, loss=LMROB, method="mm", seed=0, **TIGHT)
+    f = l2.fit(X, y, loss=LMROB, start="s", scale=mm.scale, tol=1e-12)
+    assert f.status is Status.SUCCESS and f.extra["start"] == "s" and "S-estimate start" in f.message
+    np.testing.assert_allclose(f.params, mm.params, rtol=1e-8)
+    g = l2.fit(X, y, loss=l2.Tukey(), start="s")                   # MAD scale re-estimated each step
+    assert g.coef[0] > 1.5 and l2.fit(X, y, loss=l2.Tukey()).coef[0] < 0
+    # Cauchy declares no s_tuning: the bisquare S-start; its weights never vanish, so the giants pull it back
+    c = l2.fit(X, y, loss=l2.Cauchy(), start="s")
+    assert c.converged and c.extra["start"] == "s" and c.coef[0] < 0
+
+
+def test_s_start_refuses_weights_and_bad_seeds():
+    X, y = data("stackloss")
+    with pytest.raises(InputError, match="start='s'"):
+        l2.fit(X, y, loss=l2.Tukey(), start="s", weights=np.ones(21))
+    with pytest.raises(InputError, match="seed"):
+        l2.fit(X, y, loss=l2.Tukey(), start="s", seed=-1)
+
+
+def test_regression_scale_and_affine_equivariance():
+    """MM is regression-, scale- and affine-equivariant; with one seed the subsamples are the same rows, so
+    the transformed fit equals the transformed estimate up to rounding."""
+    X, y = data("hills")
+    f = l2.fit(X, y, loss=LMROB, method="mm", seed=2, **TIGHT)
+    g = np.array([3.0, -0.5])
+    shifted = l2.fit(X, y + 10.0 + X @ g, loss=LMROB, method="mm", seed=2, **TIGHT)
+    np.testing.assert_allclose(shifted.params, f.params + np.r_[10.0, g], rtol=1e-8)
+    assert shifted.scale == pytest.approx(f.scale, rel=1e-9)
+    scaled = l2.fit(X, -7.0 * y, loss=LMROB, method="mm", seed=2, **TIGHT)
+    np.testing.assert_allclose(scaled.params, -7.0 * f.params, rtol=1e-8)
+    np.testing.assert_allclose(scaled.bse, 7.0 * f.bse, rtol=1e-7)
+    A = np.array([[2.0, 1.0], [0.5, -3.0]])
+    mixed = l2.fit(X @ A, y, loss=LMROB, method="mm", seed=2, **TIGHT)
+    np.testing.assert_allclose(mixed.coef, np.linalg.solve(A, f.coef), rtol=1e-7)
+    assert mixed.intercept == pytest.approx(f.intercept, rel=1e-8)
+
+
+def test_columns_with_huge_means_keep_their_digits():
+    """Columns at 1e10 +- a few: the search, the M-step and the covariance run on centred columns (all
+    affine-equivariant) and the intercept is mapped back."""
+    X, y = data("hills")
+    f = l2.fit(X, y, loss=LMROB, method="mm", seed=2, **TIGHT)
+    g = l2.fit(X + 1e10, y, loss=LMROB, method="mm", seed=2, **TIGHT)
+    assert g.status is Status.SUCCESS
+    np.testing.assert_allclose(g.coef, f.coef, rtol=1e-10)
+    np.testing.assert_allclose(g.stderr, f.stderr, rtol=1e-10)
+    assert g.intercept == pytest.approx(f.intercept - 1e10 * f.coef.sum(), rel=1e-12)
+    np.testing.assert_allclose(g.extra["s_params"][1:], f.extra["s_params"][1:], rtol=1e-9)

@@ -24,13 +24,14 @@ import numpy as np
 
 from ..._errors import InputError
 from ..._status import Status
-from .._design import Design, Training
-from .._linalg import gram_rank
+from .._design import Design
+from .._linalg import x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
-from ._sest import Chi, SOptions, SResult, _wls, fast_s, make_chi
+from ._problem import residual_training
+from ._sest import Chi, SOptions, SResult, _wls, _xp, centre_columns, check_s_design, fast_s, make_chi, read_seed
 
-__all__ = ["fit_mm", "s_estimate"]
+__all__ = ["fit_mm"]
 
 _OPTIONS = ("seed", "cov_type", "max_iter", "tol", "n_resample", "k_fast_s", "best_r", "k_max", "refine_tol",
             "max_it_scale", "scale_tol", "large_n", "groups", "n_group")
@@ -47,10 +48,11 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         The M-step's loss: a redescending loss that declares ``s_tuning``
         (:class:`~l2kit.losses.Tukey`). Its tuning constant is used as given:
         ``Tukey(c=4.685061)`` is lmrob's default, ``Tukey()`` (statsmodels'
-        ``c = 4.685``) differs from it in the sixth digit.
+        ``c = 4.685``) moves the coefficients by up to ~1e-5 (relative).
     fit_intercept : bool, default True
-    seed : int or numpy.random.Generator, default 0
-        The random subsamples of the S search; equal seeds give equal fits.
+    seed : int, numpy.random.Generator or None, default 0
+        The random subsamples of the S search; equal seeds give equal fits
+        (None: fresh entropy, not reproducible).
     cov_type : {"avar1"}, default "avar1"
         lmrob's default covariance ``.vcov.avar1``: the asymptotic sandwich
         of the MM-estimate that accounts for the S-scale (Croux, Dhaene and
@@ -104,44 +106,39 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
                          "which is not a case weight for a robust fit): repeat rows for frequency weights, or "
                          "use method='irls'")
     chi = make_chi(loss)
-    Xa = design.with_intercept(o.fit_intercept)
+    Xa = design.with_intercept(o.fit_intercept)   # a copy when fit_intercept: centring it in place is safe
+    means = centre_columns(Xa, o.fit_intercept)
     y = design.y
     n, k = Xa.shape
-    _check_design(Xa, n, k)
+    check_s_design(Xa)
     if n > o.s.large_n and not (k < o.s.n_group and o.s.groups * o.s.n_group <= n):
         raise InputError("n_group, groups", f"n_group > {k} parameters and groups * n_group <= n = {n}",
                          f"n_group={o.s.n_group}, groups={o.s.groups}", "keep the defaults (400, 5) or raise large_n")
     s = fast_s(Xa, y, chi, o.s, np.random.default_rng(o.seed))
     beta, r, n_iter, converged = _m_step(Xa, y, s, loss, o.max_iter, o.tol)
-    status, message = _status(s, converged, n_iter, o)
+    status, message = _status(s, converged, n_iter, o, n, k)
     cov = None
     if s.scale > 0 and converged:
         cov = avar1(Xa, r, s.resid, s.scale, loss, chi, o.s.b)
         if cov is None:
             message += "; standard errors undefined: X' diag(psi'(r/s)) X is singular at the estimate"
+    s_params = s.beta
+    if means is not None:   # back from the centred columns: x'beta = (beta_0 + m'beta_r) + (x_r - m)'beta_r
+        T = np.eye(k)
+        T[0, 1:] = -means
+        beta, s_params = T @ beta, T @ s.beta
+        cov = None if cov is None else T @ cov @ T.T
     u = r / s.scale if s.scale > 0 else np.where(r == 0, 0.0, np.inf)
-    rweights = np.asarray(loss._weight(_np_xp(), u), dtype=float)
+    rweights = np.asarray(loss._weight(_xp(), u), dtype=float)
     return build_design_fit(Estimates(
         params=beta, cov=cov, status=status, message=message, method="mm", rank=k, scale=float(s.scale),
-        residuals=r, n_obs=int(n), df_resid=float(n - k), n_iter=int(n_iter), cov_type="avar1", dist="normal",
+        residuals=r, n_obs=int(n), df_resid=float(n - k), n_iter=int(n_iter), cov_type="avar1", dist="t",
         df_model=float(k - o.fit_intercept),
         undefined={"loglike": f"{type(loss).__name__} is not a likelihood: no log-likelihood, AIC or BIC"},
-        training=Training(design.X, y, None, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
-                                                            "unit_deviance": None, "hat_weights": None,
-                                                            "prior": None, "dispersion_fixed": False}),
-        extra={"weights": rweights, "start": "s", "s_params": s.beta, "s_scale": float(s.scale),
+        training=residual_training(design.X, y, None, r),
+        extra={"weights": rweights, "start": "s", "s_params": s_params, "s_scale": float(s.scale),
                "s_converged": bool(s.converged), "s_iter": int(s.n_iter), "seed": o.seed_repr}),
         design, loss, o.fit_intercept)
-
-
-def s_estimate(Xa: np.ndarray, y: np.ndarray, loss: Any, seed: Any = 0) -> SResult:
-    """The S-estimate with lmrob's defaults for the rho family of ``loss`` (``Xa`` includes the intercept column).
-
-    The start of redescending M-fits (``l2kit.fit(..., start="s")``).
-    """
-    n, k = Xa.shape
-    _check_design(Xa, n, k)
-    return fast_s(Xa, y, make_chi(loss), SOptions(), np.random.default_rng(seed))
 
 
 @dataclass(frozen=True)
@@ -159,9 +156,7 @@ def _read_options(opts: dict) -> _Options:
     if cov_type != "avar1":
         raise InputError("cov_type", "'avar1' for method='mm' (lmrob's default covariance)", repr(cov_type),
                          "drop cov_type, or fit with method='irls' from start='s' for the other covariances")
-    seed = opts.get("seed", 0)
-    if not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator)) and not isinstance(seed, bool)):
-        raise InputError("seed", "an integer or a numpy Generator", repr(seed), "pass seed=0")
+    seed = read_seed(opts.get("seed", 0))
     max_iter, tol = iteration_options(opts, max_iter=50, tol=1e-7)
     fields = {}
     for name in ("n_resample", "k_fast_s", "best_r", "k_max", "max_it_scale", "large_n", "groups", "n_group"):
@@ -181,47 +176,31 @@ def _read_options(opts: dict) -> _Options:
                     else "Generator", max_iter, tol, so)
 
 
-def _check_design(Xa: np.ndarray, n: int, k: int) -> None:
-    if k == 0:
-        raise InputError("X", "at least one column or an intercept", "an empty design", "add features")
-    if n <= k:
-        raise InputError("X", f"more rows than parameters for method='mm' (n > {k})", f"n = {n}",
-                         "add rows, or drop columns (an S-estimate needs n > p, and n >= 2p to resist outliers)")
-    rank = gram_rank(Xa.T @ Xa)
-    if rank < k:
-        raise InputError("X", "a full-rank design for method='mm'", f"rank {rank} < {k} columns",
-                         "drop the collinear or constant columns (the S search needs nonsingular subsamples)")
-
-
-def _np_xp():
-    import array_api_compat.numpy as xp
-
-    return xp
-
-
 def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
     """robustbase's ``rwls``: IRLS from the S-estimate with the scale fixed, L1 relative convergence."""
     beta = s.beta.copy()
-    r = y - X @ beta
+    r = y - x_dot(X, beta)
     if s.scale <= 0:
         return beta, r, 0, True
-    xp = _np_xp()
+    xp = _xp()
     it = 0
     converged = False
     while not converged and it + 1 < max_iter:
         it += 1
         w = np.asarray(loss._weight(xp, r / s.scale), dtype=float)
         new = _wls(X, y, w)
-        r = y - X @ new
+        r = y - x_dot(X, new)
         converged = float(np.abs(beta - new).sum()) <= tol * max(tol, float(np.abs(new).sum()))
         beta = new
     return beta, r, it, converged
 
 
-def _status(s: SResult, converged: bool, n_iter: int, o: _Options) -> tuple[Status, str]:
+def _status(s: SResult, converged: bool, n_iter: int, o: _Options, n: int, k: int) -> tuple[Status, str]:
     if s.exact_fit:
+        few = (f" (with n = {n} rows and {k} parameters, any {k} rows are more than half: add rows)"
+               if 2 * k > n else "")
         return Status.SUCCESS, ("exact fit: more than half of the rows lie on one hyperplane, so the S-scale is 0 "
-                                "and those rows define the fit; no standard errors")
+                                f"and those rows define the fit; no standard errors{few}")
     if not s.converged:
         return Status.MAX_ITER, (f"not converged: the S-estimate's refinement stopped at k_max={o.s.k_max} steps "
                                  f"(refine_tol={o.s.refine_tol:g}); raise k_max")
@@ -247,7 +226,7 @@ def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
     then negative eigenvalues set to 0 and the diagonal restored (robustbase's
     ``posdef.meth = "posdefify"``).
     """
-    xp = _np_xp()
+    xp = _xp()
     n = X.shape[0]
     u, u0 = r / scale, r0 / scale
     dpsi = np.asarray(loss._psi_prime(xp, u), dtype=float)
@@ -262,8 +241,8 @@ def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
         return None
     if not np.all(np.isfinite(A)):
         return None
-    a = A @ (X.T @ (dpsi * u)) / float(np.mean(dchi0 * u0))
-    v = X.T @ (psi * chi0)
+    a = A @ xt_dot(X, dpsi * u) / float(np.mean(dchi0 * u0))
+    v = xt_dot(X, psi * chi0)
     u1 = A @ (X.T @ (X * (psi ** 2)[:, None])) @ A
     u23 = (np.outer(a, v @ A) + np.outer(A @ v, a)) / n
     u4 = float(np.mean(chi0 ** 2 - b ** 2)) * np.outer(a, a) / n
