@@ -276,7 +276,8 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     repeats : int, optional
         Repeats of the K-fold split (default 5 up to n = 2000, 2 up to 20 000, then 1).
     seed : int
-        Seeds the folds and the Monte Carlo nulls: the same seed gives the same diagnosis.
+        Seeds the cross-validation folds and the MM subsamples: the same seed gives the same diagnosis.
+        The Monte Carlo nulls of the checks use a fixed stream, so the checks depend on the data alone.
     level : float
         Level of every test (family-wise, by Holm).
     ordered : bool

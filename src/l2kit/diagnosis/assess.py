@@ -122,7 +122,11 @@ def model_checks(inf, X: np.ndarray, names, *, ordered: bool, level: float) -> d
 def assess(inf, Q, X, names, *, mm_fit, positive: bool, ordered: bool, seed: int, level: float = LEVEL,
            B: int | None = None) -> tuple[dict, dict]:
     """All continuous-target checks, Holm-adjusted; returns ``(checks, shape statistics)``."""
-    sampler = NullSampler(Q, seed=seed, B=B)
+    # a fixed Monte Carlo stream: the checks are a function of the data alone, so a p-value near the level
+    # cannot flip the recommendation between seeds (mtcars' skewness at p ~ 0.017 did); ``seed`` moves the
+    # CV folds and the MM subsamples only
+    del seed
+    sampler = NullSampler(Q, seed=0, B=B)
     checks, shape = shape_checks(inf, sampler, positive=positive, level=level)
     checks["outliers"] = outlier_check(inf, shape, mm_fit, level)
     checks.update(model_checks(inf, X, names, ordered=ordered, level=level))
@@ -146,7 +150,8 @@ def count_checks(y: np.ndarray, fits: dict, X: np.ndarray, *, seed: int, level: 
 
     from ._fits import count_parts
 
-    rng = np.random.default_rng([seed, 23])
+    rng = np.random.default_rng([0, 23])   # fixed, as the Gaussian null (see assess); seed kept for the API
+    del seed
     out = {}
     fp = fits.get("poisson")
     parts = count_parts(fp, X) if fp is not None else None
