@@ -94,7 +94,11 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
         Error covariance for GLS (full matrix) or per-row variances.
     alpha, l1_ratio : float
         Penalty strength and mix (ridge: l1_ratio=0; lasso: l1_ratio=1).
-        ``alpha`` may also be "loo", "gcv" or a grid for ridge selection.
+        ``alpha`` may also be "loo", "gcv" or a grid for ridge selection, or
+        "cv" for K-fold cross-validation of the lasso / elastic-net / ridge
+        path (options ``folds``, ``cv_select``...; see
+        :func:`l2kit.linear.least_squares.fit_least_squares`); the path
+        itself is :func:`l2kit.enet_path`.
     fit_intercept : bool
     method : str
         Solver path; "auto" chooses. ``"gradient"``, ``"trust"`` or

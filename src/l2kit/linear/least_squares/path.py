@@ -205,7 +205,7 @@ def enet_path(X: Any, y: Any, *, l1_ratio: float = 0.5, alphas: Any = None, n_al
     >>> X = rng.normal(size=(200, 5)); y = X @ [3.0, 0, 0, -2.0, 0] + rng.normal(size=200)
     >>> path = l2.enet_path(X, y, l1_ratio=1.0, n_alphas=5)
     >>> path.coef.shape, path.df.tolist(), path.converged
-    ((5, 5), [0, 2, 2, 4, 5], True)
+    ((5, 5), [0, 2, 2, 5, 5], True)
     >>> bool(np.allclose(path.coef[-1], l2.fit(X, y, alpha=path.alphas[-1], l1_ratio=1.0).coef, atol=1e-6))
     True
     """

@@ -39,9 +39,9 @@ from ._whiten import Whitened, whiten
 
 METHODS = ("auto", "cholesky", "qr", "svd")
 _OPTIONS = ("cov_type", "criterion", "tol", "max_iter", "cd_updates", "blas_threads", "groups", "maxlags",
-            "small_sample", "folds", "seed", "n_alphas", "eps", "cv_select")
+            "small_sample", "folds", "seed", "n_alphas", "eps", "alphas", "cv_select")
 #: the options of ``alpha="cv"`` (K-fold cross-validation of the path)
-_CV_OPTIONS = ("folds", "seed", "n_alphas", "eps", "cv_select")
+_CV_OPTIONS = ("folds", "seed", "n_alphas", "eps", "alphas", "cv_select")
 
 __all__ = ["fit_least_squares", "CollinearityWarning", "METHODS"]
 
@@ -78,11 +78,16 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     loss : Squared
     cov : array (n, n) or (n,), optional
         GLS error covariance or per-row variances.
-    alpha : float, "loo", "gcv" or 1-D grid
+    alpha : float, "cv", "loo", "gcv" or 1-D grid
         Penalty in the glmnet scaling (``alpha=a`` is scikit-learn ``Ridge(alpha=a*n)``).
-        A string or a grid selects the ridge penalty by leave-one-out (default
+        "loo", "gcv" or a grid selects the ridge penalty by leave-one-out (default
         for a grid; ``criterion="gcv"`` for GCV) from one SVD; the curve is in
-        ``Fit.extra``.
+        ``Fit.extra``. ``"cv"`` (lasso, elastic net or ridge) runs K-fold
+        cross-validation of the path (:func:`.path.cross_validate`; options
+        ``folds`` = K or one label per row, default 10, ``seed``, ``n_alphas``,
+        ``eps``, ``alphas``, ``cv_select`` = "min" (default, scikit-learn's
+        ``alpha_``) or "1se" (glmnet's ``lambda.1se``)) and fits at the chosen
+        penalty; the curve, ``alpha_min`` and ``alpha_1se`` are in ``Fit.extra["cv"]``.
     l1_ratio : float in [0, 1]
         0 = ridge; > 0 = elastic net by coordinate descent (1 = lasso).
     fit_intercept : bool
@@ -116,6 +121,10 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     >>> f = l2.fit(X, y, alpha="gcv")
     >>> f.extra["cv_criterion"], f.alpha < 1e-2
     ('gcv', True)
+    >>> f = l2.fit(X, y, alpha="cv", l1_ratio=1.0, folds=5)
+    >>> cv = f.extra["cv"]
+    >>> f.alpha == cv["alpha_min"] <= cv["alpha_1se"], cv["cv_mean"].shape
+    (True, (100,))
     """
     criterion, tol, max_iter = _read_options(refuse_others, method, l1_ratio)
     cd_options = {"updates": refuse_others.get("cd_updates", "auto"),

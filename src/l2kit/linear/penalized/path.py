@@ -176,10 +176,10 @@ def cv_curve(errors, fold_weights):
 
     Examples
     --------
-    >>> e = np.array([[3.0, 1.0, 1.2], [3.0, 2.0, 1.4]])
+    >>> e = np.array([[4.0, 1.3, 1.0], [4.0, 1.3, 1.4]])      # 2 folds x 3 penalties
     >>> mean, se, i_min, i_1se = cv_curve(e, np.array([1.0, 1.0]))
-    >>> mean.tolist(), i_min, i_1se
-    ([3.0, 1.5, 1.3], 2, 1)
+    >>> np.round(mean, 12).tolist(), np.round(se, 12).tolist(), i_min, i_1se
+    ([4.0, 1.3, 1.2], [0.0, 0.0, 0.2], 2, 1)
     """
     wf = np.asarray(fold_weights, dtype=np.float64)
     mean = wf @ errors / wf.sum()
