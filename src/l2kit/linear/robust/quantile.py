@@ -57,9 +57,13 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         ``Absolute()`` is the median regression, ``Quantile(0.5)`` with twice
         the objective.
     fit_intercept : bool, default True
-    method : {"auto", "dual", "primal", "highs-ipm", "highs-ds"}
-        ``"dual"``: HiGHS on the dual LP (``k`` equality rows, about one
-        copy of ``X`` in memory). ``"auto"``: the dual for up to 20000 rows;
+    method : {"auto", "highs", "dual", "primal", "highs-ipm", "highs-ds"}
+        ``"auto"``: a Frisch-Newton interior point (Mehrotra predictor-corrector,
+        compiled by numba; Portnoy-Koenker preprocessing above 20000 rows,
+        see :func:`._fn.solve_quantile_fn`) finished at an exact vertex whose
+        KKT conditions are verified for every row; when numba is missing or a
+        check fails, ``"highs"``. ``"dual"``: HiGHS on the dual LP (``k`` equality rows, about one
+        copy of ``X`` in memory). ``"highs"``: the dual for up to 20000 rows;
         beyond, the same exact LP after Portnoy-Koenker preprocessing
         (:func:`solve_quantile_globbed`: a subsample fit, a band of rows
         kept, the rest fixed at their bounds and verified), which solves 1e6
@@ -117,8 +121,8 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     opts = check_common(options, "quantile LP", _OPTIONS)
     fit_intercept = bool(opts.get("fit_intercept", True))
     method = opts.get("method", "auto")
-    if method not in ("auto", "dual", "primal", "highs-ipm", "highs-ds"):
-        raise InputError("method", "'auto', 'dual', 'primal', 'highs-ipm' or 'highs-ds'", repr(method),
+    if method not in ("auto", "highs", "dual", "primal", "highs-ipm", "highs-ds"):
+        raise InputError("method", "'auto', 'highs', 'dual', 'primal', 'highs-ipm' or 'highs-ds'", repr(method),
                          "pass method='auto'")
     q, factor = float(loss.q), float(loss.pinball_factor)   # the LP minimises factor x pinball_q
     design.require_real("quantile regression")
@@ -129,6 +133,11 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         beta = np.full(Xa.shape[1], np.nan)
         status = Status.MAX_ITER if res.status == 1 else Status.FAILED
         message = f"not converged: HiGHS stopped with status {res.status} ({res.message})"
+    elif formulation == "frisch-newton":
+        status = Status.SUCCESS
+        message = (f"optimal: Frisch-Newton interior point ({res.nit} iterations"
+                   + (f", Portnoy-Koenker preprocessing, {rounds} round(s)" if rounds else "")
+                   + "), finished at a vertex whose KKT conditions were verified for every row")
     else:
         status = Status.SUCCESS
         message = f"optimal: HiGHS solved the {formulation} LP exactly ({res.message.rstrip('.')})"
@@ -156,7 +165,8 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     return build_design_fit(Estimates(
         params=beta, cov=cov, status=status, message=message, rank=rank, scale=obj / sw,
         n_iter=int(getattr(res, "nit", 0) or 0), residuals=r, n_obs=int(y.size), df_resid=float(sw - rank),
-        method="linprog-" + formulation.replace(" ", "-") + ("" if solver == "highs" else f"-{solver}"),
+        method=("frisch-newton" if solver == "fn" else
+                "linprog-" + formulation.replace(" ", "-") + ("" if solver == "highs" else f"-{solver}")),
         cov_type=spec.kind, dist="t", loglike=None if loglike is None else float(loglike),
         n_params=float(Xa.shape[1]), n_ic=sw, df_model=float(rank - fit_intercept), extra=extra,
         training=Training(design.X, y, c, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
@@ -179,11 +189,21 @@ def _solve(Xa, y, c, q, method, opts):
 def _solve_scaled(Xa, y, c, q, method, opts):
     """:func:`_solve` on the scaled LP."""
     formulation = "primal" if method == "primal" else "dual"
-    solver = method if method.startswith("highs") else "highs"
+    solver = method if method.startswith("highs-") else "highs"
     time_limit = opts.get("max_iter")
     n_eff = int(y.size if c is None else np.count_nonzero(c))
     rounds = 0
-    if method == "auto" and n_eff > GLOB_MIN_ROWS:
+    if method == "auto":
+        from ..penalized import blas_threads_limit
+        from ._fn import solve_quantile_fn
+
+        with blas_threads_limit(1):     # thin products on narrow blocks: one BLAS thread is fastest
+            beta, nit, rounds = solve_quantile_fn(Xa, y, c, q)
+        if beta is not None:
+            from types import SimpleNamespace
+
+            return beta, SimpleNamespace(status=0, message="optimal vertex", nit=nit), "frisch-newton", "fn", rounds
+    if method in ("auto", "highs") and n_eff > GLOB_MIN_ROWS:
         formulation, solver = "globbed dual", "highs-ipm"
         beta, res, rounds = solve_quantile_globbed(Xa, y, c, q)
         if beta is None:   # preprocessing gave up: solve the whole dual LP (exact, more memory)

@@ -1,0 +1,295 @@
+r"""Quantile regression by a Frisch-Newton interior point, finished at an exact, verified LP vertex.
+
+The quantile LP in its bounded "a-form" (Koenker's, behind ``quantreg::rq.fit.fnb``):
+
+.. math::
+    \min_a\ -y^\top a \quad\text{s.t.}\quad X^\top a = (1-q) X^\top c,\quad 0 \le a \le c
+
+(``c`` the case weights; ``a = \lambda + (1-q)c`` for the dual variables ``λ`` of :mod:`.quantile`).
+Its dual variables are the coefficients: ``β = -v`` for the multipliers ``v`` of the equality rows.
+:func:`frisch_newton` runs Mehrotra's predictor-corrector on it, keeping primal and dual feasibility
+and driving the complementarity ``x z + s w`` to zero; each iteration costs one ``k x k`` weighted Gram
+matrix (``O(n k^2)``) and a Cholesky solve. This follows the published algorithm (Portnoy & Koenker
+1997, Sec. 4); the code is written from the equations, not from quantreg.
+
+An interior point ends *near* the optimal face. :func:`vertex` turns it into the exact answer: the
+``k`` rows with the smallest residuals form a basis ``h``, ``β = X_h^{-1} y_h`` exactly, the other rows'
+dual values are set by the signs of their residuals, and the basis's own dual values solve
+``X_h^\top λ_h = -X_{\bar h}^\top λ_{\bar h}``; the vertex is optimal exactly when every ``λ_h`` lies in its
+bounds (complementary slackness and dual feasibility: the LP's KKT conditions). A vertex that fails
+the check is reported as None and the caller solves the LP by HiGHS instead (never an approximation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["FN_DIRECT_ROWS", "frisch_newton", "solve_quantile_fn", "vertex"]
+
+#: the fraction of the distance to the boundary a step may take (Koenker's beta)
+_STEP = 0.99995
+
+
+def fn_steps(x, dx, s, z, dz, w, dw):  # pragma: no cover - compiled by numba
+    """The primal and dual step lengths: ``_STEP`` of the way to the boundary, at most 1 (``ds = -dx``)."""
+    tp = np.inf
+    td = np.inf
+    for i in range(x.shape[0]):
+        if dx[i] < 0.0:
+            tp = min(tp, -x[i] / dx[i])
+        elif dx[i] > 0.0:
+            tp = min(tp, s[i] / dx[i])
+        if dz[i] < 0.0:
+            td = min(td, -z[i] / dz[i])
+        if dw[i] < 0.0:
+            td = min(td, -w[i] / dw[i])
+    return min(_STEP * tp, 1.0), min(_STEP * td, 1.0)
+
+
+def fn_scale(x, s, z, w, d, dr):  # pragma: no cover - compiled by numba
+    """``d = 1 / (z/x + w/s)`` and ``dr = d (z - w)``: the Newton system's weights and right-hand side."""
+    for i in range(x.shape[0]):
+        di = 1.0 / (z[i] / x[i] + w[i] / s[i])
+        d[i] = di
+        dr[i] = di * (z[i] - w[i])
+
+
+def fn_predict(x, s, z, w, d, t, dx, dz, dw):  # pragma: no cover - compiled by numba
+    """The affine-scaling step from ``t = X dv`` (``ds = -dx``)."""
+    for i in range(x.shape[0]):
+        dxi = d[i] * (t[i] - (z[i] - w[i]))
+        dx[i] = dxi
+        dz[i] = -z[i] * (dxi / x[i] + 1.0)
+        dw[i] = -w[i] * (-dxi / s[i] + 1.0)
+
+
+def fn_centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs):  # pragma: no cover - compiled by numba
+    """Mehrotra's centring target ``mu`` and the corrector's right-hand side ``d vv`` (into ``rhs``); the
+    affine step's second-order products are left in ``dz`` and ``dw`` and ``mu`` in ``dx``."""
+    n = x.shape[0]
+    mu = 0.0
+    g = 0.0
+    for i in range(n):
+        mu += z[i] * x[i] + w[i] * s[i]
+        g += (z[i] + fd * dz[i]) * (x[i] + fp * dx[i]) + (w[i] + fd * dw[i]) * (s[i] - fp * dx[i])
+    mu = mu * (g / mu) ** 3 / (2 * n)
+    for i in range(n):
+        dxdz = dx[i] * dz[i]
+        dsdw = -dx[i] * dw[i]
+        rhs[i] = d[i] * ((z[i] - w[i]) - mu * (1.0 / x[i] - 1.0 / s[i]) + dxdz / x[i] - dsdw / s[i])
+        dz[i] = dxdz
+        dw[i] = dsdw
+        dx[i] = mu
+
+
+def fn_correct(x, s, z, w, d, t, dv_rhs, dx, dz, dw):  # pragma: no cover - compiled by numba
+    """The corrected step from ``t = X dv`` (``dx`` holds mu, ``dz``/``dw`` the affine products)."""
+    for i in range(x.shape[0]):
+        mu = dx[i]
+        dxi = d[i] * t[i] - dv_rhs[i]
+        dx[i] = dxi
+        dz[i] = (mu - dz[i]) / x[i] - z[i] - (z[i] / x[i]) * dxi
+        dw[i] = (mu - dw[i]) / s[i] - w[i] + (w[i] / s[i]) * dxi
+
+
+def fn_update(x, s, z, w, dx, dz, dw, fp, fd, y, c):  # pragma: no cover - compiled by numba
+    """Take the steps; returns ``(y^T x, c^T w)`` for the duality gap."""
+    yx = 0.0
+    cw = 0.0
+    for i in range(x.shape[0]):
+        x[i] += fp * dx[i]
+        s[i] -= fp * dx[i]
+        z[i] += fd * dz[i]
+        w[i] += fd * dw[i]
+        yx += y[i] * x[i]
+        cw += c[i] * w[i]
+    return yx, cw
+
+
+def _kernels():
+    """The compiled kernels, or None without numba (the caller then solves the LP by HiGHS)."""
+    from ..._jit import jit
+
+    ks = [jit(f, None) for f in (fn_steps, fn_scale, fn_predict, fn_centre, fn_correct, fn_update)]
+    return None if any(k is None for k in ks) else ks
+
+
+def _gram(X, d):
+    """``X^T diag(d) X`` (BLAS)."""
+    return (X * d[:, None]).T @ X
+
+
+def _solve_normal(X, d, rhs, M=None):
+    """``(X^T diag(d) X)^{-1} rhs`` by Cholesky (least squares when it is not positive definite)."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    M = _gram(X, d) if M is None else M
+    try:
+        return cho_solve(cho_factor(M, check_finite=False), rhs, check_finite=False)
+    except (LinAlgError, ValueError):
+        return np.linalg.lstsq(M, rhs, rcond=None)[0]
+
+
+def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
+    """Mehrotra predictor-corrector on the a-form LP; returns ``(beta, n_iter, converged)``.
+
+    ``X`` (n x k), ``y`` (n,), ``c`` (n,) positive weights, ``b`` the right-hand side
+    (default ``(1-q) X^T c``; the globbed problem passes its shifted one). Stops when the duality gap
+    is below ``tol`` times ``1 + |objective|``. ``beta`` is None without numba or without a strictly
+    interior start.
+    """
+    kernels = _kernels()
+    if kernels is None:
+        return None, 0, False
+    steps, scale, predict, centre, correct, update = kernels
+    n, k = X.shape
+    X = np.ascontiguousarray(X)
+    if b is None:
+        b = (1.0 - q) * (c @ X)
+    # a primal point strictly inside the box with X^T x = b: the centre (1-q)c, moved by the least-norm
+    # correction (b differs from (1-q) X^T c only for a globbed problem)
+    x = (1.0 - q) * c
+    shift = b - x @ X
+    ones = np.ones(n)
+    if np.any(shift):
+        x = x + X @ _solve_normal(X, ones, shift)
+        if np.any(x <= 0) or np.any(x >= c):
+            return None, 0, False
+    s = c - x
+    # a dual feasible start: v from least squares, z - w = -y - X v split into positive parts
+    v = -_solve_normal(X, ones, X.T @ y)
+    r = -y - X @ v
+    delta = 1e-8 * (1.0 + float(np.mean(np.abs(r))))
+    z = np.maximum(r, 0.0) + delta
+    w = z - r
+    d, dr, dx, dz, dw, rhs = (np.empty(n) for _ in range(6))
+    yx, cw = float(y @ x), float(c @ w)
+    for it in range(max_iter):
+        gap = -yx - float(b @ v) + cw
+        if abs(gap) <= tol * (1.0 + abs(yx)):
+            return -v, it, True
+        scale(x, s, z, w, d, dr)
+        M = _gram(X, d)
+        dv = _solve_normal(X, d, X.T @ dr, M)
+        predict(x, s, z, w, d, X @ dv, dx, dz, dw)
+        fp, fd = steps(x, dx, s, z, dz, w, dw)
+        if min(fp, fd) < 1.0:
+            centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs)
+            dv = _solve_normal(X, d, X.T @ rhs, M)
+            correct(x, s, z, w, d, X @ dv, rhs, dx, dz, dw)
+            fp, fd = steps(x, dx, s, z, dz, w, dw)
+        yx, cw = update(x, s, z, w, dx, dz, dw, fp, fd, y, c)
+        v = v + fd * dv
+    return -v, max_iter, False
+
+
+def vertex(X, y, c, q, beta, extra_lam=None):
+    """The exact vertex next to ``beta`` and whether it is optimal (KKT verified); ``(beta, ok)``.
+
+    ``extra_lam`` is ``X_g^T λ_g`` of rows fixed elsewhere (globbed), added to the balance
+    ``X^T λ = 0``. Returns ``(None, False)`` when the ``k`` smallest residuals do not form a
+    non-singular basis.
+    """
+    n, k = X.shape
+    r = y - X @ beta
+    if n < k:
+        return None, False
+    h = np.argpartition(np.abs(r), k - 1)[:k]
+    Xh = X[h]
+    try:
+        lu = _lu(Xh)
+    except np.linalg.LinAlgError:
+        return None, False
+    from scipy.linalg import lu_solve
+
+    exact = lu_solve(lu, y[h], check_finite=False)
+    r = y - X @ exact
+    r[h] = 0.0
+    lam = np.where(r > 0, q * c, -(1.0 - q) * c)
+    lam[h] = 0.0
+    bal = X.T @ lam + (0.0 if extra_lam is None else extra_lam)
+    lam_h = lu_solve(lu, -bal, trans=1, check_finite=False)
+    slack = 1e-9 * c[h]
+    ok = bool(np.all(lam_h >= -(1.0 - q) * c[h] - slack) and np.all(lam_h <= q * c[h] + slack))
+    return exact, ok
+
+
+def _lu(A):
+    """LU factors of a square ``A``; LinAlgError when it is singular to working precision."""
+    from scipy.linalg import lu_factor
+
+    if A.shape[0] and np.linalg.cond(A) > 1e12:
+        raise np.linalg.LinAlgError("singular basis")
+    return lu_factor(A, check_finite=False)
+
+
+#: up to this many rows the interior point runs on all of them; above, Portnoy-Koenker preprocessing first
+FN_DIRECT_ROWS = 20000
+
+
+def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20):
+    """The exact quantile LP by Frisch-Newton and a verified vertex, with Portnoy-Koenker preprocessing.
+
+    Up to :data:`FN_DIRECT_ROWS` rows: :func:`frisch_newton` on all rows, then :func:`vertex`. Above:
+    the interior point on a random subsample of :math:`m = \\max(20k, (kn)^{2/3})` rows, a band of about
+    ``2m`` rows around its fit kept and the rest globbed at their bounds (as in
+    :func:`._lp.solve_quantile_globbed`), the reduced problem solved the same way, and every globbed
+    row's residual sign checked against its bound; violators join the band and the round repeats. The
+    answer is a vertex whose KKT conditions hold for all ``n`` rows. Returns ``(beta, n_iter, rounds)``,
+    or ``(None, n_iter, rounds)`` when a check fails (the caller then solves the LP by HiGHS).
+    """
+    if c is not None:
+        keep = c > 0
+        if not keep.all():
+            Xa, y, c = Xa[keep], y[keep], c[keep]
+    n, k = Xa.shape
+    cw = np.ones(n) if c is None else np.asarray(c, dtype=np.float64)
+    if n <= FN_DIRECT_ROWS:
+        beta, it, _ = frisch_newton(Xa, y, cw, q)
+        if beta is None:
+            return None, it, 0
+        exact, ok = vertex(Xa, y, cw, q, beta)
+        return (exact if ok else None), it, 0
+    rng = np.random.default_rng(seed)
+    m = int(min(n, max(20 * k, (k * n) ** (2 / 3))))
+    sub = np.sort(rng.choice(n, m, replace=False))
+    beta, iters, _ = frisch_newton(Xa[sub], y[sub], cw[sub], q)
+    if beta is None:
+        return None, iters, 0
+    r = y - Xa @ beta
+    M = min(n, int(band * m))
+    lo, hi = _band(r, q, M, n)
+    full = cw @ Xa
+    for rounds in range(1, max_rounds + 1):
+        below, above = r < lo, r > hi
+        idx = np.flatnonzero(~(below | above))
+        xa, xb = (cw * above) @ Xa, (cw * below) @ Xa     # masked products: no copy of the globbed rows
+        beta, it, _ = frisch_newton(Xa[idx], y[idx], cw[idx], q, b=(1.0 - q) * full - xa)
+        iters += it
+        if beta is None and M < n:          # no interior start: the band cannot balance the globs; widen it
+            M = min(n, 2 * M)
+            lo, hi = _band(r, q, M, n)
+            continue
+        if beta is None:
+            return None, iters, rounds
+        exact, ok = vertex(Xa[idx], y[idx], cw[idx], q, beta, q * xa - (1.0 - q) * xb)
+        if not ok:
+            return None, iters, rounds
+        r = y - Xa @ exact
+        tol = 1e-9 * (1.0 + np.abs(y))
+        bad = (below & (r > tol)) | (above & (r < -tol))
+        nbad = int(np.count_nonzero(bad))
+        if nbad == 0:
+            return exact, iters, rounds
+        grow = 2.0 if nbad > 0.1 * idx.size else 1.0      # many violators: the band was too narrow
+        lo = min(lo * grow if lo < 0 else lo / grow, float(r[bad].min()) - 1e-12)
+        hi = max(hi * grow if hi > 0 else hi / grow, float(r[bad].max()) + 1e-12)
+    return None, iters, max_rounds
+
+
+def _band(r, q, M, n):
+    """Residual cut-offs keeping about ``M`` rows around the fitted ``q``-quantile."""
+    if M >= n:
+        return -np.inf, np.inf
+    lo, hi = np.quantile(r, [max(0.0, q - M / (2 * n)), min(1.0, q + M / (2 * n))])
+    return float(lo), float(hi)
