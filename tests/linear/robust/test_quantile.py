@@ -147,3 +147,64 @@ def test_small_or_large_weights_and_targets_give_the_same_lp_optimum(target_scal
         f = l2.fit(X, y * target_scale, loss=l2.Quantile(0.5), weights=np.full(y.size, weight), cov_type="none")
     assert f.status is Status.SUCCESS
     np.testing.assert_allclose(f.coef / target_scale, ref.coef, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- Frisch-Newton + verified vertex ("auto")
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("p, weighted", [(3, False), (12, True)])
+def test_frisch_newton_vertex_equals_highs(q, p, weighted):
+    """The interior point ends at the exact LP vertex: same objective as HiGHS's dual to 1e-12, the same
+    coefficients (a unique optimum with continuous data), at least rank residuals exactly 0."""
+    X, y = data(11, n=1500, p=p)
+    w = np.random.default_rng(2).uniform(0.2, 3.0, size=y.size) if weighted else None
+    f = l2.fit(X, y, loss=l2.Quantile(q), weights=w)
+    ref = l2.fit(X, y, loss=l2.Quantile(q), weights=w, method="dual")
+    assert f.method == "frisch-newton" and f.status is Status.SUCCESS and "verified" in f.message
+    assert objective(q, y, f.predict(X), w) == pytest.approx(objective(q, y, ref.predict(X), w), rel=1e-12)
+    np.testing.assert_allclose(f.params, ref.params, rtol=1e-9, atol=1e-9)
+    assert np.sum(f.residuals == 0.0) >= p + 1 or f.extra["n_zero_residuals"] >= p + 1
+
+
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_frisch_newton_with_preprocessing_equals_highs(monkeypatch, q):
+    """Portnoy-Koenker preprocessing (forced at 4000 rows) around the interior point: the same optimum."""
+    from l2kit.linear.robust import _fn
+
+    X, y = data(5, n=6000, p=4)
+    w = np.random.default_rng(3).uniform(0.0, 2.0, size=y.size)
+    ref = l2.fit(X, y, loss=l2.Quantile(q), weights=w, method="dual")
+    monkeypatch.setattr(_fn, "FN_DIRECT_ROWS", 1000)
+    f = l2.fit(X, y, loss=l2.Quantile(q), weights=w)
+    assert f.method == "frisch-newton" and "Portnoy-Koenker" in f.message
+    assert objective(q, y, f.predict(X), w) == pytest.approx(objective(q, y, ref.predict(X), w), rel=1e-12)
+    np.testing.assert_allclose(f.params, ref.params, rtol=1e-9, atol=1e-9)
+
+
+def test_vertex_check_rejects_a_non_optimal_basis():
+    """KKT at a vertex: the least-squares fit's nearest vertex is not the quantile optimum, and says so."""
+    from l2kit.linear.robust._fn import frisch_newton, vertex
+
+    X, y = data(6, n=500, p=3)
+    Xa = np.column_stack([np.ones(y.size), X])
+    c = np.ones(y.size)
+    ols = np.linalg.lstsq(Xa, y, rcond=None)[0]
+    assert vertex(Xa, y, c, 0.1, ols)[1] is False
+    beta, it, ok = frisch_newton(Xa, y, c, 0.1)
+    exact, good = vertex(Xa, y, c, 0.1, beta)
+    assert ok and good and it < 50
+
+
+def test_falls_back_to_highs_without_numba_or_when_a_check_fails(monkeypatch):
+    from l2kit.linear.robust import _fn
+
+    X, y = data(7, n=800)
+    ref = l2.fit(X, y, loss=l2.Quantile(0.3), method="dual")
+    monkeypatch.setattr(_fn, "_kernels", lambda: None)          # as with L2KIT_DISABLE_NUMBA
+    f = l2.fit(X, y, loss=l2.Quantile(0.3))
+    assert f.method.startswith("linprog") and f.converged
+    np.testing.assert_allclose(f.params, ref.params, rtol=1e-9, atol=1e-9)
+    monkeypatch.undo()
+    monkeypatch.setattr(_fn, "vertex", lambda *a, **k: (None, False))
+    g = l2.fit(X, y, loss=l2.Quantile(0.3))
+    assert g.method.startswith("linprog") and g.converged
+    np.testing.assert_allclose(g.params, ref.params, rtol=1e-9, atol=1e-9)
