@@ -149,5 +149,104 @@ def _enet(report, quick):
     report.check(f"10-fold CV {n}x{p}: ElasticNetCV time / l2kit time", "> 1x", f"{ratio:.2f}x", ratio > 1)
 
 
+_R_RQ = textwrap.dedent("""
+    suppressPackageStartupMessages(library(quantreg))
+    args <- commandArgs(TRUE); d <- args[1]; reps <- as.integer(args[2])
+    n <- as.integer(args[3]); p <- as.integer(args[4]); with_fn <- args[5] == "1"
+    X <- cbind(1, matrix(readBin(file.path(d, "X.bin"), "double", n * p), n, p))
+    y <- readBin(file.path(d, "y.bin"), "double", n)
+    med <- function(f) median(sapply(seq_len(reps), function(i) system.time(f())[["elapsed"]]))
+    out <- list()
+    for (tau in c(0.1, 0.5, 0.9)) {
+      key <- sprintf("%g", tau)
+      pfn <- suppressWarnings(rq.fit.pfn(X, y, tau = tau))
+      out[[paste0("pfn_", key)]] <- suppressWarnings(med(function() rq.fit.pfn(X, y, tau = tau)))
+      out[[paste0("coef_", key)]] <- as.vector(pfn$coefficients)
+      if (with_fn) out[[paste0("fn_", key)]] <- med(function() rq.fit.fnb(X, y, tau = tau))
+    }
+    cat(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE))
+""")
+
+
+def _pinball(q, r):
+    return float(np.sum(np.where(r < 0, (q - 1.0) * r, q * r)))
+
+
+def _quantile(report, quick):
+    import l2kit as l2
+
+    exe = rscript(("quantreg", "jsonlite"))
+    shapes = [(20_000, 5)] if quick else [(100_000, 5), (100_000, 50), (1_000_000, 5), (1_000_000, 50)]
+    rows = ["| rows x cols | q | l2kit (Frisch-Newton + vertex) | quantreg pfn | quantreg fn | pfn / l2kit | "
+            "objective: l2kit - pfn (relative) |", "|---|---|---:|---:|---:|---:|---:|"]
+    for n, p in shapes:
+        rng = np.random.default_rng(n + p)
+        X = rng.normal(size=(n, p))
+        y = 1.0 + X @ rng.normal(size=p) + (1 + 0.5 * np.abs(X[:, 0])) * rng.standard_t(3, size=n)
+        big = n >= 1_000_000
+        fits = {q: (lambda q=q: l2.fit(X, y, loss=l2.Quantile(q), cov_type="none")) for q in (0.1, 0.5, 0.9)}
+        t = interleaved(fits, repeats=1 if big else 3, warmup=0 if big else 1)
+        r_out = None
+        if exe is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                X.T.tofile(os.path.join(tmp, "X.bin"))           # column-major, as R reads it
+                y.tofile(os.path.join(tmp, "y.bin"))
+                script = os.path.join(tmp, "rq.R")
+                with open(script, "w") as fh:
+                    fh.write(_R_RQ)
+                res = subprocess.run([exe, script, tmp, "1" if big else "3", str(n), str(p), "0" if big else "1"],
+                                     capture_output=True, text=True, timeout=3600)
+                r_out = json.loads(res.stdout) if res.returncode == 0 else None
+        for q in (0.1, 0.5, 0.9):
+            f = fits[q]()
+            ours = t[q].median
+            if r_out is None:
+                rows.append(f"| {n}x{p} | {q} | {fmt_time(ours)} | - | - | - | - |")
+                continue
+            key = f"{q:g}"
+            pfn = float(r_out[f"pfn_{key}"])
+            fn = r_out.get(f"fn_{key}")
+            Xa = np.column_stack([np.ones(n), X])
+            o_ours = _pinball(q, y - Xa @ np.concatenate([[f.intercept], f.coef]))
+            o_r = _pinball(q, y - Xa @ np.array(r_out[f"coef_{key}"]))
+            rel = (o_ours - o_r) / abs(o_r)
+            rows.append(f"| {n}x{p} | {q} | {fmt_time(ours)} | {fmt_time(pfn)} | "
+                        f"{'-' if fn is None else fmt_time(float(fn))} | {pfn / ours:.2f}x | {rel:.1e} |")
+            report.check(f"quantile q={q} {n}x{p}: quantreg pfn time / l2kit time (same load, R's system.time)",
+                         ">= 1x", f"{pfn / ours:.2f}x", pfn / ours >= 1)
+            report.check(f"quantile q={q} {n}x{p}: l2kit objective <= quantreg pfn's (exact vertex, KKT verified)",
+                         "<= pfn's + 1e-12 relative", f"{rel:.1e} ({f.status})", rel <= 1e-12 and f.converged)
+    note = "" if exe is not None else f"\nR/quantreg not found: `{INSTALL}` (and jsonlite) for the quantreg columns.\n"
+    report.section("Quantile regression vs quantreg (interleaved by shape; R medians of system.time)",
+                   "\n".join(rows) + "\n" + note)
+    if not quick:
+        _quantile_memory(report)
+
+
+def _quantile_memory(report):
+    """Peak RSS of a median regression on 1e7 x 5 in a fresh process, against the size of X."""
+    import sys
+
+    code = textwrap.dedent("""
+        import resource, numpy as np, l2kit as l2
+        rng = np.random.default_rng(0); n, p = 10_000_000, 5
+        X = rng.normal(size=(n, p)); y = X @ np.ones(p) + rng.standard_t(3, size=n)
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        f = l2.fit(X, y, loss=l2.Quantile(0.5), cov_type="none")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(base * 1024, peak * 1024, X.nbytes, f.converged)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
+    if res.returncode != 0:
+        report.check("quantile 1e7 x 5: peak memory", "bounded", "failed: " + res.stderr[-200:], False)
+        return
+    base, peak, xb, ok = res.stdout.split()
+    extra = (int(peak) - int(base)) / int(xb)
+    report.check("quantile 1e7 x 5: extra peak RSS during the fit / size of X", "<= 4x (bounded: copies of X, "
+                 "O(n) vectors, the band)", f"{extra:.2f}x (X {int(xb) / 2**20:.0f} MiB; converged {ok})",
+                 extra <= 4 and ok == "True")
+
+
 def run(report, quick: bool) -> None:
     _enet(report, quick)
+    _quantile(report, quick)

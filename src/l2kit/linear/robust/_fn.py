@@ -31,39 +31,49 @@ _STEP = 0.99995
 
 
 def fn_steps(x, dx, s, z, dz, w, dw):  # pragma: no cover - compiled by numba
-    """The primal and dual step lengths: ``_STEP`` of the way to the boundary, at most 1 (``ds = -dx``)."""
+    """The primal and dual step lengths: ``_STEP`` of the way to the boundary, at most 1 (``ds = -dx``).
+
+    A ratio is divided out only when it beats the current minimum (divisions dominate these loops)."""
     tp = np.inf
     td = np.inf
     for i in range(x.shape[0]):
-        if dx[i] < 0.0:
-            tp = min(tp, -x[i] / dx[i])
-        elif dx[i] > 0.0:
-            tp = min(tp, s[i] / dx[i])
-        if dz[i] < 0.0:
-            td = min(td, -z[i] / dz[i])
-        if dw[i] < 0.0:
-            td = min(td, -w[i] / dw[i])
+        dxi = dx[i]
+        if dxi < 0.0:
+            if x[i] < -tp * dxi:
+                tp = -x[i] / dxi
+        elif dxi > 0.0:
+            if s[i] < tp * dxi:
+                tp = s[i] / dxi
+        if dz[i] < 0.0 and z[i] < -td * dz[i]:
+            td = -z[i] / dz[i]
+        if dw[i] < 0.0 and w[i] < -td * dw[i]:
+            td = -w[i] / dw[i]
     return min(_STEP * tp, 1.0), min(_STEP * td, 1.0)
 
 
-def fn_scale(x, s, z, w, d, dr):  # pragma: no cover - compiled by numba
-    """``d = 1 / (z/x + w/s)`` and ``dr = d (z - w)``: the Newton system's weights and right-hand side."""
+def fn_scale(x, s, z, w, d, dr, ix, is_):  # pragma: no cover - compiled by numba
+    """``d = 1 / (z/x + w/s)``, ``dr = d (z - w)`` (the Newton system's weights and right-hand side) and
+    the reciprocals ``1/x``, ``1/s`` the other kernels multiply by."""
     for i in range(x.shape[0]):
-        di = 1.0 / (z[i] / x[i] + w[i] / s[i])
+        a = 1.0 / x[i]
+        b = 1.0 / s[i]
+        ix[i] = a
+        is_[i] = b
+        di = 1.0 / (z[i] * a + w[i] * b)
         d[i] = di
         dr[i] = di * (z[i] - w[i])
 
 
-def fn_predict(x, s, z, w, d, t, dx, dz, dw):  # pragma: no cover - compiled by numba
+def fn_predict(z, w, d, t, dx, dz, dw, ix, is_):  # pragma: no cover - compiled by numba
     """The affine-scaling step from ``t = X dv`` (``ds = -dx``)."""
-    for i in range(x.shape[0]):
+    for i in range(z.shape[0]):
         dxi = d[i] * (t[i] - (z[i] - w[i]))
         dx[i] = dxi
-        dz[i] = -z[i] * (dxi / x[i] + 1.0)
-        dw[i] = -w[i] * (-dxi / s[i] + 1.0)
+        dz[i] = -z[i] * (dxi * ix[i] + 1.0)
+        dw[i] = -w[i] * (1.0 - dxi * is_[i])
 
 
-def fn_centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs):  # pragma: no cover - compiled by numba
+def fn_centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs, ix, is_):  # pragma: no cover - compiled by numba
     """Mehrotra's centring target ``mu`` and the corrector's right-hand side ``d vv`` (into ``rhs``); the
     affine step's second-order products are left in ``dz`` and ``dw`` and ``mu`` in ``dx``."""
     n = x.shape[0]
@@ -76,20 +86,20 @@ def fn_centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs):  # pragma: no cover - com
     for i in range(n):
         dxdz = dx[i] * dz[i]
         dsdw = -dx[i] * dw[i]
-        rhs[i] = d[i] * ((z[i] - w[i]) - mu * (1.0 / x[i] - 1.0 / s[i]) + dxdz / x[i] - dsdw / s[i])
+        rhs[i] = d[i] * ((z[i] - w[i]) - mu * (ix[i] - is_[i]) + dxdz * ix[i] - dsdw * is_[i])
         dz[i] = dxdz
         dw[i] = dsdw
         dx[i] = mu
 
 
-def fn_correct(x, s, z, w, d, t, dv_rhs, dx, dz, dw):  # pragma: no cover - compiled by numba
+def fn_correct(z, w, d, t, dv_rhs, dx, dz, dw, ix, is_):  # pragma: no cover - compiled by numba
     """The corrected step from ``t = X dv`` (``dx`` holds mu, ``dz``/``dw`` the affine products)."""
-    for i in range(x.shape[0]):
+    for i in range(z.shape[0]):
         mu = dx[i]
         dxi = d[i] * t[i] - dv_rhs[i]
         dx[i] = dxi
-        dz[i] = (mu - dz[i]) / x[i] - z[i] - (z[i] / x[i]) * dxi
-        dw[i] = (mu - dw[i]) / s[i] - w[i] + (w[i] / s[i]) * dxi
+        dz[i] = (mu - dz[i] - z[i] * dxi) * ix[i] - z[i]
+        dw[i] = (mu - dw[i] + w[i] * dxi) * is_[i] - w[i]
 
 
 def fn_update(x, s, z, w, dx, dz, dw, fp, fd, y, c):  # pragma: no cover - compiled by numba
@@ -119,15 +129,27 @@ def _gram(X, d):
     return (X * d[:, None]).T @ X
 
 
-def _solve_normal(X, d, rhs, M=None):
-    """``(X^T diag(d) X)^{-1} rhs`` by Cholesky (least squares when it is not positive definite)."""
-    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+def _factor(M):
+    """The Cholesky factor of ``M`` (LAPACK directly: these are tiny systems, solved twice per iteration),
+    or ``M`` itself when it is not positive definite (then :func:`_solve` uses least squares)."""
+    from scipy.linalg.lapack import dpotrf
 
-    M = _gram(X, d) if M is None else M
-    try:
-        return cho_solve(cho_factor(M, check_finite=False), rhs, check_finite=False)
-    except (LinAlgError, ValueError):
-        return np.linalg.lstsq(M, rhs, rcond=None)[0]
+    L, info = dpotrf(M, lower=0, clean=0)
+    return (L, True) if info == 0 else (M, False)
+
+
+def _solve(factor, rhs):
+    from scipy.linalg.lapack import dpotrs
+
+    L, chol = factor
+    if chol:
+        return dpotrs(L, rhs, lower=0)[0]
+    return np.linalg.lstsq(L, rhs, rcond=None)[0]
+
+
+def _solve_normal(X, d, rhs):
+    """``(X^T diag(d) X)^{-1} rhs``."""
+    return _solve(_factor(_gram(X, d)), rhs)
 
 
 def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
@@ -162,21 +184,21 @@ def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
     delta = 1e-8 * (1.0 + float(np.mean(np.abs(r))))
     z = np.maximum(r, 0.0) + delta
     w = z - r
-    d, dr, dx, dz, dw, rhs = (np.empty(n) for _ in range(6))
+    d, dr, dx, dz, dw, rhs, ix, is_ = (np.empty(n) for _ in range(8))
     yx, cw = float(y @ x), float(c @ w)
     for it in range(max_iter):
         gap = -yx - float(b @ v) + cw
         if abs(gap) <= tol * (1.0 + abs(yx)):
             return -v, it, True
-        scale(x, s, z, w, d, dr)
-        M = _gram(X, d)
-        dv = _solve_normal(X, d, X.T @ dr, M)
-        predict(x, s, z, w, d, X @ dv, dx, dz, dw)
+        scale(x, s, z, w, d, dr, ix, is_)
+        F = _factor(_gram(X, d))
+        dv = _solve(F, X.T @ dr)
+        predict(z, w, d, X @ dv, dx, dz, dw, ix, is_)
         fp, fd = steps(x, dx, s, z, dz, w, dw)
         if min(fp, fd) < 1.0:
-            centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs)
-            dv = _solve_normal(X, d, X.T @ rhs, M)
-            correct(x, s, z, w, d, X @ dv, rhs, dx, dz, dw)
+            centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs, ix, is_)
+            dv = _solve(F, X.T @ rhs)
+            correct(z, w, d, X @ dv, rhs, dx, dz, dw, ix, is_)
             fp, fd = steps(x, dx, s, z, dz, w, dw)
         yx, cw = update(x, s, z, w, dx, dz, dw, fp, fd, y, c)
         v = v + fd * dv
@@ -223,14 +245,16 @@ def _lu(A):
     return lu_factor(A, check_finite=False)
 
 
-#: up to this many rows the interior point runs on all of them; above, Portnoy-Koenker preprocessing first
-FN_DIRECT_ROWS = 20000
+#: up to this many rows (or while the preprocessing band would hold a quarter of them) the interior point
+#: runs on all rows; above, Portnoy-Koenker preprocessing first
+FN_DIRECT_ROWS = 2000
 
 
 def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20):
     """The exact quantile LP by Frisch-Newton and a verified vertex, with Portnoy-Koenker preprocessing.
 
-    Up to :data:`FN_DIRECT_ROWS` rows: :func:`frisch_newton` on all rows, then :func:`vertex`. Above:
+    Up to :data:`FN_DIRECT_ROWS` rows, or while ``4m >= n``: :func:`frisch_newton` on all rows, then
+    :func:`vertex`. Above:
     the interior point on a random subsample of :math:`m = \\max(20k, (kn)^{2/3})` rows, a band of about
     ``2m`` rows around its fit kept and the rest globbed at their bounds (as in
     :func:`._lp.solve_quantile_globbed`), the reduced problem solved the same way, and every globbed
@@ -244,14 +268,14 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20):
             Xa, y, c = Xa[keep], y[keep], c[keep]
     n, k = Xa.shape
     cw = np.ones(n) if c is None else np.asarray(c, dtype=np.float64)
-    if n <= FN_DIRECT_ROWS:
+    m = int(min(n, max(20 * k, (k * n) ** (2 / 3))))
+    if n <= FN_DIRECT_ROWS or 4 * m >= n:      # preprocessing pays once the band is a small part of the rows
         beta, it, _ = frisch_newton(Xa, y, cw, q)
         if beta is None:
             return None, it, 0
         exact, ok = vertex(Xa, y, cw, q, beta)
         return (exact if ok else None), it, 0
     rng = np.random.default_rng(seed)
-    m = int(min(n, max(20 * k, (k * n) ** (2 / 3))))
     sub = np.sort(rng.choice(n, m, replace=False))
     beta, iters, _ = frisch_newton(Xa[sub], y[sub], cw[sub], q)
     if beta is None:
