@@ -208,3 +208,29 @@ def test_falls_back_to_highs_without_numba_or_when_a_check_fails(monkeypatch):
     g = l2.fit(X, y, loss=l2.Quantile(0.3))
     assert g.method.startswith("linprog") and g.converged
     np.testing.assert_allclose(g.params, ref.params, rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------- several quantiles in one call
+@pytest.mark.parametrize("n", [900, 30000])
+def test_fit_quantiles_equals_separate_fits(n):
+    """Shared work (design, scaling, the preprocessing subsample) changes nothing: each fit equals its
+    own l2.fit, standard errors ("nid": two more LPs each) included."""
+    X, y = data(8, n=n, p=3)
+    w = np.random.default_rng(4).uniform(0.5, 1.5, size=y.size)
+    qs = [0.9, 0.1, 0.5]
+    fits = l2.fit_quantiles(X, y, qs, weights=w, cov_type="nid")
+    assert [f.loss.q for f in fits] == qs
+    for q, f in zip(qs, fits):
+        one = l2.fit(X, y, loss=l2.Quantile(q), weights=w, cov_type="nid")
+        assert f.status is Status.SUCCESS and f.method == one.method
+        np.testing.assert_allclose(f.params, one.params, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(f.bse, one.bse, rtol=1e-10)
+    assert fits[1].intercept < fits[2].intercept < fits[0].intercept
+
+
+def test_fit_quantiles_refuses_bad_quantiles():
+    X, y = data()
+    with pytest.raises(InputError, match="between 0 and 1"):
+        l2.fit_quantiles(X, y, [0.5, 1.2])
+    with pytest.raises(InputError, match="q"):
+        l2.fit_quantiles(X, y, [])

@@ -250,7 +250,7 @@ def _lu(A):
 FN_DIRECT_ROWS = 2000
 
 
-def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20):
+def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20, shared=None):
     """The exact quantile LP by Frisch-Newton and a verified vertex, with Portnoy-Koenker preprocessing.
 
     Up to :data:`FN_DIRECT_ROWS` rows, or while ``4m >= n``: :func:`frisch_newton` on all rows, then
@@ -261,7 +261,10 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20):
     row's residual sign checked against its bound; violators join the band and the round repeats. The
     answer is a vertex whose KKT conditions hold for all ``n`` rows. Returns ``(beta, n_iter, rounds)``,
     or ``(None, n_iter, rounds)`` when a check fails (the caller then solves the LP by HiGHS).
+    ``shared`` (a dict) keeps the column sums and the subsample for later calls on the same data
+    (several quantiles).
     """
+    shared = {} if shared is None else shared
     if c is not None:
         keep = c > 0
         if not keep.all():
@@ -275,15 +278,17 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20):
             return None, it, 0
         exact, ok = vertex(Xa, y, cw, q, beta)
         return (exact if ok else None), it, 0
-    rng = np.random.default_rng(seed)
-    sub = np.sort(rng.choice(n, m, replace=False))
-    beta, iters, _ = frisch_newton(Xa[sub], y[sub], cw[sub], q)
+    if "sub" not in shared:
+        sub = np.sort(np.random.default_rng(seed).choice(n, m, replace=False))
+        shared["sub"] = (np.ascontiguousarray(Xa[sub]), y[sub], cw[sub])
+        shared["full"] = cw @ Xa
+    beta, iters, _ = frisch_newton(*shared["sub"], q)
     if beta is None:
         return None, iters, 0
     r = y - Xa @ beta
     M = min(n, int(band * m))
     lo, hi = _band(r, q, M, n)
-    full = cw @ Xa
+    full = shared["full"]
     for rounds in range(1, max_rounds + 1):
         below, above = r < lo, r > hi
         idx = np.flatnonzero(~(below | above))

@@ -39,7 +39,7 @@ from .._result import Estimates, Fit, build_design_fit
 from .._scale import weighted_quantile
 from ._lp import GLOB_MIN_ROWS, lp_scaling, solve_quantile_globbed, solve_quantile_lp
 
-__all__ = ["fit_quantile"]
+__all__ = ["fit_quantile", "fit_quantiles"]
 
 _OPTIONS = ("max_iter", "tol", "cov_type")
 #: quantreg's summary.rq(se=...) estimators, and "none"
@@ -47,7 +47,7 @@ _COV_TYPES = ("ker", "nid", "iid", "none")
 _EPS = float(np.finfo(float).eps) ** 0.5   # quantreg's eps
 
 
-def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
+def fit_quantile(design: Design, loss: Any, *, _cache: dict | None = None, **options: Any) -> Fit:
     r"""Exact quantile (``Quantile(q)``) or L1 (``Absolute()``) regression by linear programming.
 
     Parameters
@@ -128,7 +128,8 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     design.require_real("quantile regression")
     y, c = design.y, design.weights
     Xa = design.with_intercept(fit_intercept)
-    beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts)
+    cache = {} if _cache is None else _cache        # work shared by the fits of one design (see fit_quantiles)
+    beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts, cache)
     if beta is None:
         beta = np.full(Xa.shape[1], np.nan)
         status = Status.MAX_ITER if res.status == 1 else Status.FAILED
@@ -157,7 +158,7 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
              "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y))))}
     cov = None
     if status is Status.SUCCESS and spec.kind != "none":
-        cov, why = _cov(spec.kind, Xa, y, r, c, q, XtX, method, opts, extra)
+        cov, why = _cov(spec.kind, Xa, y, r, c, q, XtX, method, opts, extra, cache)
         if cov is None:
             message += f"; standard errors undefined: {why}"
     pinball = obj / factor   # quantreg's rho: the pinball loss at q, summed
@@ -175,18 +176,21 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         design, loss, fit_intercept)
 
 
-def _solve(Xa, y, c, q, method, opts):
+def _solve(Xa, y, c, q, method, opts, cache=None):
     """The LP by the requested formulation; returns ``beta`` (None on failure), the result and what was solved.
 
     The LP is solved on columns, target and weights scaled by powers of two (:func:`lp_scaling`: exact) and
     the coefficients mapped back, so a column of values near 1e-10 or 1e150 is fitted like any other.
     """
-    Xa, y, c, scaling = lp_scaling(Xa, y, c)
-    beta, res, formulation, solver, rounds = _solve_scaled(Xa, y, c, q, method, opts)
+    cache = {} if cache is None else cache
+    if "scaled" not in cache:
+        cache["scaled"] = lp_scaling(Xa, y, c)
+    Xa, y, c, scaling = cache["scaled"]
+    beta, res, formulation, solver, rounds = _solve_scaled(Xa, y, c, q, method, opts, cache)
     return (None if beta is None else scaling.coef(beta)), res, formulation, solver, rounds
 
 
-def _solve_scaled(Xa, y, c, q, method, opts):
+def _solve_scaled(Xa, y, c, q, method, opts, cache):
     """:func:`_solve` on the scaled LP."""
     formulation = "primal" if method == "primal" else "dual"
     solver = method if method.startswith("highs-") else "highs"
@@ -198,7 +202,7 @@ def _solve_scaled(Xa, y, c, q, method, opts):
         from ._fn import solve_quantile_fn
 
         with blas_threads_limit(1):     # thin products on narrow blocks: one BLAS thread is fastest
-            beta, nit, rounds = solve_quantile_fn(Xa, y, c, q)
+            beta, nit, rounds = solve_quantile_fn(Xa, y, c, q, shared=cache.setdefault("fn", {}))
         if beta is not None:
             from types import SimpleNamespace
 
@@ -238,7 +242,7 @@ def _inside(q: float, h: float) -> float:
     return h
 
 
-def _cov(kind, Xa, y, r, c, q, XtX, method, opts, extra):
+def _cov(kind, Xa, y, r, c, q, XtX, method, opts, extra, cache):
     """The covariance of ``kind`` ("iid", "nid", "ker"), or (None, why)."""
     from scipy.stats import norm
 
@@ -250,8 +254,8 @@ def _cov(kind, Xa, y, r, c, q, XtX, method, opts, extra):
     h = _inside(q, h)
     extra["bandwidth"] = h
     if kind == "nid":
-        bhi = _solve(Xa, y, c, q + h, method, opts)[0]
-        blo = _solve(Xa, y, c, q - h, method, opts)[0]
+        bhi = _solve(Xa, y, c, q + h, method, opts, cache)[0]
+        blo = _solve(Xa, y, c, q - h, method, opts, cache)[0]
         if bhi is None or blo is None:
             return None, "an LP at q +- h failed"
         dyhat = Xa @ (bhi - blo)
@@ -291,3 +295,52 @@ def _iid_cov(Xa, r, c, q, XtX, h, extra):
     sparsity = float(beta[1])
     extra["sparsity"] = sparsity
     return sparsity ** 2 * q * (1 - q) * inverse(XtX, True), ""
+
+
+def fit_quantiles(X: Any, y: Any, q: Any = (0.1, 0.5, 0.9), *, weights: Any = None, fit_intercept: bool = True,
+                  feature_names: Any = None, **options: Any) -> tuple[Fit, ...]:
+    r"""Quantile regressions at several quantiles of one design, sharing the work; one :class:`Fit` per ``q``.
+
+    Equivalent to ``tuple(l2.fit(X, y, loss=l2.Quantile(qi), ...) for qi in q)`` (same exact LP
+    optima, each with its own status and standard errors) but the design is validated, the
+    intercept column added and the LP scaled once, and the Frisch-Newton solver's Portnoy-Koenker
+    subsample and column sums are built once for all quantiles (so are the ``q +- h`` fits of
+    ``cov_type="nid"``). Options as for ``l2.fit(..., loss=l2.Quantile(q))``.
+
+    Parameters
+    ----------
+    X : array (n, p)
+    y : array (n,)
+    q : sequence of float in (0, 1), default (0.1, 0.5, 0.9)
+        Returned in this order.
+    weights, fit_intercept, feature_names, **options
+        As for :func:`l2kit.fit`.
+
+    Returns
+    -------
+    tuple of Fit
+        ``fits[j].loss`` is ``Quantile(q[j])``.
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2)); y = X @ [1.0, -1.0] + rng.normal(size=500)
+    >>> lo, med, hi = l2.fit_quantiles(X, y, [0.1, 0.5, 0.9])
+    >>> bool(lo.intercept < med.intercept < hi.intercept), med.loss
+    (True, Quantile(q=0.5))
+    >>> bool(np.allclose(med.params, l2.fit(X, y, loss=l2.Quantile(0.5)).params))
+    True
+    """
+    from ...losses import Quantile
+    from .._design import validate_design
+
+    qs = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    if qs.ndim != 1 or qs.size == 0:
+        raise InputError("q", "a non-empty 1-D sequence of quantiles in (0, 1)", repr(q)[:60],
+                         "pass e.g. q=[0.1, 0.5, 0.9]")
+    losses = [Quantile(q=float(v)) for v in qs]          # validates each q
+    design = validate_design(X, y, weights, feature_names=feature_names, allow_complex=False)
+    cache: dict = {}
+    return tuple(fit_quantile(design, loss, _cache=cache, fit_intercept=fit_intercept, **options)
+                 for loss in losses)
