@@ -130,20 +130,9 @@ def fit_quantile(design: Design, loss: Any, *, _cache: dict | None = None, **opt
     Xa = design.with_intercept(fit_intercept)
     cache = {} if _cache is None else _cache        # work shared by the fits of one design (see fit_quantiles)
     beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts, cache)
+    status, message = _outcome(beta, res, formulation, rounds)
     if beta is None:
         beta = np.full(Xa.shape[1], np.nan)
-        status = Status.MAX_ITER if res.status == 1 else Status.FAILED
-        message = f"not converged: HiGHS stopped with status {res.status} ({res.message})"
-    elif formulation == "frisch-newton":
-        status = Status.SUCCESS
-        message = (f"optimal: Frisch-Newton interior point ({res.nit} iterations"
-                   + (f", Portnoy-Koenker preprocessing, {rounds} round(s)" if rounds else "")
-                   + "), finished at a vertex whose KKT conditions were verified for every row")
-    else:
-        status = Status.SUCCESS
-        message = f"optimal: HiGHS solved the {formulation} LP exactly ({res.message.rstrip('.')})"
-        if formulation == "globbed dual":
-            message += f"; every globbed row's residual sign verified (KKT), {rounds} round(s)"
     r = y - Xa @ beta
     rho = np.where(r < 0, (q - 1.0) * r, q * r) * factor
     cw = design.case_weights
@@ -174,6 +163,21 @@ def fit_quantile(design: Design, loss: Any, *, _cache: dict | None = None, **opt
                                                          "unit_deviance": None, "hat_weights": None,
                                                          "prior": None, "dispersion_fixed": False})),
         design, loss, fit_intercept)
+
+
+def _outcome(beta, res, formulation, rounds):
+    """The status and message of a solve (``beta`` None: not solved)."""
+    if beta is None:
+        status = Status.MAX_ITER if res.status == 1 else Status.FAILED
+        return status, f"not converged: HiGHS stopped with status {res.status} ({res.message})"
+    if formulation == "frisch-newton":
+        return Status.SUCCESS, (f"optimal: Frisch-Newton interior point ({res.nit} iterations"
+                                + (f", Portnoy-Koenker preprocessing, {rounds} round(s)" if rounds else "")
+                                + "), finished at a vertex whose KKT conditions were verified for every row")
+    message = f"optimal: HiGHS solved the {formulation} LP exactly ({res.message.rstrip('.')})"
+    if formulation == "globbed dual":
+        message += f"; every globbed row's residual sign verified (KKT), {rounds} round(s)"
+    return Status.SUCCESS, message
 
 
 def _solve(Xa, y, c, q, method, opts, cache=None):
