@@ -118,6 +118,15 @@ def fit_quantile(design: Design, loss: Any, *, _cache: dict | None = None, **opt
     >>> f.converged, round(f.intercept, 6), np.round(f.coef, 6)
     (True, 0.0, array([2.]))
     """
+    from ..penalized import blas_threads_limit
+
+    # tall-thin products only (X beta, X^T X, k x k solves): a second BLAS thread costs more than it saves
+    with blas_threads_limit(1):
+        return _fit_quantile(design, loss, _cache, options)
+
+
+def _fit_quantile(design: Design, loss: Any, _cache: dict | None, options: dict) -> Fit:
+    """The body of :func:`fit_quantile`."""
     opts = check_common(options, "quantile LP", _OPTIONS)
     fit_intercept = bool(opts.get("fit_intercept", True))
     method = opts.get("method", "auto")
@@ -202,11 +211,9 @@ def _solve_scaled(Xa, y, c, q, method, opts, cache):
     n_eff = int(y.size if c is None else np.count_nonzero(c))
     rounds = 0
     if method == "auto":
-        from ..penalized import blas_threads_limit
         from ._fn import solve_quantile_fn
 
-        with blas_threads_limit(1):     # thin products on narrow blocks: one BLAS thread is fastest
-            beta, nit, rounds = solve_quantile_fn(Xa, y, c, q, shared=cache.setdefault("fn", {}))
+        beta, nit, rounds = solve_quantile_fn(Xa, y, c, q, shared=cache.setdefault("fn", {}))
         if beta is not None:
             from types import SimpleNamespace
 
