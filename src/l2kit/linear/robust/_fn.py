@@ -125,8 +125,14 @@ def _kernels():
 
 
 def _gram(X, d):
-    """``X^T diag(d) X`` (BLAS)."""
-    return (X * d[:, None]).T @ X
+    """``X^T diag(d) X`` by BLAS: ``syrk`` on the rows scaled by ``sqrt(d)`` (half the flops) for wide ``X``."""
+    if X.shape[1] <= 8:
+        return (X * d[:, None]).T @ X
+    from scipy.linalg.blas import dsyrk
+
+    Y = X * np.sqrt(d)[:, None]
+    M = dsyrk(1.0, Y.T, trans=0, lower=0)           # Y.T is Fortran-ordered: no copy
+    return np.triu(M) + np.triu(M, 1).T
 
 
 def _factor(M):
