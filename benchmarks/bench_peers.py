@@ -219,8 +219,28 @@ def _quantile(report, quick):
     note = "" if exe is not None else f"\nR/quantreg not found: `{INSTALL}` (and jsonlite) for the quantreg columns.\n"
     report.section("Quantile regression vs quantreg (interleaved by shape; R medians of system.time)",
                    "\n".join(rows) + "\n" + note)
+    _quantiles_shared(report, quick)
     if not quick:
         _quantile_memory(report)
+
+
+def _quantiles_shared(report, quick):
+    """``l2.fit_quantiles`` (shared setup and preprocessing sample) against three separate fits."""
+    import l2kit as l2
+
+    n, p = (20_000, 5) if quick else (1_000_000, 5)
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(n, p))
+    y = 1.0 + X @ rng.normal(size=p) + rng.standard_t(3, size=n)
+    qs = (0.1, 0.5, 0.9)
+    one, sep = "l2.fit_quantiles(q=[0.1, 0.5, 0.9])", "three l2.fit(loss=Quantile(q))"
+    t = interleaved({one: lambda: l2.fit_quantiles(X, y, qs, cov_type="none"),
+                     sep: lambda: [l2.fit(X, y, loss=l2.Quantile(q), cov_type="none") for q in qs]},
+                    repeats=3 if quick else 5)
+    ratio = t[sep].median / t[one].median
+    report.section(f"Three quantiles in one call, {n}x{p}", table(t, baseline=one))
+    report.check(f"quantiles 0.1/0.5/0.9 {n}x{p}: separate fits time / fit_quantiles time", ">= 1x (shared work)",
+                 f"{ratio:.2f}x", ratio >= 1)
 
 
 def _quantile_memory(report):
