@@ -256,20 +256,71 @@ def _lu(A):
 FN_DIRECT_ROWS = 2000
 
 
+def fn_glob(X, y, beta, cw, lo, hi, cls, idx, xa, xb):  # pragma: no cover - compiled by numba
+    """One pass: residuals ``r = y - X beta``; rows below ``lo`` (class -1) and above ``hi`` (+1) are
+    globbed, their weighted rows summed into ``xb`` / ``xa``; the others (class 0) listed in ``idx``.
+    Returns how many were listed."""
+    n, k = X.shape
+    xa[:] = 0.0
+    xb[:] = 0.0
+    m = 0
+    for i in range(n):
+        r = y[i]
+        for j in range(k):
+            r -= X[i, j] * beta[j]
+        if r < lo:
+            cls[i] = -1
+            for j in range(k):
+                xb[j] += cw[i] * X[i, j]
+        elif r > hi:
+            cls[i] = 1
+            for j in range(k):
+                xa[j] += cw[i] * X[i, j]
+        else:
+            cls[i] = 0
+            idx[m] = i
+            m += 1
+    return m
+
+
+def fn_verify(X, y, beta, cls, tol):  # pragma: no cover - compiled by numba
+    """One pass over the globbed rows: how many residuals have the wrong sign for their bound (beyond
+    ``tol (1 + |y|)``), and the smallest and largest such residual."""
+    n, k = X.shape
+    bad = 0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        if cls[i] == 0:
+            continue
+        r = y[i]
+        for j in range(k):
+            r -= X[i, j] * beta[j]
+        t = tol * (1.0 + abs(y[i]))
+        if (cls[i] < 0 and r > t) or (cls[i] > 0 and r < -t):
+            bad += 1
+            lo = min(lo, r)
+            hi = max(hi, r)
+    return bad, lo, hi
+
+
 def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20, shared=None):
-    """The exact quantile LP by Frisch-Newton and a verified vertex, with Portnoy-Koenker preprocessing.
+    r"""The exact quantile LP by Frisch-Newton and a verified vertex, with Portnoy-Koenker preprocessing.
 
     Up to :data:`FN_DIRECT_ROWS` rows, or while ``4m >= n``: :func:`frisch_newton` on all rows, then
-    :func:`vertex`. Above:
-    the interior point on a random subsample of :math:`m = \\max(20k, (kn)^{2/3})` rows, a band of about
-    ``2m`` rows around its fit kept and the rest globbed at their bounds (as in
-    :func:`._lp.solve_quantile_globbed`), the reduced problem solved the same way, and every globbed
-    row's residual sign checked against its bound; violators join the band and the round repeats. The
-    answer is a vertex whose KKT conditions hold for all ``n`` rows. Returns ``(beta, n_iter, rounds)``,
-    or ``(None, n_iter, rounds)`` when a check fails (the caller then solves the LP by HiGHS).
-    ``shared`` (a dict) keeps the column sums and the subsample for later calls on the same data
-    (several quantiles).
+    :func:`vertex`. Above: the interior point on a random subsample of
+    :math:`m = \max(20k, (kn)^{2/3})` rows; the rows whose residuals fall outside the subsample's
+    residual quantiles ``q -+ m/n`` (a band of about ``2m`` rows) are globbed at their bounds (as in
+    :func:`._lp.solve_quantile_globbed`), the reduced problem is solved the same way, and every
+    globbed row's residual sign is checked against its bound; violators join the band and the round
+    repeats. Each round is two compiled passes over ``X`` (:func:`fn_glob`, :func:`fn_verify`); memory
+    is a byte and an index per row besides ``X``. The answer is a vertex whose KKT conditions hold for
+    all ``n`` rows. Returns ``(beta, n_iter, rounds)``, or ``(None, n_iter, rounds)`` when a check
+    fails or numba is missing (the caller then solves the LP by HiGHS). ``shared`` (a dict) keeps the
+    column sums and the subsample for later calls on the same data (several quantiles).
     """
+    from ..._jit import jit
+
     shared = {} if shared is None else shared
     if c is not None:
         keep = c > 0
@@ -284,46 +335,52 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20, shared=No
             return None, it, 0
         exact, ok = vertex(Xa, y, cw, q, beta)
         return (exact if ok else None), it, 0
+    glob, verify = jit(fn_glob, None), jit(fn_verify, None)
+    if glob is None or verify is None:
+        return None, 0, 0
+    Xa = np.ascontiguousarray(Xa)
     if "sub" not in shared:
         sub = np.sort(np.random.default_rng(seed).choice(n, m, replace=False))
         shared["sub"] = (np.ascontiguousarray(Xa[sub]), y[sub], cw[sub])
         shared["full"] = cw @ Xa
-    beta, iters, _ = frisch_newton(*shared["sub"], q)
+    Xs, ys, cs = shared["sub"]
+    beta, iters, _ = frisch_newton(Xs, ys, cs, q)
     if beta is None:
         return None, iters, 0
-    r = y - Xa @ beta
+    # the band from the subsample's residuals: about M of the n rows fall between lo and hi
     M = min(n, int(band * m))
-    lo, hi = _band(r, q, M, n)
+    rs = ys - Xs @ beta
+    lo, hi = _band(rs, q, M, n)
     full = shared["full"]
+    cls, idx = np.empty(n, np.int8), np.empty(n, np.int64)
+    xa, xb = np.empty(k), np.empty(k)
     for rounds in range(1, max_rounds + 1):
-        below, above = r < lo, r > hi
-        idx = np.flatnonzero(~(below | above))
-        xa, xb = (cw * above) @ Xa, (cw * below) @ Xa     # masked products: no copy of the globbed rows
-        beta, it, _ = frisch_newton(Xa[idx], y[idx], cw[idx], q, b=(1.0 - q) * full - xa)
+        size = glob(Xa, y, beta, cw, lo, hi, cls, idx, xa, xb)
+        rows = idx[:size]
+        sol, it, _ = frisch_newton(Xa[rows], y[rows], cw[rows], q, b=(1.0 - q) * full - xa)
         iters += it
-        if beta is None and M < n:          # no interior start: the band cannot balance the globs; widen it
+        if sol is None and M < n:           # no interior start: the band cannot balance the globs; widen it
             M = min(n, 2 * M)
-            lo, hi = _band(r, q, M, n)
+            lo, hi = _band(rs, q, M, n)
             continue
-        if beta is None:
+        if sol is None:
             return None, iters, rounds
-        exact, ok = vertex(Xa[idx], y[idx], cw[idx], q, beta, q * xa - (1.0 - q) * xb)
+        exact, ok = vertex(Xa[rows], y[rows], cw[rows], q, sol, q * xa - (1.0 - q) * xb)
         if not ok:
             return None, iters, rounds
-        r = y - Xa @ exact
-        tol = 1e-9 * (1.0 + np.abs(y))
-        bad = (below & (r > tol)) | (above & (r < -tol))
-        nbad = int(np.count_nonzero(bad))
+        nbad, rmin, rmax = verify(Xa, y, exact, cls, 1e-9)
         if nbad == 0:
             return exact, iters, rounds
-        grow = 2.0 if nbad > 0.1 * idx.size else 1.0      # many violators: the band was too narrow
-        lo = min(lo * grow if lo < 0 else lo / grow, float(r[bad].min()) - 1e-12)
-        hi = max(hi * grow if hi > 0 else hi / grow, float(r[bad].max()) + 1e-12)
+        grow = 2.0 if nbad > 0.1 * size else 1.0      # many violators: the band was too narrow
+        lo = min(lo * grow if lo < 0 else lo / grow, rmin - 1e-12)
+        hi = max(hi * grow if hi > 0 else hi / grow, rmax + 1e-12)
+        beta = exact
     return None, iters, max_rounds
 
 
 def _band(r, q, M, n):
-    """Residual cut-offs keeping about ``M`` rows around the fitted ``q``-quantile."""
+    """Cut-offs from the (subsample) residuals ``r`` keeping about a fraction ``M / n`` of the rows around
+    the fitted ``q``-quantile."""
     if M >= n:
         return -np.inf, np.inf
     lo, hi = np.quantile(r, [max(0.0, q - M / (2 * n)), min(1.0, q + M / (2 * n))])
