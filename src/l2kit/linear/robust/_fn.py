@@ -254,6 +254,8 @@ def _lu(A):
 #: up to this many rows (or while the preprocessing band would hold a quarter of them) the interior point
 #: runs on all rows; above, Portnoy-Koenker preprocessing first
 FN_DIRECT_ROWS = 2000
+#: preprocessing runs when the subsample of ``m`` rows is under ``1 / _PK_RATIO`` of the rows
+_PK_RATIO = 4
 
 
 def fn_glob(X, y, beta, cw, lo, hi, cls, idx, xa, xb):  # pragma: no cover - compiled by numba
@@ -329,7 +331,7 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20, shared=No
     n, k = Xa.shape
     cw = np.ones(n) if c is None else np.asarray(c, dtype=np.float64)
     m = int(min(n, max(20 * k, (k * n) ** (2 / 3))))
-    if n <= FN_DIRECT_ROWS or 4 * m >= n:      # preprocessing pays once the band is a small part of the rows
+    if n <= FN_DIRECT_ROWS or _PK_RATIO * m >= n:     # preprocessing pays once the band is a small part
         beta, it, _ = frisch_newton(Xa, y, cw, q)
         if beta is None:
             return None, it, 0
