@@ -57,7 +57,8 @@ def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
     >>> sc.coef(np.array([1.0, 1.0])) == [8.0, 2.0**42]
     array([ True,  True])
     """
-    cols = _power_of_two(np.max(np.abs(Xa), axis=0) if Xa.size else np.ones(Xa.shape[1]))
+    # max |x| per column from the two extremes: no |Xa| temporary (an extra copy of X at 1e7 rows)
+    cols = _power_of_two(np.maximum(Xa.max(axis=0), -Xa.min(axis=0)) if Xa.size else np.ones(Xa.shape[1]))
     target = float(_power_of_two(np.max(np.abs(y)) if y.size else 0.0))
     weights = 1.0 if c is None else float(_power_of_two(np.max(c)))
     Xs = Xa / cols
