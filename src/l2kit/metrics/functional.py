@@ -45,9 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from .._array import nonfinite_error, overflow_error, validate_pair
+from .._array import is_traced, nonfinite_error, overflow_error, validate_pair
 from .._errors import InputError
-from ._state import NonFiniteOmitted, assemble, check_multioutput, check_ndim, is_jax_tracer, state_sums
+from ._state import NonFiniteOmitted, assemble, check_multioutput, check_ndim, state_sums
 
 __all__ = ["mse", "rmse", "mae", "r2", "explained_variance"]
 
@@ -246,14 +246,14 @@ def _narrow(xp, out, dtype, metric: str):
     """``out`` cast to the result dtype (float16 input computes in float32/float64 and returns float16),
     refusing a value that overflows it: an mse of 360000 is inf in float16."""
     small = xp.astype(out, dtype)
-    if not is_jax_tracer(small) and bool(xp.all(xp.isfinite(out))) and not bool(xp.all(xp.isfinite(small))):
+    if not is_traced(small) and bool(xp.all(xp.isfinite(out))) and not bool(xp.all(xp.isfinite(small))):
         raise overflow_error("y_true, y_pred", dtype=str(dtype).replace("torch.", ""), metric=metric)
     return small
 
 
 def _all_finite(xp, st: dict) -> bool:
     vals = [a for a in st.values() if a is not None]
-    if any(is_jax_tracer(a) for a in vals):
+    if any(is_traced(a) for a in vals):
         return True  # inside jax.jit the values are unknown; NaN propagates to the result instead
     return all(bool(xp.all(xp.isfinite(a))) for a in vals)
 
