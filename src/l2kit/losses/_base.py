@@ -85,6 +85,11 @@ class Loss:
         """The loss's parameters, as passed to :func:`l2kit.get_loss`."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """:attr:`params`, under scikit-learn's name: an estimator holding the loss then lists them as
+        ``loss__<name>`` (``l2kit.sklearn.Regressor.set_params`` replaces the immutable loss)."""
+        return self.params
+
     # -- what solvers need, declared by the loss --------------------------
     @property
     def default_link(self) -> str:
