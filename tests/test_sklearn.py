@@ -12,10 +12,19 @@ from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 from l2kit.sklearn import Regressor  # noqa: E402
 
 
-@pytest.mark.parametrize("est", [Regressor(), Regressor(alpha=0.1), Regressor(alpha=0.05, l1_ratio=0.5)],
-                         ids=["ols", "ridge", "enet"])
-def test_check_estimator(est):
-    results = check_estimator(est, on_fail=None)
+# sklearn's sample-weight check fits 15 rows x 10 features with y in {1, 2}: the robust scale (a MAD) of a
+# near-perfect fit is ~0 and the redescending/IRLS fits stop at different points for weights and repeats
+_WEIGHT_CHECK = {"check_sample_weight_equivalence_on_dense_data": "the MAD scale of a 15 x 10 fit is ~0"}
+
+
+@pytest.mark.parametrize(("est", "expected"), [
+    (Regressor(), {}), (Regressor(alpha=0.1), {}), (Regressor(alpha=0.05, l1_ratio=0.5), {}),
+    (Regressor(loss="huber"), {}), (Regressor(loss="huber", alpha=0.1), {}),
+    (Regressor(loss="quantile", l1_ratio=1.0), {}), (Regressor(loss="absolute", l1_ratio=1.0, alpha=0.1), {}),
+    (Regressor(loss="tukey"), _WEIGHT_CHECK),
+], ids=["ols", "ridge", "enet", "huber", "huber-ridge", "quantile-l1", "absolute-l1", "tukey"])
+def test_check_estimator(est, expected):
+    results = check_estimator(est, on_fail=None, expected_failed_checks=expected)
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
     assert not failed
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}

@@ -57,6 +57,12 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         ``Absolute()`` is the median regression, ``Quantile(0.5)`` with twice
         the objective.
     fit_intercept : bool, default True
+    alpha : float, default 0.0
+        L1 penalty (``l1_ratio`` must be 1: an L2 term would make the LP a QP): minimises
+        :math:`\frac{1}{\sum c}\sum_i c_i\rho(r_i) + \alpha\|\beta\|_1` (intercept unpenalised) by
+        the primal LP with :math:`|\beta_j|` bounded by extra variables; for ``Quantile(q)`` this is
+        scikit-learn's ``QuantileRegressor(quantile=q, alpha=alpha)`` (``Absolute()`` is twice the
+        pinball loss: ``alpha=2a`` there). No standard errors.
     method : {"auto", "dual", "primal", "highs-ipm", "highs-ds"}
         ``"dual"``: HiGHS on the dual LP (``k`` equality rows, about one
         copy of ``X`` in memory). ``"auto"``: the dual for up to 20000 rows;
@@ -114,7 +120,7 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     >>> f.converged, round(f.intercept, 6), np.round(f.coef, 6)
     (True, 0.0, array([2.]))
     """
-    opts = check_common(options, "quantile LP", _OPTIONS)
+    opts = check_common(options, "quantile LP", _OPTIONS, penalty="l1")
     fit_intercept = bool(opts.get("fit_intercept", True))
     method = opts.get("method", "auto")
     if method not in ("auto", "dual", "primal", "highs-ipm", "highs-ds"):
@@ -124,7 +130,12 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     design.require_real("quantile regression")
     y, c = design.y, design.weights
     Xa = design.with_intercept(fit_intercept)
-    beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts)
+    # L1 penalty: (1/sum c) sum c rho(r) + alpha |beta|_1 (intercept free) = QuantileRegressor(alpha) for factor 1
+    l1 = None
+    if opts["alpha"] > 0:
+        l1 = np.full(Xa.shape[1], opts["alpha"] * float(design.case_weights.sum()) / factor)
+        l1[:int(fit_intercept)] = 0.0
+    beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts, l1)
     if beta is None:
         beta = np.full(Xa.shape[1], np.nan)
         status = Status.MAX_ITER if res.status == 1 else Status.FAILED
@@ -147,7 +158,9 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     extra = {"objective": obj, "quantile": q, "sum_weights": sw,
              "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y))))}
     cov = None
-    if status is Status.SUCCESS and spec.kind != "none":
+    if l1 is not None:
+        message += f"; L1 penalty alpha={opts['alpha']:g}: no standard errors (the penalty biases the estimates)"
+    elif status is Status.SUCCESS and spec.kind != "none":
         cov, why = _cov(spec.kind, Xa, y, r, c, q, XtX, method, opts, extra)
         if cov is None:
             message += f"; standard errors undefined: {why}"
@@ -165,13 +178,17 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         design, loss, fit_intercept)
 
 
-def _solve(Xa, y, c, q, method, opts):
+def _solve(Xa, y, c, q, method, opts, l1=None):
     """The LP by the requested formulation; returns ``beta`` (None on failure), the result and what was solved.
 
     The LP is solved on columns, target and weights scaled by powers of two (:func:`lp_scaling`: exact) and
     the coefficients mapped back, so a column of values near 1e-10 or 1e150 is fitted like any other.
     """
     Xa, y, c, scaling = lp_scaling(Xa, y, c)
+    if l1 is not None:   # the penalty in the scaled problem's units (objective / (s t), beta_j = s beta_s,j / D_j)
+        solver = method if method.startswith("highs") else "highs"
+        beta, res = solve_quantile_lp(Xa, y, c, q, solver=solver, l1=l1 / (scaling.weights * scaling.columns))
+        return (None if beta is None else scaling.coef(beta)), res, "penalised primal", solver, 0
     beta, res, formulation, solver, rounds = _solve_scaled(Xa, y, c, q, method, opts)
     return (None if beta is None else scaling.coef(beta)), res, formulation, solver, rounds
 
