@@ -11,7 +11,6 @@ from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
 from l2kit.sklearn import Regressor  # noqa: E402
 
-
 # sklearn's sample-weight check fits 15 rows x 10 features with y in {1, 2}: the robust scale (a MAD) of a
 # near-perfect fit is ~0 and the redescending/IRLS fits stop at different points for weights and repeats
 _WEIGHT_CHECK = {"check_sample_weight_equivalence_on_dense_data": "the MAD scale of a 15 x 10 fit is ~0"}

@@ -68,7 +68,7 @@ def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
 def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,
                       formulation: str = "dual", solver: str = "highs", time_limit: float | None = None,
                       tol: float | None = None, l1: np.ndarray | None = None):
-    """Solve the weighted quantile LP; returns ``(beta, result)`` (scipy ``OptimizeResult``).
+    r"""Solve the weighted quantile LP; returns ``(beta, result)`` (scipy ``OptimizeResult``).
 
     ``l1`` (k,) adds :math:`\sum_j l1_j |\beta_j|` (scikit-learn's ``QuantileRegressor`` penalty): the primal
     LP then bounds :math:`|\beta_j|` by extra variables :math:`a_j` with cost :math:`l1_j`.
