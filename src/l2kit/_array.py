@@ -31,6 +31,7 @@ __all__ = [
     "compute_dtype",
     "is_numpy",
     "is_traced",
+    "from_frame",
     "to_numpy",
     "as_numpy",
     "validate_pair",
@@ -63,6 +64,24 @@ def _torch_traced(x: Any) -> bool:
     if torch.compiler.is_compiling():  # checked first: dynamo folds it to a constant, no graph break
         return True
     return bool(torch._C._functorch.is_functorch_wrapped_tensor(x))  # noqa: SLF001 - vmap/grad wrappers
+
+
+def from_frame(x: Any) -> Any:
+    """A table column as an array: a pandas or polars Series/DataFrame as NumPy, a Dask Series/DataFrame
+    as a Dask array (row chunks of known length, so shapes are checked); anything else unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from_frame(pd.Series([1.0, 2.0]))
+    array([1., 2.])
+    """
+    mod = type(x).__module__.split(".")[0]
+    if mod in ("pandas", "polars") and hasattr(x, "to_numpy"):
+        return x.to_numpy()
+    if mod == "dask" and hasattr(x, "to_dask_array"):
+        return x.to_dask_array(lengths=True)
+    return x
 
 
 def is_numpy(x: Any) -> bool:
@@ -321,6 +340,7 @@ def validate_pair(
     ...
     l2kit._errors.InputError: y_pred: expected shape (3,) like y_true, got shape (3, 1). Fix: they would broadcast ...
     """
+    y_true, y_pred, weights = from_frame(y_true), from_frame(y_pred), from_frame(weights)
     xp = array_namespace(y_true, y_pred, weights)
     yt = _as_array(xp, y_true, names[0])
     yp = _as_array(xp, y_pred, names[1])

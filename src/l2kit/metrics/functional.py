@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from .._array import is_traced, nonfinite_error, overflow_error, validate_pair
+from .._array import from_frame, is_traced, nonfinite_error, overflow_error, validate_pair
 from .._errors import InputError
 from ._state import NonFiniteOmitted, assemble, check_multioutput, check_ndim, state_sums
 
@@ -207,14 +207,10 @@ def _is_dask(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "dask"
 
 
-def _from_pandas(x):
-    """pandas Series/DataFrame -> NumPy (as scikit-learn accepts them); anything else unchanged."""
-    return x.to_numpy() if type(x).__module__.split(".")[0] == "pandas" else x
-
-
 def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
     _check_nonfinite_option(nonfinite)
-    y_true, y_pred, weights = _from_pandas(y_true), _from_pandas(y_pred), _from_pandas(weights)
+    # pandas/polars columns as NumPy (as scikit-learn accepts them), Dask columns as Dask arrays
+    y_true, y_pred, weights = from_frame(y_true), from_frame(y_pred), from_frame(weights)
     if _is_dask(y_true) or _is_dask(y_pred):
         from ._dask import dask_metric
 
