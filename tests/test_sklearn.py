@@ -9,10 +9,14 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
+import l2kit as l2  # noqa: E402
 from l2kit.sklearn import Regressor  # noqa: E402
 
 # sklearn's sample-weight check fits 15 rows x 10 features with y in {1, 2}: the robust scale (a MAD) of a
 # near-perfect fit is ~0 and the redescending/IRLS fits stop at different points for weights and repeats
+# an unpenalised GLM needs a full-rank design: sklearn fits 1 sample x 10 features, and 31 columns on 15 rows
+_GLM_RANK = {"check_sample_weight_equivalence_on_dense_data": "a GLM refuses a rank-deficient design",
+             "check_fit2d_1sample": "a GLM refuses a rank-deficient design (its message says so)"}
 _WEIGHT_CHECK = {"check_sample_weight_equivalence_on_dense_data": "the MAD scale of a 15 x 10 fit is ~0"}
 
 
@@ -21,7 +25,10 @@ _WEIGHT_CHECK = {"check_sample_weight_equivalence_on_dense_data": "the MAD scale
     (Regressor(loss="huber"), {}), (Regressor(loss="huber", alpha=0.1), {}),
     (Regressor(loss="quantile", l1_ratio=1.0), {}), (Regressor(loss="absolute", l1_ratio=1.0, alpha=0.1), {}),
     (Regressor(loss="tukey"), _WEIGHT_CHECK),
-], ids=["ols", "ridge", "enet", "huber", "huber-ridge", "quantile-l1", "absolute-l1", "tukey"])
+    (Regressor(loss=l2.PoissonNLL(allow_fractional=True), alpha=0.1), {}),
+    (Regressor(loss="gamma_nll"), _GLM_RANK),
+], ids=["ols", "ridge", "enet", "huber", "huber-ridge", "quantile-l1", "absolute-l1", "tukey", "poisson-ridge",
+        "gamma"])
 def test_check_estimator(est, expected):
     results = check_estimator(est, on_fail=None, expected_failed_checks=expected)
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]

@@ -85,6 +85,15 @@ class Regressor(RegressorMixin, BaseEstimator):
         self.intercept_ = float(np.real(res.intercept))
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a loss whose mean goes through a log link (counts, Gamma, Tweedie) is fitted to positive targets
+        from .losses import Loss, get_loss
+
+        loss = self.loss if isinstance(self.loss, Loss) else get_loss(self.loss or "squared")
+        tags.target_tags.positive_only = loss.default_link == "log"
+        return tags
+
     def set_params(self, **params):
         """Set parameters; ``loss__<name>`` replaces one parameter of the (immutable) loss, so
         ``GridSearchCV(reg, {"loss__delta": [1.0, 1.345]})`` tunes it."""
