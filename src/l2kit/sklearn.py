@@ -57,6 +57,14 @@ class Regressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     coef_, intercept_, n_features_in_, fit_ (the :class:`l2kit.Fit`)
+    feature_names_in_ : ndarray of str
+        The column names of a DataFrame ``X`` (then the Fit's summary uses them, and ``predict``
+        refuses a frame whose columns differ).
+
+    Notes
+    -----
+    The loss's parameters are tunable as ``loss__<name>`` (``get_params(deep=True)`` lists them and
+    :meth:`set_params` replaces the immutable loss).
     """
 
     def __init__(self, loss: Any = None, alpha: Any = 0.0, l1_ratio: float = 0.0, fit_intercept: bool = True,
@@ -74,12 +82,45 @@ class Regressor(RegressorMixin, BaseEstimator):
 
         X, y, sample_weight = _validate(self, X, y, sample_weight)
         # rank deficiency warns (CollinearityWarning) and gives the minimum-norm solution
+        # DataFrame column names (validate_data keeps them in feature_names_in_) label the Fit's summary
+        names = getattr(self, "feature_names_in_", None)
         res = fit(X, y, loss=self.loss, weights=sample_weight, alpha=self.alpha, l1_ratio=self.l1_ratio,
-                  fit_intercept=self.fit_intercept, method=self.method, **(self.fit_options or {}))
+                  fit_intercept=self.fit_intercept, method=self.method,
+                  feature_names=None if names is None else [str(n) for n in names], **(self.fit_options or {}))
         self.fit_ = res
         self.coef_ = np.asarray(res.coef)
         self.intercept_ = float(np.real(res.intercept))
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a loss whose mean goes through a log link (counts, Gamma, Tweedie) is fitted to positive targets
+        from .losses import Loss, get_loss
+
+        loss = self.loss if isinstance(self.loss, Loss) else get_loss(self.loss or "squared")
+        tags.target_tags.positive_only = loss.default_link == "log"
+        return tags
+
+    def set_params(self, **params):
+        """Set parameters; ``loss__<name>`` replaces one parameter of the (immutable) loss, so
+        ``GridSearchCV(reg, {"loss__delta": [1.0, 1.345]})`` tunes it."""
+        sub = {k.split("__", 1)[1]: params.pop(k) for k in list(params) if k.startswith("loss__")}
+        if sub:
+            from dataclasses import replace
+
+            from .losses import Loss, get_loss
+
+            loss = params.pop("loss", self.loss)
+            loss = get_loss("squared" if loss is None else loss) if not isinstance(loss, Loss) else loss
+            unknown = set(sub) - set(loss.params)
+            if unknown:
+                from ._errors import InputError
+
+                raise InputError("set_params", f"parameters of {type(loss).__name__} ("
+                                 + ", ".join(loss.params) + ")", ", ".join(sorted(unknown)),
+                                 "tune parameters the loss has, e.g. loss__delta for Huber")
+            params["loss"] = replace(loss, **sub)
+        return super().set_params(**params)
 
     def predict(self, X):
         """Predictions ``X @ coef_ + intercept_``."""

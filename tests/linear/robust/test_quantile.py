@@ -93,7 +93,7 @@ def test_bad_quantile_and_options():
     X, y = data()
     with pytest.raises(InputError, match="method"):
         l2.fit(X, y, loss=l2.Quantile(0.5), method="simplex")
-    with pytest.raises(InputError, match="alpha"):
+    with pytest.raises(InputError, match="l1_ratio=1"):   # an L1 penalty only (issue 20)
         l2.fit(X, y, loss=l2.Quantile(0.5), alpha=1.0)
 
 

@@ -57,6 +57,12 @@ def fit_quantile(design: Design, loss: Any, *, _cache: dict | None = None, **opt
         ``Absolute()`` is the median regression, ``Quantile(0.5)`` with twice
         the objective.
     fit_intercept : bool, default True
+    alpha : float, default 0.0
+        L1 penalty (``l1_ratio`` must be 1: an L2 term would make the LP a QP): minimises
+        :math:`\frac{1}{\sum c}\sum_i c_i\rho(r_i) + \alpha\|\beta\|_1` (intercept unpenalised) by
+        the primal LP with :math:`|\beta_j|` bounded by extra variables; for ``Quantile(q)`` this is
+        scikit-learn's ``QuantileRegressor(quantile=q, alpha=alpha)`` (``Absolute()`` is twice the
+        pinball loss: ``alpha=2a`` there). No standard errors.
     method : {"auto", "highs", "dual", "primal", "highs-ipm", "highs-ds"}
         ``"auto"``: a Frisch-Newton interior point (Mehrotra predictor-corrector,
         compiled by numba; Portnoy-Koenker preprocessing above 20000 rows,
@@ -127,7 +133,7 @@ def fit_quantile(design: Design, loss: Any, *, _cache: dict | None = None, **opt
 
 def _fit_quantile(design: Design, loss: Any, _cache: dict | None, options: dict) -> Fit:
     """The body of :func:`fit_quantile`."""
-    opts = check_common(options, "quantile LP", _OPTIONS)
+    opts = check_common(options, "quantile LP", _OPTIONS, penalty="l1")
     fit_intercept = bool(opts.get("fit_intercept", True))
     method = opts.get("method", "auto")
     if method not in ("auto", "highs", "dual", "primal", "highs-ipm", "highs-ds"):
@@ -138,7 +144,12 @@ def _fit_quantile(design: Design, loss: Any, _cache: dict | None, options: dict)
     y, c = design.y, design.weights
     Xa = design.with_intercept(fit_intercept)
     cache = {} if _cache is None else _cache        # work shared by the fits of one design (see fit_quantiles)
-    beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts, cache)
+    # L1 penalty: (1/sum c) sum c rho(r) + alpha |beta|_1 (intercept free) = QuantileRegressor(alpha) for factor 1
+    l1 = None
+    if opts["alpha"] > 0:
+        l1 = np.full(Xa.shape[1], opts["alpha"] * float(design.case_weights.sum()) / factor)
+        l1[:int(fit_intercept)] = 0.0
+    beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts, cache, l1)
     status, message = _outcome(beta, res, formulation, rounds)
     if beta is None:
         beta = np.full(Xa.shape[1], np.nan)
@@ -155,7 +166,9 @@ def _fit_quantile(design: Design, loss: Any, _cache: dict | None, options: dict)
     extra = {"objective": obj, "quantile": q, "sum_weights": sw,
              "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y))))}
     cov = None
-    if status is Status.SUCCESS and spec.kind != "none":
+    if l1 is not None:
+        message += f"; L1 penalty alpha={opts['alpha']:g}: no standard errors (the penalty biases the estimates)"
+    elif status is Status.SUCCESS and spec.kind != "none":
         cov, why = _cov(spec.kind, Xa, y, r, c, q, XtX, method, opts, extra, cache)
         if cov is None:
             message += f"; standard errors undefined: {why}"
@@ -189,7 +202,7 @@ def _outcome(beta, res, formulation, rounds):
     return Status.SUCCESS, message
 
 
-def _solve(Xa, y, c, q, method, opts, cache=None):
+def _solve(Xa, y, c, q, method, opts, cache=None, l1=None):
     """The LP by the requested formulation; returns ``beta`` (None on failure), the result and what was solved.
 
     The LP is solved on columns, target and weights scaled by powers of two (:func:`lp_scaling`: exact) and
@@ -199,6 +212,10 @@ def _solve(Xa, y, c, q, method, opts, cache=None):
     if "scaled" not in cache:
         cache["scaled"] = lp_scaling(Xa, y, c)
     Xa, y, c, scaling = cache["scaled"]
+    if l1 is not None:   # the penalty in the scaled problem's units (objective / (s t), beta_j = s beta_s,j / D_j)
+        solver = method if method.startswith("highs") else "highs"
+        beta, res = solve_quantile_lp(Xa, y, c, q, solver=solver, l1=l1 / (scaling.weights * scaling.columns))
+        return (None if beta is None else scaling.coef(beta)), res, "penalised primal", solver, 0
     beta, res, formulation, solver, rounds = _solve_scaled(Xa, y, c, q, method, opts, cache)
     return (None if beta is None else scaling.coef(beta)), res, formulation, solver, rounds
 
