@@ -78,6 +78,10 @@ class Diagnosis:
     outliers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     recommendation: Recommendation | None = None
     reasons: tuple[str, ...] = ()
+    #: from a table (``l2.diagnose(formula, data=df)``): the formula, row labels, and rows dropped for missing values
+    formula: str | None = None
+    row_labels: tuple | None = None
+    missing: Any = None
 
     # -- derived views ----------------------------------------------------
     @property
@@ -166,8 +170,9 @@ def _residuals(fit, X, y) -> np.ndarray:
     return y - point_prediction(fit, X)
 
 
-def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", counts: bool | None = None,
-             folds: int = 5, random_state: int = 0, progress: Any = None) -> Diagnosis:
+def diagnose(X: Any, y: Any = None, *, data: Any = None, missing: str = "raise", feature_names: Any = None,
+             target: str = "y", counts: bool | None = None, folds: int = 5, random_state: int = 0,
+             progress: Any = None) -> Diagnosis:
     r"""Fit ``y`` on ``X`` under squared error and its credible alternatives, and test the Gaussian story.
 
     Candidates: Squared, Huber(delta=1.345), Tukey(c=4.685) and Absolute (L1);
@@ -190,8 +195,14 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
 
     Parameters
     ----------
-    X : array of shape (n, p)
-    y : array of shape (n,)
+    X : array of shape (n, p), table, or formula
+        A formula (``"y ~ x1 + C(g)"``) is evaluated on ``data``; a table is
+        coded as by :func:`l2kit.fit` (factors, names, row labels).
+    y : array of shape (n,), or a column name of a table ``X`` (omit with a formula)
+    data : table, optional
+    missing : {"raise", "drop"}
+        Missing values in a table: refused with the count per column, or
+        rows dropped listwise (counted on ``Diagnosis.missing``).
     feature_names : sequence of str, optional
     target : str
         Name of ``y`` used in the reasons.
@@ -219,9 +230,13 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     >>> d.recommendation.name
     'squared'
     """
+    from ..frames import is_table
     from ..linear import fit as l2fit
     from ..linear._design import validate_design
 
+    table = None
+    if isinstance(X, str) or data is not None or is_table(X):
+        table, X, y, feature_names, target = _table_design(X, y, data, missing, target)
     if target == "y" and isinstance(getattr(y, "name", None), str):  # a pandas Series names itself
         target = y.name
     design = validate_design(X, y, feature_names=feature_names, allow_complex=False)
@@ -308,7 +323,29 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     object.__setattr__(d, "outliers", np.asarray(outliers, dtype=int))
     object.__setattr__(d, "recommendation", rec)
     object.__setattr__(d, "reasons", tuple(reasons))
+    if table is not None:
+        object.__setattr__(d, "formula", table.coding.formula)
+        object.__setattr__(d, "row_labels", table.row_labels)
+        object.__setattr__(d, "missing", table.missing)
     return d
+
+
+def _table_design(X, y, data, missing, target):
+    """A formula or table coded by :mod:`l2kit.frames`: ``(table, X, y, feature_names, target)``."""
+    from ..frames import design_from_formula, design_from_table
+
+    if isinstance(X, str):
+        if data is None or y is not None:
+            raise InputError("data", "a table for the formula (and y=None)", type(data).__name__,
+                             "call l2.diagnose('y ~ x1 + C(g)', data=df)")
+        td = design_from_formula(X, data, missing=missing)
+        target = X.split("~")[0].strip() if target == "y" else target
+    else:
+        td = design_from_table(X, y, missing=missing)
+        name = y if isinstance(y, str) else getattr(y, "name", None)
+        if isinstance(name, str) and target == "y":   # a pandas Series names itself
+            target = name
+    return td, td.X, td.y, td.feature_names, target
 
 
 def _count_outliers(fit, X, y, fallback):
