@@ -24,8 +24,8 @@ def as_pandas(data: Any, what: str = "data"):
 
     Examples
     --------
-    >>> as_pandas({"x": [1.0, 2.0], "g": ["a", "b"]}).dtypes.tolist()
-    [dtype('float64'), dtype('O')]
+    >>> as_pandas({"x": [1.0, 2.0], "g": ["a", "b"]}).shape
+    (2, 2)
     >>> as_pandas({"x": [1.0, 2.0], "g": ["a"]})
     Traceback (most recent call last):
     ...
