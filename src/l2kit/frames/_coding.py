@@ -51,6 +51,12 @@ def _evaluation_error(exc: Exception, df, what: str) -> InputError:
                       "check the formula's functions and the column types")
 
 
+def _used_columns(f, formula: str, df) -> list:
+    """The columns a formula reads: formulaic's required variables, and backticked names (it reads `a.b` as a.b)."""
+    req = {str(v) for v in f.required_variables}
+    return [c for c in df.columns if str(c) in req or f"`{c}`" in formula]
+
+
 def _names_in(text: str) -> list[str]:
     import re
 
@@ -65,6 +71,7 @@ class Coding:
     spec: Any
     feature_names: tuple[str, ...]
     factors: tuple[tuple[str, tuple], ...]   # (column, levels) of every factor, for listing
+    columns: tuple[str, ...] = ()            # the table's columns the formula reads
 
     def transform(self, data: Any) -> np.ndarray:
         """The design matrix (without the intercept column) of ``data``: columns by name, levels as fitted."""
@@ -72,7 +79,7 @@ class Coding:
         from formulaic.transforms.contrasts import DataMismatchWarning
 
         df = as_pandas(data, "X")
-        counts = {c: int(df[c].isna().sum()) for c in self.spec.required_variables if c in df.columns}
+        counts = {c: int(df[c].isna().sum()) for c in self.columns if c in df.columns}
         counts = {c: k for c, k in counts.items() if k}
         if counts:
             raise InputError("X", "new rows without missing values", "missing values per column: "
@@ -119,9 +126,9 @@ def _labels(df) -> tuple | None:
     return tuple(str(v) for v in df.index)
 
 
-def _factors(df, spec) -> tuple:
+def _factors(df, used) -> tuple:
     out = []
-    for c in sorted(spec.required_variables & set(map(str, df.columns))):
+    for c in used:
         s = df[c]
         if s.dtype.kind in "OSUb" or str(s.dtype) in ("category", "string", "str", "boolean"):
             levels = tuple(s.cat.categories) if str(s.dtype) == "category" else tuple(sorted(s.dropna().unique()))
@@ -173,7 +180,7 @@ def design_from_formula(formula: str, data: Any, *, missing: str = "raise") -> T
         raise InputError("formula", "a string", type(formula).__name__, "pass e.g. 'y ~ x1 + C(g)'")
     f = _formula_parts(formula)
     df = as_pandas(data)
-    used = [c for c in df.columns if str(c) in f.required_variables]
+    used = _used_columns(f, formula, df)
     keep, miss = apply_missing(df, used, missing)
     if keep is not None:
         df = df.loc[keep]
@@ -190,7 +197,7 @@ def design_from_formula(formula: str, data: Any, *, missing: str = "raise") -> T
     y = np.asarray(mm.lhs, dtype=np.float64).reshape(-1)
     X, names, has_intercept = _drop_intercept(mm.rhs)
     spec = mm.rhs.model_spec
-    coding = Coding(formula, spec, names, _factors(df, spec))
+    coding = Coding(formula, spec, names, _factors(df, used), tuple(map(str, used)))
     return TableDesign(X, y, names, has_intercept, coding, _labels(df), miss, keep)
 
 
@@ -224,5 +231,6 @@ def design_from_table(X: Any, y: Any, *, fit_intercept: bool = True, missing: st
 
     mm = model_matrix(formula, df, na_action="raise")
     Xv, names, _ = _drop_intercept(mm)
-    coding = Coding(formula, mm.model_spec, names, _factors(df, mm.model_spec))
+    cols = list(df.columns)
+    coding = Coding(formula, mm.model_spec, names, _factors(df, cols), tuple(map(str, cols)))
     return TableDesign(Xv, yv, names, fit_intercept, coding, _labels(df), miss, keep)
