@@ -1,0 +1,255 @@
+"""One table file to one formula: what ``l2kit fit`` and ``l2kit report`` both do before fitting.
+
+:func:`prepare` reads the file (:func:`l2kit.io.frame.read_table`), picks the
+row labels (``--id``; otherwise R's unnamed row-name column or the first text
+column with a distinct value on every row), decides the target and features
+(``--formula``, or ``--target`` with every other column a feature:
+text, bool and categorical columns become factors, ``--factor COL`` makes an
+integer-coded column one), and checks every chosen column at once: unknown
+names, date columns, text columns that are mostly numbers with a few bad
+cells. The result is a formula over a labelled DataFrame; the commands pass
+it to :func:`l2kit.fit` or :func:`l2kit.diagnose` with ``missing=`` (listwise
+drop by default, counted and printed; ``--missing raise`` refuses).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .io.errors import DataError
+from .io.frame import Table, read_table
+
+__all__ = ["Prepared", "prepare", "parse_loss", "loss_spec", "quote"]
+
+
+def quote(name: str) -> str:
+    """A column name as a formula term: bare when it is an identifier, else in backticks."""
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f"`{name}`"
+
+
+def parse_loss(text: str):
+    """``"huber(delta=1.345)"`` -> ``Huber(delta=1.345)`` (a registry name with keyword parameters).
+
+    Examples
+    --------
+    >>> parse_loss("huber(delta=1.345)"), parse_loss("quantile(q=0.9)"), parse_loss("tukey")
+    (Huber(delta=1.345), Quantile(q=0.9), Tukey(c=4.685))
+    """
+    from .losses import get_loss
+
+    m = re.fullmatch(r"\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*", text or "")
+    if not m:
+        raise DataError(f"--loss {text!r} is not NAME or NAME(key=value, ...)", fix="write e.g. --loss "
+                        "\"huber(delta=1.345)\"; the names are in l2kit.available_losses()")
+    params = {}
+    if m.group(2) and m.group(2).strip():
+        try:
+            call = ast.parse(f"f({m.group(2)})", mode="eval").body
+            if call.args:
+                raise ValueError("positional")
+            params = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        except (SyntaxError, ValueError):
+            raise DataError(f"--loss {text!r}: the parameters are not key=number pairs",
+                            fix="write e.g. --loss \"huber(delta=1.345)\"") from None
+    try:
+        return get_loss(m.group(1), **params)
+    except TypeError as exc:
+        raise DataError(f"--loss {text!r}: {exc}", fix="check the parameter names of that loss") from None
+
+
+def loss_spec(loss) -> str:
+    """The ``--loss`` text that rebuilds ``loss`` (``"huber(delta=1.345)"``)."""
+    params = ", ".join(f"{k}={v!r}" for k, v in loss.params.items())
+    return f"{loss.name}({params})" if params else loss.name
+
+
+@dataclass
+class Prepared:
+    """A table ready to fit: the labelled frame, the formula, and what was decided about each column."""
+
+    table: Table
+    frame: Any
+    formula: str
+    target: str
+    features: list
+    label: str | None
+    factors: list
+    excluded: list = field(default_factory=list)     # (column, why)
+    weights: Any = None
+
+    @property
+    def path(self) -> str:
+        return self.table.path
+
+    def describe(self) -> list[str]:
+        """Lines for the user: dialect notes, labels, factors, columns left out."""
+        out = list(self.table.notes)
+        if self.label:
+            out.append(f"row labels: column {self.label!r}")
+        if self.factors:
+            out.append("factors (treatment coding, first level the reference): " + ", ".join(
+                f"{c} ({n} levels)" for c, n in self.factors))
+        for c, why in self.excluded:
+            out.append(f"left out: {c!r} ({why})")
+        return out
+
+
+def _mostly_numeric(s):
+    """(row, value) of the first bad cell of a text column whose other cells are numbers; else None."""
+    import pandas as pd
+
+    vals = s.dropna()
+    if vals.empty:
+        return None
+    num = pd.to_numeric(vals, errors="coerce")
+    bad = num.isna()
+    if bad.any() and bad.mean() <= 0.2:
+        i = vals.index[bad.to_numpy()][0]
+        return int(s.index.get_loc(i)), str(vals[i])
+    return None
+
+
+def _column_problems(df, columns, factors, quoted) -> list[str]:
+    import pandas as pd
+
+    problems = []
+    for c in columns:
+        if c not in df.columns:
+            problems.append(f"column {c!r}: no such column")
+            continue
+        s = df[c]
+        if pd.api.types.is_datetime64_any_dtype(s) or str(s.dtype).startswith(("date", "time")) or (
+                s.dtype == object and s.dropna().map(type).isin([__import__("datetime").date]).any()):
+            problems.append(f"column {c!r}: dates cannot enter a linear model as they are (fix: --exclude {c}, or "
+                            "add a numeric column such as days since the first date or the year)")
+        elif s.isna().all():
+            problems.append(f"column {c!r}: every value is missing (fix: --exclude {c})")
+        elif c not in factors and c not in quoted and not pd.api.types.is_numeric_dtype(s) \
+                and not pd.api.types.is_bool_dtype(s):
+            hit = _mostly_numeric(s)
+            if hit is not None:
+                problems.append(f"column {c!r}, row {hit[0] + 1}: cell {hit[1]!r} is not a number (fix: clean it or "
+                                f"leave it empty; or pass --factor {c} to treat the column as categories)")
+    return problems
+
+
+def _identifiers(df, skip) -> list[str]:
+    from .frames import identifier_columns
+
+    return [c for c in identifier_columns(df) if c not in skip]
+
+
+def prepare(path: str, *, target: str | None = None, formula: str | None = None, features=None, exclude=(),
+            id: str | None = None, factors=(), weights: str | None = None, sep: str | None = None,
+            decimal: str | None = None, encoding: str | None = None) -> Prepared:
+    """Read ``path`` and turn the options into a formula over a labelled frame (see the module docstring)."""
+    table = read_table(path, sep=sep, decimal=decimal, encoding=encoding)
+    df = table.frame
+    cols = [str(c) for c in df.columns]
+    quoted = {n.split(": ", 1)[-1] for n in table.notes if n.startswith("quoted")}
+    quoted = {c.strip() for q in quoted for c in q.split(",")}
+    named = [c for c in (*exclude, *factors, *([id] if id else []), *([weights] if weights else [])) if c]
+    problems = [f"column {c!r}: no such column" for c in named if c not in cols]
+    excluded = [(c, "--exclude") for c in exclude if c in cols]
+    skip = {c for c, _ in excluded} | ({weights} if weights else set())
+    label = id if id in cols else None
+    if id is None:
+        ids = _identifiers(df[[c for c in cols if c not in skip]], skip)
+        if "rownames" in cols and "rownames" not in skip:
+            label = "rownames"
+        elif ids:
+            label = ids[0]
+        excluded += [(c, "a distinct text value on every row: an identifier, not a feature") for c in ids
+                     if c != label]
+    if label is not None:
+        skip.add(label)
+    skip |= {c for c, _ in excluded}
+    if formula is not None:
+        if target is not None or features:
+            problems.append("--formula with --target/--features: the formula names both (fix: pass one of them)")
+        from .frames._coding import _formula_parts, _used_columns
+
+        f = _formula_parts(formula)
+        used = [str(c) for c in _used_columns(f, formula, df)]
+        target = str(f.lhs).strip()
+        feats = [c for c in used if c not in str(f.lhs)]
+    else:
+        target = target if target is not None else next((c for c in reversed(cols) if c not in skip), None)
+        if target not in cols:
+            problems.append(f"column {target!r}: no such target column")
+        feats = list(features) if features else [c for c in cols if c not in skip and c != target]
+        problems += [f"column {c!r}: no such column" for c in feats if c not in cols]
+        feats = [c for c in feats if c in cols]
+        used = [target, *feats]
+        if not feats:
+            problems.append(f"no feature columns besides the target {target!r}")
+    problems += _column_problems(df, [c for c in used if c in cols], set(factors), quoted)
+    if problems:
+        raise DataError(f"{len(problems)} problem(s) with the columns: " + "; ".join(problems), file=path,
+                        fix="see each column's fix above (every column was checked; the file has columns: "
+                        + ", ".join(cols) + ")")
+    if formula is None:
+        terms = [f"C({quote(c)})" if c in factors else quote(c) for c in feats]
+        formula = f"{quote(target)} ~ " + " + ".join(terms)
+    w = df[weights] if weights else None
+    if label is not None:
+        df = df.set_index(label)
+    import pandas as pd
+
+    facs = [(c, df[c].nunique()) for c in feats if c in df.columns and (c in factors or not (
+        pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])))]
+    return Prepared(table, df, formula, target, feats, label, facs, excluded, w)
+
+
+def prepare_args(args) -> Prepared:
+    """:func:`prepare` from the parsed ``fit``/``report`` options (one place, so both read a file the same way)."""
+    return prepare(args.data, target=args.target, formula=args.formula, features=args.features,
+                   exclude=args.exclude, id=args.id, factors=args.factor, weights=args.weights, sep=args.sep,
+                   decimal=args.decimal, encoding=args.encoding)
+
+
+def file_error(exc, path: str) -> DataError:
+    """A library :class:`~l2kit.InputError` about a table, as the DataError that names the file."""
+    column = None
+    m = re.search(r"no column '([^']+)'", str(exc.got))
+    if m:
+        column = m.group(1)
+    fix = exc.fix.replace("missing='drop'", "--missing drop")   # the CLI's spelling of the API's option
+    return DataError(f"{exc.argument}: expected {exc.expected}, got {exc.got}", file=path, column=column, fix=fix)
+
+
+def fit_prepared(p: Prepared, loss, missing: str):
+    """``l2.fit(p.formula, data=p.frame, ...)``; a library InputError names the file."""
+    from ._errors import InputError
+    from .linear import fit
+
+    try:
+        return fit(p.formula, data=p.frame, loss=loss, weights=p.weights, missing=missing)
+    except InputError as exc:
+        raise file_error(exc, p.path) from None
+
+
+def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:
+    """The ``l2kit fit`` command and the Python line that refit ``loss`` on this table with the same numbers."""
+    import shlex
+
+    opts = []
+    for flag, v in (("--sep", p.table.sep if p.table.sep not in (None, ",") else None),
+                    ("--decimal", p.table.decimal if p.table.decimal != "." else None),
+                    ("--encoding", getattr(args, "encoding", None)), ("--weights", getattr(args, "weights", None))):
+        if v is not None:
+            opts += [flag, v]
+    if missing != "drop":
+        opts += ["--missing", missing]
+    cmd = shlex.join(["l2kit", "fit", p.path, "--formula", p.formula, "--loss", loss_spec(loss), *opts])
+    read = [repr(p.path)] + [f"{k}={v!r}" for k, v in (("sep", p.table.sep if p.table.sep not in (None, ",") else None),
+                                                          ("decimal", p.table.decimal if p.table.decimal != "." else None),
+                                                          ("encoding", getattr(args, "encoding", None))) if v]
+    params = "".join(f", {k}={v!r}" for k, v in loss.params.items())
+    wts = f", weights=df[{args.weights!r}]" if getattr(args, "weights", None) else ""
+    py = (f"import l2kit as l2; from l2kit.io.frame import read_table; df = read_table({', '.join(read)}).frame; "
+          f"fit = l2.fit({p.formula!r}, data=df, loss=l2.get_loss({loss.name!r}{params}){wts}, missing={missing!r})")
+    return cmd, py
