@@ -236,18 +236,16 @@ def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:
     """The ``l2kit fit`` command and the Python line that refit ``loss`` on this table with the same numbers."""
     import shlex
 
-    opts = []
-    for flag, v in (("--sep", p.table.sep if p.table.sep not in (None, ",") else None),
-                    ("--decimal", p.table.decimal if p.table.decimal != "." else None),
-                    ("--encoding", getattr(args, "encoding", None)), ("--weights", getattr(args, "weights", None))):
-        if v is not None:
-            opts += [flag, v]
+    dialect = {"sep": p.table.sep if p.table.sep not in (None, ",") else None,
+               "decimal": p.table.decimal if p.table.decimal != "." else None,
+               "encoding": getattr(args, "encoding", None)}
+    opts = [x for k, v in dialect.items() if v is not None for x in (f"--{k}", v)]
+    if getattr(args, "weights", None):
+        opts += ["--weights", args.weights]
     if missing != "drop":
         opts += ["--missing", missing]
     cmd = shlex.join(["l2kit", "fit", p.path, "--formula", p.formula, "--loss", loss_spec(loss), *opts])
-    read = [repr(p.path)] + [f"{k}={v!r}" for k, v in (("sep", p.table.sep if p.table.sep not in (None, ",") else None),
-                                                          ("decimal", p.table.decimal if p.table.decimal != "." else None),
-                                                          ("encoding", getattr(args, "encoding", None))) if v]
+    read = [repr(p.path)] + [f"{k}={v!r}" for k, v in dialect.items() if v is not None]
     params = "".join(f", {k}={v!r}" for k, v in loss.params.items())
     wts = f", weights=df[{args.weights!r}]" if getattr(args, "weights", None) else ""
     py = (f"import l2kit as l2; from l2kit.io.frame import read_table; df = read_table({', '.join(read)}).frame; "
