@@ -119,7 +119,7 @@ def _cmd_report(args) -> int:
     except InputError as exc:   # name the file and the column the library's error is about
         from .tableinput import file_error
 
-        raise file_error(exc, args.data or "the embedded dataset") from None
+        raise file_error(exc, args.data or "the embedded dataset", {"y": target}) from None
     except ArithmeticError as exc:   # a degenerate design the diagnosis cannot handle yet (issue 17)
         raise DataError(f"the diagnosis cannot be computed on this data ({type(exc).__name__}: {exc})",
                         file=args.data, fix="check for constant or duplicated columns and for columns on very "

@@ -106,7 +106,7 @@ def _mostly_numeric(s):
         return None
     num = pd.to_numeric(vals, errors="coerce")
     bad = num.isna()
-    if bad.any() and bad.mean() <= 0.2:
+    if bad.any() and (~bad).sum() >= 2 and bad.mean() <= 0.5:
         i = vals.index[bad.to_numpy()][0]
         return int(s.index.get_loc(i)), str(vals[i])
     return None
@@ -117,9 +117,6 @@ def _column_problems(df, columns, factors, quoted) -> list[str]:
 
     problems = []
     for c in columns:
-        if c not in df.columns:
-            problems.append(f"column {c!r}: no such column")
-            continue
         s = df[c]
         if pd.api.types.is_datetime64_any_dtype(s) or str(s.dtype).startswith(("date", "time")) or (
                 s.dtype == object and s.dropna().map(type).isin([__import__("datetime").date]).any()):
@@ -134,6 +131,12 @@ def _column_problems(df, columns, factors, quoted) -> list[str]:
                 problems.append(f"column {c!r}, row {hit[0] + 1}: cell {hit[1]!r} is not a number (fix: clean it or "
                                 f"leave it empty; or pass --factor {c} to treat the column as categories)")
     return problems
+
+
+def _no_such(c: str, cols) -> str:
+    close = [n for n in cols if n.lower() == str(c).lower()]
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"column {c!r}: no such column (fix: {hint}names are case-sensitive)"
 
 
 def _identifiers(df, skip) -> list[str]:
@@ -152,7 +155,7 @@ def prepare(path: str, *, target: str | None = None, formula: str | None = None,
     quoted = {n.split(": ", 1)[-1] for n in table.notes if n.startswith("quoted")}
     quoted = {c.strip() for q in quoted for c in q.split(",")}
     named = [c for c in (*exclude, *factors, *([id] if id else []), *([weights] if weights else [])) if c]
-    problems = [f"column {c!r}: no such column" for c in named if c not in cols]
+    problems = [_no_such(c, cols) for c in named if c not in cols]
     excluded = [(c, "--exclude") for c in exclude if c in cols]
     skip = {c for c, _ in excluded} | ({weights} if weights else set())
     label = id if id in cols else None
@@ -179,9 +182,9 @@ def prepare(path: str, *, target: str | None = None, formula: str | None = None,
     else:
         target = target if target is not None else next((c for c in reversed(cols) if c not in skip), None)
         if target not in cols:
-            problems.append(f"column {target!r}: no such target column")
+            problems.append(_no_such(target, cols))
         feats = list(features) if features else [c for c in cols if c not in skip and c != target]
-        problems += [f"column {c!r}: no such column" for c in feats if c not in cols]
+        problems += [_no_such(c, cols) for c in feats if c not in cols]
         feats = [c for c in feats if c in cols]
         used = [target, *feats]
         if not feats:
@@ -195,9 +198,12 @@ def prepare(path: str, *, target: str | None = None, formula: str | None = None,
         terms = [f"C({quote(c)})" if c in factors else quote(c) for c in feats]
         formula = f"{quote(target)} ~ " + " + ".join(terms)
     w = df[weights] if weights else None
+    import pandas as pd
+
     if label is not None:
         df = df.set_index(label)
-    import pandas as pd
+    else:   # rows are named by their number from 1 after the header, in every message and the report
+        df.index = pd.RangeIndex(1, len(df) + 1)
 
     facs = [(c, df[c].nunique()) for c in feats if c in df.columns and (c in factors or not (
         pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])))]
@@ -211,14 +217,24 @@ def prepare_args(args) -> Prepared:
                    decimal=args.decimal, encoding=args.encoding)
 
 
-def file_error(exc, path: str) -> DataError:
-    """A library :class:`~l2kit.InputError` about a table, as the DataError that names the file."""
-    column = None
-    m = re.search(r"no column '([^']+)'", str(exc.got))
+def file_error(exc, path: str, columns: dict | None = None) -> DataError:
+    """A library :class:`~l2kit.InputError` about a table, as the DataError that names the file, column and row.
+
+    ``columns`` maps the library's argument names (``y``, ``weights``) to the file's columns.
+    """
+    got = str(exc.got)
+    column = (columns or {}).get(exc.argument)
+    m = re.search(r"no column '([^']+)'", got) or re.search(r"per column: ([^:;]+): \d+;", got)
     if m:
         column = m.group(1)
+    if exc.argument == "folds":
+        return DataError(f"--folds {exc.got} is not {exc.expected}", file=path,
+                         fix="pass e.g. --folds 5")
+    m = re.search(r"first at row ([^;)]+)", got)
+    row = m.group(1).strip("'") if m else None
     fix = exc.fix.replace("missing='drop'", "--missing drop")   # the CLI's spelling of the API's option
-    return DataError(f"{exc.argument}: expected {exc.expected}, got {exc.got}", file=path, column=column, fix=fix)
+    return DataError(f"{exc.argument}: expected {exc.expected}, got {exc.got}", file=path, column=column, row=row,
+                     fix=fix)
 
 
 def fit_prepared(p: Prepared, loss, missing: str):
@@ -229,7 +245,7 @@ def fit_prepared(p: Prepared, loss, missing: str):
     try:
         return fit(p.formula, data=p.frame, loss=loss, weights=p.weights, missing=missing)
     except InputError as exc:
-        raise file_error(exc, p.path) from None
+        raise file_error(exc, p.path, {"y": p.target, "weights": getattr(p.weights, "name", None)}) from None
 
 
 def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
-from ._tables import Missing, apply_missing, as_pandas
+from ._tables import Missing, apply_missing, as_pandas, refuse_infinite
 
 INTERCEPT = "Intercept"
 
@@ -184,6 +184,7 @@ def design_from_formula(formula: str, data: Any, *, missing: str = "raise") -> T
     keep, miss = apply_missing(df, used, missing)
     if keep is not None:
         df = df.loc[keep]
+    refuse_infinite(df, used)
     try:
         mm = model_matrix(f, df, na_action="raise")
     except FactorEvaluationError as exc:
@@ -227,6 +228,7 @@ def design_from_table(X: Any, y: Any, *, fit_intercept: bool = True, missing: st
     keep, miss = apply_missing(df, list(df.columns), missing, {yname: yv})
     if keep is not None:
         df, yv = df.loc[keep], yv[keep]
+    refuse_infinite(df, list(df.columns))
     from formulaic import model_matrix
 
     mm = model_matrix(formula, df, na_action="raise")

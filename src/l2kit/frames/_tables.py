@@ -72,6 +72,12 @@ class Missing:
         return f"{self.n_dropped} row(s) with missing values dropped (listwise; missing per column: {cols})"
 
 
+def row_name(v) -> str:
+    """A row label for a message: a number as is, text quoted (``4``, ``'Mazda RX4'``)."""
+    v = v.item() if hasattr(v, "item") else v
+    return repr(v) if isinstance(v, str) else str(v)
+
+
 def missing_counts(df, columns) -> dict[str, int]:
     """Per column, the count of missing values (NaN, None, pd.NA, NaT), only for columns that have some."""
     out = {}
@@ -107,6 +113,21 @@ def apply_missing(df, columns, policy: str, extra: Mapping[str, np.ndarray] | No
         cols = ", ".join(f"{c}: {k}" for c, k in counts.items())
         raise InputError("data", "no missing values (missing='raise')",
                          f"missing values in {rows.size} row(s) (per column: {cols}; first at row "
-                         f"{df.index[rows[0]]!r})", "pass missing='drop' to drop those rows listwise (the count is "
-                         "kept on the fit), or impute them first")
+                         f"{row_name(df.index[rows[0]])})",
+                         "pass missing='drop' to drop those rows listwise (counted on the fit), or impute them")
     return ~bad, Missing(int(rows.size), counts, tuple(df.index[rows].tolist()))
+
+
+def refuse_infinite(df, columns) -> None:
+    """Refuse +-inf in the numeric ``columns`` (never silently finite), naming the column, count and first row."""
+    for c in columns:
+        s = df[c]
+        if s.dtype.kind != "f" and str(s.dtype) != "Float64":
+            continue
+        a = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.isinf(a)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(str(c), "finite values", f"{int(bad.sum())} infinite value(s), first at row "
+                             f"{row_name(df.index[i])}",
+                             "fix or remove those values (inf is neither missing nor usable by a linear model)")

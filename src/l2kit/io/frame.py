@@ -156,6 +156,8 @@ def _read_csv(path: str, comp: str | None, sep: str | None, decimal: str | None,
                             fix=f"check the delimiter (read as {sep!r}; pass --sep) and quoting") from None
         raise DataError(f"cannot read this CSV file ({msg})", file=path,
                         fix="check the delimiter (--sep), decimal mark (--decimal) and encoding (--encoding)") from None
+    if any(pa.types.is_binary(f.type) for f in t.schema):   # pyarrow's type for cells that are not UTF-8
+        raise _encoding_error(path)
     return t, sep, decimal, notes
 
 
