@@ -118,8 +118,7 @@ def _column_problems(df, columns, factors, quoted) -> list[str]:
     problems = []
     for c in columns:
         s = df[c]
-        if pd.api.types.is_datetime64_any_dtype(s) or str(s.dtype).startswith(("date", "time")) or (
-                s.dtype == object and s.dropna().map(type).isin([__import__("datetime").date]).any()):
+        if _is_date(s):
             problems.append(f"column {c!r}: dates cannot enter a linear model as they are (fix: --exclude {c}, or "
                             "add a numeric column such as days since the first date or the year)")
         elif s.isna().all():
@@ -139,10 +138,21 @@ def _no_such(c: str, cols) -> str:
     return f"column {c!r}: no such column (fix: {hint}names are case-sensitive)"
 
 
+def _is_date(s) -> bool:
+    import datetime
+
+    import pandas as pd
+
+    return pd.api.types.is_datetime64_any_dtype(s) or str(s.dtype).startswith(("date", "time")) or (
+        s.dtype == object and s.dropna().map(type).isin([datetime.date, datetime.datetime]).any())
+
+
 def _identifiers(df, skip) -> list[str]:
+    """Text columns with a distinct value on every row, except dates and numbers with a stray text cell."""
     from .frames import identifier_columns
 
-    return [c for c in identifier_columns(df) if c not in skip]
+    return [c for c in identifier_columns(df) if c not in skip and not _is_date(df[c])
+            and _mostly_numeric(df[c]) is None]
 
 
 def prepare(path: str, *, target: str | None = None, formula: str | None = None, features=None, exclude=(),
