@@ -52,6 +52,11 @@ def _build_parser() -> argparse.ArgumentParser:
     _table_options(r)
     r.add_argument("--out", default="l2kit-report.html", help="HTML file to write (default: %(default)s)")
     r.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: %(default)s)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds and of --sample "
+                   "(default: %(default)s)")
+    r.add_argument("--sample", type=int, metavar="N", help="diagnose a random sample of N rows (seeded, stated in "
+                   "the report); the recommended loss is then refitted on every row. Default: every row up to "
+                   "200,000, else a sample of 100,000")
     r.set_defaults(handler=_cmd_report)
 
     f = sub.add_parser("fit", help="fit a linear model to a CSV/Parquet file (formulas, factors, missing values)")
@@ -108,13 +113,19 @@ def _cmd_report(args) -> int:
             X, y, features, target, source = prepared
             print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
                   file=sys.stderr)
-            d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None)
+            d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None,
+                         random_state=args.seed)
         else:
             source, target = prepared.path, prepared.target
             for line in prepared.describe():
                 print(f"l2kit report: {line}", file=sys.stderr)
-            d = diagnose(prepared.formula, data=prepared.frame, missing=args.missing, folds=args.folds,
-                         progress=None)
+            from .tableinput import sample_rows
+
+            frame, sample_note = sample_rows(prepared.frame, args.sample, args.seed)
+            if sample_note:
+                print(f"l2kit report: {sample_note}", file=sys.stderr)
+            d = diagnose(prepared.formula, data=frame, missing=args.missing, folds=args.folds, progress=None,
+                         random_state=args.seed)
             _print_missing("l2kit report", d.missing)
     except InputError as exc:   # name the file and the column the library's error is about
         from .tableinput import file_error
@@ -126,7 +137,7 @@ def _cmd_report(args) -> int:
                         "different scales (standardise them)") from None
     title = f"l2kit report: {target} in {os.path.basename(source)}" if os.path.exists(source) else \
         f"l2kit report: {target} ({source})"
-    d.to_html(args.out, title=title)
+    d.to_html(args.out, title=title, provenance=_provenance(args, prepared, locals().get("sample_note")))
     print(d.summary())
     print("reasons:")
     for r in d.reasons:
@@ -134,10 +145,36 @@ def _cmd_report(args) -> int:
     if not isinstance(prepared, tuple) and d.recommendation is not None and d.recommendation.name in d.losses:
         from .tableinput import reproduce
 
-        cmd, py = reproduce(prepared, d.losses[d.recommendation.name], args.missing, args)
+        loss = d.losses[d.recommendation.name]
+        if locals().get("sample_note"):   # the diagnosis saw a sample: the recommended loss on every row
+            from .tableinput import fit_prepared
+
+            full = fit_prepared(prepared, loss, args.missing)
+            print(f"the recommended loss refitted on all {full.n_obs:,} rows:\n{full.summary()}")
+        cmd, py = reproduce(prepared, loss, args.missing, args)
         print(f"reproduce the recommended fit:\n  {cmd}\n  {py}")
     print(f"report written to {out}")
     return EXIT_OK
+
+
+def _provenance(args, prepared, sample_note) -> dict:
+    """The report's provenance entries: the exact command line, the data file and its SHA-256, seed, sample."""
+    import os
+    import shlex
+
+    out = {"command line": shlex.join(["l2kit", *getattr(args, "argv", [])])}
+    if isinstance(prepared, tuple):
+        out["data"] = prepared[4]
+    else:
+        from .io.frame import file_sha256
+
+        out["data file"] = os.path.abspath(prepared.path)
+        out["data file SHA-256"] = file_sha256(prepared.path)
+        out["rows in the file"] = f"{len(prepared.frame):,}"
+        out["reading"] = "; ".join(prepared.describe()) or "comma-separated, UTF-8"
+    out["seed"] = args.seed
+    out["rows diagnosed"] = sample_note or "every row"
+    return out
 
 
 def _print_missing(who: str, missing) -> None:
@@ -311,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._errors import InputError
     from .io.errors import DataError
 
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.handler(args) or EXIT_OK)
     except (DataError, InputError) as exc:

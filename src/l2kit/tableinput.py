@@ -277,3 +277,27 @@ def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:
     py = (f"import l2kit as l2; from l2kit.io.frame import read_table; df = read_table({', '.join(read)}).frame; "
           f"fit = l2.fit({p.formula!r}, data=df, loss=l2.get_loss({loss.name!r}{params}){wts}, missing={missing!r})")
     return cmd, py
+
+
+#: ``l2kit report`` diagnoses every row up to this many, else a random sample of DEFAULT_SAMPLE rows
+SAMPLE_ABOVE, DEFAULT_SAMPLE = 200_000, 100_000
+
+
+def sample_rows(frame, n: int | None, seed: int):
+    """``(frame, note)``: a uniform random sample of ``n`` rows without replacement (seeded), in file order.
+
+    ``n=None`` samples :data:`DEFAULT_SAMPLE` rows only above :data:`SAMPLE_ABOVE`; the note says what was done
+    (None when every row is kept).
+    """
+    import numpy as np
+
+    total = len(frame)
+    if n is None:
+        n = DEFAULT_SAMPLE if total > SAMPLE_ABOVE else total
+    if n < 1:
+        raise DataError(f"--sample {n} is not a positive number of rows", fix="pass e.g. --sample 100000")
+    if n >= total:
+        return frame, None
+    keep = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
+    return frame.iloc[keep], (f"a uniform random sample of {n:,} of {total:,} rows (seed {seed}, without "
+                              "replacement) is diagnosed")

@@ -157,11 +157,14 @@ class Diagnosis:
         return (f"Diagnosis(n={self.y.size}, target={self.target!r}, recommendation={self.recommendation}, "
                 f"outliers={[int(i) for i in self.outliers[:10]]}{'...' if self.outliers.size > 10 else ''})")
 
-    def to_html(self, path, *, title: str | None = None) -> str:
-        """Write the self-contained HTML report to ``path`` atomically; return the path."""
+    def to_html(self, path, *, title: str | None = None, provenance: dict | None = None) -> str:
+        """Write the self-contained HTML report to ``path`` atomically; return the path.
+
+        ``provenance``: entries for the report's provenance table (command line, data file SHA-256, seed...).
+        """
         from .html import write_report
 
-        return write_report(self, path, title=title)
+        return write_report(self, path, title=title, provenance=provenance)
 
 
 def _residuals(fit, X, y) -> np.ndarray:

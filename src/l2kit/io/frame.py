@@ -26,7 +26,18 @@ from dataclasses import dataclass, field
 from .errors import DataError
 from .tables import text_error
 
-__all__ = ["Table", "read_table", "COMPRESSION"]
+__all__ = ["Table", "read_table", "file_sha256", "COMPRESSION"]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MiB blocks: the data's fingerprint in a report."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 _CSV = (".csv", ".tsv", ".txt", ".dat")
