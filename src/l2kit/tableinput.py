@@ -79,6 +79,7 @@ class Prepared:
     factors: list
     excluded: list = field(default_factory=list)     # (column, why)
     weights: Any = None
+    n_rows: int = 0
 
     @property
     def path(self) -> str:
@@ -217,7 +218,7 @@ def prepare(path: str, *, target: str | None = None, formula: str | None = None,
 
     facs = [(c, df[c].nunique()) for c in feats if c in df.columns and (c in factors or not (
         pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])))]
-    return Prepared(table, df, formula, target, feats, label, facs, excluded, w)
+    return Prepared(table, df, formula, target, feats, label, facs, excluded, w, len(df))
 
 
 def prepare_args(args) -> Prepared:
@@ -247,15 +248,51 @@ def file_error(exc, path: str, columns: dict | None = None) -> DataError:
                      fix=fix)
 
 
-def fit_prepared(p: Prepared, loss, missing: str):
-    """``l2.fit(p.formula, data=p.frame, ...)``; a library InputError names the file."""
+def _trim() -> None:
+    """Give freed heap memory back to the OS (glibc keeps the 8 MB column buffers of a dropped table)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: nothing to do
+        pass
+
+
+def design_prepared(p: Prepared, missing: str, *, release: bool = False):
+    """The whole table coded by the formula (a :class:`l2kit.frames.TableDesign`); a library error names the file.
+
+    ``release=True`` then drops the table (``p.frame`` becomes None) and gives its memory back, so that a large
+    file is not held twice while a solver runs.
+    """
     from ._errors import InputError
-    from .linear import fit
+    from .frames import design_from_formula
 
     try:
-        return fit(p.formula, data=p.frame, loss=loss, weights=p.weights, missing=missing)
+        td = design_from_formula(p.formula, p.frame, missing=missing)
+    except InputError as exc:
+        raise file_error(exc, p.path, {"y": p.target}) from None
+    if release:
+        p.frame = p.table.frame = None
+        _trim()
+    return td
+
+
+def fit_design(p: Prepared, td, loss):
+    """Fit ``loss`` on a coded table of ``p`` (see :func:`design_prepared`); a library error names the file."""
+    from ._errors import InputError
+    from .linear._api import fit_table_design
+
+    try:
+        return fit_table_design(td, loss=loss, weights=p.weights)
     except InputError as exc:
         raise file_error(exc, p.path, {"y": p.target, "weights": getattr(p.weights, "name", None)}) from None
+
+
+def fit_prepared(p: Prepared, loss, missing: str):
+    """``l2.fit(p.formula, data=p.frame, loss=loss, missing=missing)`` with errors naming the file."""
+    return fit_design(p, design_prepared(p, missing), loss)
 
 
 def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:
@@ -280,7 +317,7 @@ def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:
 
 
 #: ``l2kit report`` diagnoses every row up to this many, else a random sample of DEFAULT_SAMPLE rows
-SAMPLE_ABOVE, DEFAULT_SAMPLE = 200_000, 100_000
+SAMPLE_ABOVE, DEFAULT_SAMPLE = 50_000, 20_000
 
 
 def sample_rows(frame, n: int | None, seed: int):

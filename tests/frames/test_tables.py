@@ -143,3 +143,20 @@ def test_diagnose_takes_a_formula(frame):
     assert d.row_labels[0] == "r0" and d.formula == "y ~ x1 + C(g)"
     ref = l2.fit("y ~ x1 + C(g)", data=df)
     np.testing.assert_allclose(d.fits["squared"].params, ref.params, rtol=1e-12)
+
+
+def test_plain_numeric_formula_fast_path_equals_formulaic():
+    # a formula of plain numeric columns is copied straight into the design (no formulaic frames): same fit
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame(rng.normal(size=(1000, 3)), columns=["a", "b", "c"]).assign(k=np.arange(1000) % 9)
+    df["y"] = df.a - 2 * df.b + 0.1 * df.k + rng.normal(size=1000)
+    f = l2.fit("y ~ a + b + k", data=df)
+    ref = l2.fit(df[["a", "b", "k"]].to_numpy(), df["y"].to_numpy())
+    np.testing.assert_allclose(f.params, ref.params, rtol=1e-12)
+    assert f.feature_names == ("a", "b", "k")
+    np.testing.assert_allclose(f.predict(df[["k", "b", "a"]].iloc[:5]), ref.predict(df[["a", "b", "k"]].to_numpy()[:5]),
+                               rtol=1e-12)
+    with pytest.raises(InputError, match="no column 'b'"):
+        f.predict(df[["a", "k"]])
+    g = l2.fit("y ~ a + C(k)", data=df)   # factors still go through formulaic, levels from every row
+    assert g.feature_names[-1] == "C(k)[T.8]"

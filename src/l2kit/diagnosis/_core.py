@@ -148,8 +148,11 @@ class Diagnosis:
                          + (f"{cv.log_score:>11.4g}" if self.is_count else ""))
         lines.append("-" * len(head))
         if self.outliers.size:
-            shown = ", ".join(str(int(i) + 1) for i in self.outliers[:20])
-            lines.append(f"outliers (rows, from 1): {shown}" + (" ..." if self.outliers.size > 20 else ""))
+            from ._rows import row_names
+
+            shown = ", ".join(row_names(self, self.outliers[:20]))
+            what = "rows, from 1" if self.row_labels is None else "row labels"
+            lines.append(f"outliers ({what}): {shown}" + (" ..." if self.outliers.size > 20 else ""))
         lines.append(f"recommendation: {self.recommendation}")
         return "\n".join(lines)
 

@@ -93,15 +93,21 @@ class Coding:
                                  "map those rows to a fitted level or refit with them") from None
             except FactorEvaluationError as exc:
                 raise _evaluation_error(exc, df, "X") from None
-        return _drop_intercept(mm)[0]
+        return _drop_intercept(mm, self.spec.column_names)[0]
 
 
-def _drop_intercept(mm) -> tuple[np.ndarray, tuple[str, ...], bool]:
-    names = [str(c) for c in mm.columns]
-    has = INTERCEPT in names
-    keep = [c for c in names if c != INTERCEPT]
-    X = np.asarray(mm[keep], dtype=np.float64) if keep else np.empty((len(mm), 0))
-    return X, tuple(keep), has
+def _drop_intercept(mm, names=None) -> tuple[np.ndarray, tuple[str, ...], bool]:
+    """The model matrix without its intercept column, as one C-contiguous float64 array (the only copy)."""
+    names = [str(c) for c in (names if names is not None else mm.model_spec.column_names)]
+    arr = np.asarray(mm)
+    keep = [j for j, c in enumerate(names) if c != INTERCEPT]
+    if len(keep) == len(names):
+        X = np.ascontiguousarray(arr, dtype=np.float64)
+    elif keep == list(range(1, len(names))):
+        X = np.ascontiguousarray(arr[:, 1:], dtype=np.float64)
+    else:
+        X = np.ascontiguousarray(arr[:, keep], dtype=np.float64)
+    return X, tuple(names[j] for j in keep), len(keep) < len(names)
 
 
 @dataclass(frozen=True)
@@ -185,21 +191,62 @@ def design_from_formula(formula: str, data: Any, *, missing: str = "raise") -> T
     if keep is not None:
         df = df.loc[keep]
     refuse_infinite(df, used)
+    fast = _plain_numeric(f, formula, df)
+    if fast is not None:
+        return fast(formula, df, miss, keep)
     try:
-        mm = model_matrix(f, df, na_action="raise")
+        mm = model_matrix(f, df, na_action="raise", output="numpy")
     except FactorEvaluationError as exc:
         raise _evaluation_error(exc, df, "formula") from None
     except ValueError as exc:   # e.g. log of a non-positive value gives NaN, refused by na_action="raise"
         raise InputError("formula", "terms that are finite on every row", str(exc).splitlines()[0],
                          "check the transforms (log of zero or negative values?) and the data") from None
-    if len(mm.lhs.columns) != 1:
-        raise InputError("formula", "one numeric response", f"response columns {list(mm.lhs.columns)}",
+    if len(mm.lhs.model_spec.column_names) != 1:
+        raise InputError("formula", "one numeric response", f"response columns {list(mm.lhs.model_spec.column_names)}",
                          "put a numeric column on the left of '~' (code a factor as 0/1 first)")
     y = np.asarray(mm.lhs, dtype=np.float64).reshape(-1)
-    X, names, has_intercept = _drop_intercept(mm.rhs)
     spec = mm.rhs.model_spec
+    X, names, has_intercept = _drop_intercept(mm.rhs)
+    del mm   # the model matrix with its intercept column: free it before fitting
     coding = Coding(formula, spec, names, _factors(df, used), tuple(map(str, used)))
     return TableDesign(X, y, names, has_intercept, coding, _labels(df), miss, keep)
+
+
+#: rows of the head a plain-numeric formula is first coded on (the spec, names and checks), before the columns
+#: are copied straight into the design matrix
+_HEAD = 64
+
+
+def _plain_numeric(f, formula: str, df):
+    """For a formula whose terms are all numeric columns as they are (``y ~ x1 + x2``), a builder that copies
+    the columns straight into the design matrix (one copy, no intermediate frames: 1e6 x 20 in a fraction of
+    formulaic's time and memory), else None. The coding (spec, names) is formulaic's, made on the first rows."""
+    import pandas as pd
+    from formulaic import model_matrix
+
+    def numeric(c):
+        return c in df.columns and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+
+    terms = [str(t) for t in f.rhs if str(t) != "1"] + [str(t) for t in f.lhs]
+    if len(df) <= 4 * _HEAD or not all(numeric(t) for t in terms):
+        return None   # transforms, factors and interactions go through formulaic
+    # from the string: a formulaic Formula object would keep the head's factor levels for the full table
+    head = model_matrix(formula, df.iloc[:_HEAD], na_action="raise", output="numpy")
+    names = [str(c) for c in head.rhs.model_spec.column_names]
+    lhs = [str(c) for c in head.lhs.model_spec.column_names]
+    cols = [c for c in names if c != INTERCEPT]
+    if len(lhs) != 1 or not all(numeric(c) for c in [*lhs, *cols]):
+        return None
+
+    def build(formula, frame, miss, keep):
+        X = np.empty((len(frame), len(cols)))
+        for j, c in enumerate(cols):
+            X[:, j] = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        y = frame[lhs[0]].to_numpy(dtype=np.float64, na_value=np.nan)
+        spec = head.rhs.model_spec
+        coding = Coding(formula, spec, tuple(cols), (), tuple(dict.fromkeys([*lhs, *cols])))
+        return TableDesign(X, y, tuple(cols), INTERCEPT in names, coding, _labels(frame), miss, keep)
+    return build
 
 
 def design_from_table(X: Any, y: Any, *, fit_intercept: bool = True, missing: str = "raise") -> TableDesign:
@@ -231,7 +278,7 @@ def design_from_table(X: Any, y: Any, *, fit_intercept: bool = True, missing: st
     refuse_infinite(df, list(df.columns))
     from formulaic import model_matrix
 
-    mm = model_matrix(formula, df, na_action="raise")
+    mm = model_matrix(formula, df, na_action="raise", output="numpy")
     Xv, names, _ = _drop_intercept(mm)
     cols = list(df.columns)
     coding = Coding(formula, mm.model_spec, names, _factors(df, cols), tuple(map(str, cols)))

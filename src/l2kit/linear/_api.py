@@ -177,8 +177,6 @@ def fit(X: Any, y: Any = None, *, data: Any = None, loss: Any = None, weights: A
 
 def _fit_table(X, y, *, data, missing, fit_intercept, feature_names, **kwargs) -> Fit:
     """Code a table or formula (:mod:`l2kit.frames`), fit the arrays, and keep the coding and labels on the fit."""
-    import dataclasses
-
     from ..frames import design_from_formula, design_from_table
 
     if feature_names is not None:
@@ -200,6 +198,14 @@ def _fit_table(X, y, *, data, missing, fit_intercept, feature_names, **kwargs) -
         if y is None:
             raise InputError("y", "the target: an array or the name of a column of X", "None", "pass y")
         td = design_from_table(X, y, fit_intercept=fit_intercept, missing=missing)
+    return fit_table_design(td, **kwargs)
+
+
+def fit_table_design(td, **kwargs) -> Fit:
+    """Fit a coded table (:class:`l2kit.frames.TableDesign`): per-row options follow the rows kept, and the
+    fit keeps the formula, row labels, missing-value report and coding. The caller may drop the table first."""
+    import dataclasses
+
     for name in _ROW_OPTIONS:
         v = kwargs.get(name)
         if td.keep is not None and v is not None and not isinstance(v, str):
