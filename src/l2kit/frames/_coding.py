@@ -10,6 +10,7 @@ numeric unless written ``C(x)``, as in R.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -58,8 +59,6 @@ def _used_columns(f, formula: str, df) -> list:
 
 
 def _names_in(text: str) -> list[str]:
-    import re
-
     return re.findall(r"`([^`]+)` is not present", text)
 
 
@@ -89,7 +88,8 @@ class Coding:
             try:
                 mm = self.spec.get_model_matrix(df)
             except DataMismatchWarning as exc:
-                raise InputError("X", "factor levels seen when fitting", str(exc).split(". They")[0],
+                unseen = re.sub(r"np\.\w+\(([^)]*)\)", r"\1", str(exc).split(": ", 1)[-1].split(". They")[0])
+                raise InputError("X", "factor levels seen when fitting", f"unseen level(s) {unseen}",
                                  "map those rows to a fitted level or refit with them") from None
             except FactorEvaluationError as exc:
                 raise _evaluation_error(exc, df, "X") from None
