@@ -225,7 +225,7 @@ def _cmd_fit(args) -> int:
     loss = parse_loss(args.loss)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_prepared(p, loss, args.missing)
+        fit = fit_prepared(p, loss, args.missing, release=True)   # the table is not needed once coded
     notes = [str(w.message) for w in caught]
     if args.json:
         out = fit.to_dict()

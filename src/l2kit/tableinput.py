@@ -290,9 +290,10 @@ def fit_design(p: Prepared, td, loss):
         raise file_error(exc, p.path, {"y": p.target, "weights": getattr(p.weights, "name", None)}) from None
 
 
-def fit_prepared(p: Prepared, loss, missing: str):
-    """``l2.fit(p.formula, data=p.frame, loss=loss, missing=missing)`` with errors naming the file."""
-    return fit_design(p, design_prepared(p, missing), loss)
+def fit_prepared(p: Prepared, loss, missing: str, *, release: bool = False):
+    """``l2.fit(p.formula, data=p.frame, loss=loss, missing=missing)`` with errors naming the file
+    (``release=True``: drop the table once coded, see :func:`design_prepared`)."""
+    return fit_design(p, design_prepared(p, missing, release=release), loss)
 
 
 def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:

@@ -127,8 +127,8 @@ class TableDesign:
 def _labels(df) -> tuple | None:
     import pandas as pd
 
-    if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
-        return None   # the default index: positions, not labels
+    if isinstance(df.index, pd.RangeIndex) and df.index.start in (0, 1) and df.index.step == 1:
+        return None   # the default index, or rows numbered from 1: positions (named from 1), not labels
     return tuple(str(v) for v in df.index)
 
 

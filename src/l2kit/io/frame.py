@@ -18,7 +18,6 @@ extension) or Parquet, read by pyarrow. For CSV:
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -122,7 +121,10 @@ def _dialect(path: str, text: str, sep: str | None, decimal: str | None) -> tupl
 
 def _quoted_numeric(text: str, sep: str) -> list[str]:
     """Columns whose sampled values are all quoted numbers: R's write.csv of an integer-coded factor."""
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep, quoting=csv.QUOTE_NONE))
+    try:
+        rows = list(csv.reader(text.splitlines(), delimiter=sep, quoting=csv.QUOTE_NONE))
+    except csv.Error:   # a heuristic on a sample: without it the column is read as pyarrow types it
+        return []
     if len(rows) < 2:
         return []
     header = [h.strip('"') for h in rows[0]]
@@ -152,7 +154,11 @@ def _read_csv(path: str, comp: str | None, sep: str | None, decimal: str | None,
         if _sniff(path):
             raise _encoding_error(path)
     sep, decimal, notes = _dialect(path, text, sep, decimal)
-    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    try:   # splitlines: CR, LF and CRLF line ends alike
+        header = next(csv.reader(text.splitlines()[:1], delimiter=sep), [])
+    except csv.Error as exc:
+        raise DataError(f"the header line cannot be parsed ({exc})", file=path,
+                        fix="check the quoting of the column names") from None
     _unique(path, header)
     names = [h if h or j else ROWNAMES for j, h in enumerate(header)]
     quoted = [c for c in _quoted_numeric(text, sep) if c in names]
