@@ -29,6 +29,12 @@ def _irls():
     return fit_irls
 
 
+def _mm():
+    from .robust import fit_mm
+
+    return fit_mm
+
+
 def _linprog():
     from .robust import fit_quantile
 
@@ -50,7 +56,7 @@ def _gradient():
 # loss.fit_family -> the solver family's entry point (a sub-package each, imported on first use);
 # each takes (design, loss, **options) -> Fit
 _SOLVERS = {"least_squares": _least_squares, "irls": _irls, "linprog": _linprog, "glm": _glm,
-            "gradient": _gradient}
+            "gradient": _gradient, "mm": _mm}
 
 
 def _is_chunk_iterator(X: Any) -> bool:
@@ -118,6 +124,9 @@ def fit(X: Any, y: Any = None, *, data: Any = None, loss: Any = None, weights: A
     method : str
         Solver path; "auto" chooses. ``"gradient"``, ``"trust"`` or
         ``"lbfgs"`` force the generic gradient solver for any smooth loss.
+        ``"mm"`` (with ``loss=Tukey(...)``): the high-breakdown MM-estimator
+        of robustbase's ``lmrob`` (options ``seed=``...; see
+        :func:`l2kit.linear.robust.fit_mm`).
     **options
         Solver-specific options (``cov_type``, ``scale``, ``max_iter``,
         ``tol``, ...); unknown ones are refused.
@@ -142,6 +151,8 @@ def fit(X: Any, y: Any = None, *, data: Any = None, loss: Any = None, weights: A
     family = loss.fit_family
     if method in GRADIENT_METHODS:
         family = "gradient"
+    elif method == "mm":   # the high-breakdown MM-estimator (robust/mm.py); it checks the loss can do it
+        family = "mm"
     if family is None or family not in _SOLVERS:
         fittable = sorted(cls.name for cls in loss_classes() if cls.fit_family in _SOLVERS)
         raise InputError("loss", "a loss that l2kit.fit can minimise (" + ", ".join(fittable) + ")",

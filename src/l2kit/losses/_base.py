@@ -159,6 +159,10 @@ class ResidualLoss(Loss):
     """A loss of the residual ``r = y_true - y_pred`` alone: ``l = rho(r)``."""
 
     fit_family: ClassVar[str | None] = "irls"
+    #: parameters of the same loss that make it the bounded rho of a 50 %-breakdown S-estimator (with the
+    #: right-hand side b = sup(rho) / 2), as robustbase's ``tuning.chi``; None where rho is unbounded.
+    #: ``l2kit.fit(..., method="mm")`` needs it.
+    s_tuning: ClassVar[dict[str, float] | None] = None
 
     # -- residual functions (public; one xp resolution each) --------------
     def rho(self, r: Any):

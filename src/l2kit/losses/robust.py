@@ -480,6 +480,8 @@ class Tukey(ResidualLoss):
     convex = False
     smooth = True
     redescending = True
+    #: robustbase's ``tuning.chi`` for the bisquare S-estimator at 50 % breakdown (``lmrob.control``)
+    s_tuning: ClassVar[dict[str, float] | None] = {"c": 1.54764}
 
     def __post_init__(self):
         tuning_constant(self, "c")

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._design import Training
 from .._linalg import gram_rank, small_solve, weighted_gram, x_dot, xt_dot
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "residual_training"]
+
+
+def residual_training(X, y, c, r) -> Training:
+    """The training data of a fit of the residual alone (no variance function, no deviance, no leverage
+    weights): what :mod:`l2kit.linear._residuals` needs for the residual kinds such a fit defines."""
+    return Training(X, y, c, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None, "unit_deviance": None,
+                                            "hat_weights": None, "prior": None, "dispersion_fixed": False})
 
 
 class Problem:
