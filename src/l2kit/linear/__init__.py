@@ -11,5 +11,7 @@ from .._errors import CollinearityWarning
 from .._status import Status
 from ._api import fit
 from ._result import Fit
+from .least_squares.path import PenaltyPath, enet_path
+from .robust.quantile import fit_quantiles
 
-__all__ = ["CollinearityWarning", "Fit", "Status", "fit"]
+__all__ = ["CollinearityWarning", "Fit", "PenaltyPath", "Status", "enet_path", "fit", "fit_quantiles"]

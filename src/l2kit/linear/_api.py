@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .._array import as_numpy
+from .._array import as_numpy, from_frame
 from .._errors import InputError
 from ..frames import is_table
 from ..losses import Loss, Squared, get_loss, loss_classes
@@ -119,7 +119,11 @@ def fit(X: Any, y: Any = None, *, data: Any = None, loss: Any = None, weights: A
         Error covariance for GLS (full matrix) or per-row variances.
     alpha, l1_ratio : float
         Penalty strength and mix (ridge: l1_ratio=0; lasso: l1_ratio=1).
-        ``alpha`` may also be "loo", "gcv" or a grid for ridge selection.
+        ``alpha`` may also be "loo", "gcv" or a grid for ridge selection, or
+        "cv" for K-fold cross-validation of the lasso / elastic-net / ridge
+        path (options ``folds``, ``cv_select``...; see
+        :func:`l2kit.linear.least_squares.fit_least_squares`); the path
+        itself is :func:`l2kit.enet_path`.
     fit_intercept : bool
     method : str
         Solver path; "auto" chooses. ``"gradient"``, ``"trust"`` or
@@ -160,6 +164,10 @@ def fit(X: Any, y: Any = None, *, data: Any = None, loss: Any = None, weights: A
     common = dict(weights=weights, cov=cov, alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
                   method=method, feature_names=feature_names, **options)
     mod = type(X).__module__.split(".")[0]
+    if mod == "dask" and hasattr(X, "to_dask_array"):   # a Dask DataFrame: its columns as a row-chunked array
+        if feature_names is None:
+            common["feature_names"] = tuple(str(c) for c in X.columns)
+        X, y, common["weights"] = from_frame(X), from_frame(y), from_frame(weights)
     if mod == "dask" or _is_chunk_iterator(X):
         if family != "least_squares":
             raise InputError("X", "an in-memory array for loss " + repr(loss), "chunked/distributed data",

@@ -68,6 +68,13 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         Supplies ``weight`` (IRLS), ``psi`` and ``psi_prime`` (standard
         errors). Tuning constants are in units of the scale.
     fit_intercept : bool, default True
+    alpha : float, default 0.0
+        Ridge penalty (``l1_ratio`` must be 0): minimises
+        :math:`\frac{1}{\sum c}\sum_i c_i s^2\rho(r_i/s)/\rho''(0) + \frac{\alpha}{2}\|\beta\|^2`
+        (intercept unpenalised), glmnet's :math:`\frac{1}{2n}\mathrm{RSS}` scaling near :math:`r=0`.
+        At a fixed ``scale=s`` and ``Huber(delta=eps)`` this is scikit-learn's
+        ``HuberRegressor(epsilon=eps, alpha=alpha * n / s)`` at its scale ``s``. A penalised fit has
+        no standard errors.
     method : {"auto", "irls", "newton"}
         ``"irls"``: plain IRLS steps from ``loss.weight``. ``"newton"``:
         the same loop with safeguarded Newton steps (``psi_prime``), which
@@ -138,12 +145,14 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     >>> f.converged, np.round(f.coef, 1)
     (True, array([ 2., -1.]))
     """
-    opts = check_common(options, "IRLS", _OPTIONS)
+    opts = check_common(options, "IRLS", _OPTIONS, penalty="l2")
     o = _read_options(opts)
     spec = read_cov_options(opts, solver="IRLS", supported=_COV_TYPES, default="nonrobust", n=design.y.shape[0])
     design.require_real("this loss")
     y, c = design.y, design.weights
     state = Problem(design.X, y, c, o.fit_intercept)
+    # ridge: (1/sum c) sum c s^2 rho(r/s) / rho''(0) + alpha/2 |beta|^2, i.e. glmnet's 1/(2n) RSS near r = 0
+    state.set_ridge(opts["alpha"] * state.sumw * float(np.asarray(loss._weight(_np_xp(), np.zeros(1)))[0]))
     if state.rank == 0:
         raise InputError("X", "at least one non-constant column or an intercept", "an all-zero design",
                          "add features or fit_intercept=True")
@@ -169,7 +178,10 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     # -- Huber's covariances (statsmodels RLM H1/H2/H3, with case weights); the sandwiches below --------
     model_based = spec.kind in ("nonrobust", "H1", "H2", "H3")
     cov = _huber_cov(loss, r, scale, state, spec.kind, o.mass) if state.full and model_based else None
-    if not state.full:
+    if opts["alpha"] > 0:
+        cov = None
+        message += f"; ridge penalty alpha={opts['alpha']:g}: no standard errors (the penalty biases the estimates)"
+    elif not state.full:
         message += (f"; X is rank deficient (rank {state.rank} of {state.k} columns): minimum-norm coefficients, "
                     "no standard errors (drop the dependent columns)")
         if status is Status.SUCCESS:
@@ -178,7 +190,7 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         intercept, coef, cov = uncentre(beta, cov, state.mean, True)
         beta = np.concatenate([[intercept], coef])
     iw = loss._weight(_np_xp(), r / scale) if scale > 0 else np.ones_like(r)
-    if not model_based and state.full:
+    if not model_based and state.full and not opts["alpha"]:
         cov = _sandwich_cov(loss, r, scale, design.with_intercept(o.fit_intercept), state.cw, spec, iw)
         if cov is None:
             message += ("; standard errors undefined: sum c psi'(r/s) x x' is not positive definite at the "
@@ -320,7 +332,8 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
             if cw is not None:
                 v *= cw
             grad = state._rhs(state.X, v)
-            step = small_solve(H, grad, state.full) if np.all(np.isfinite(H)) else None
+            step = small_solve(state.penalised(H), state.penalised(grad, beta), state.full) \
+                if np.all(np.isfinite(H)) else None
             big_step = step is not None and (
                 math.sqrt(max(float(step @ state.G0 @ step), 0.0) / state.sumw) > 0.05 * scale)
             if step is not None and np.all(np.isfinite(step)) and not big_step:
@@ -329,19 +342,19 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
                 new = beta + step
                 r_new = state.resid(new, out=spare)
             elif step is not None and np.all(np.isfinite(step)):
-                f0 = state.csum(np.asarray(loss._rho(xp, u)))
+                f0 = state.csum(np.asarray(loss._rho(xp, u))) + state.penalty(beta, scale)
                 t = 1.0
                 for _ in range(20):
                     cand = beta + t * step
                     rc = state.resid(cand, out=spare)
-                    f1 = state.csum(np.asarray(loss._rho(xp, rc / scale)))
+                    f1 = state.csum(np.asarray(loss._rho(xp, rc / scale))) + state.penalty(cand, scale)
                     if f1 <= f0 + 1e-12 * abs(f0):
                         new, r_new = cand, rc
                         break
                     t *= 0.5
         if new is None:                 # an IRLS step (also the fallback of a Newton step that did not descend)
             (Gw,), idx, Xs = state.grams([wt], [w0])
-            new = small_solve(Gw, state.rhs(wt, w0, idx, Xs), state.full)
+            new = small_solve(state.penalised(Gw), state.rhs(wt, w0, idx, Xs), state.full)
             r_new = state.resid(new, out=spare)
         dlt = new - beta
         beta, r, spare = new, r_new, r
