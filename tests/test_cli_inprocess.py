@@ -126,7 +126,7 @@ def test_fit_blames_the_weights_column(tmp_path, capsys):
                          needles=("w.csv", "column 'w'", "largest weight", "divide the weights"))
 
 
-@pytest.mark.parametrize("command", ["score", "fit"])
+@pytest.mark.parametrize("command", ["score"])   # fit reads the whole table first since issue 18
 def test_a_file_truncated_during_the_run_exits_2(tmp_path, capsys, monkeypatch, command):
     # the part that was read was scored and the run exited 0
     path = _write(tmp_path, "t.csv", _table(rows=2000))

@@ -153,8 +153,12 @@ def test_missing_cell_names_row(tmp_path, stack_csv):
     cells[3] = ""
     lines[3] = ",".join(cells)
     stack_csv.write_text("\n".join(lines) + "\n")
-    assert_bad_input(run("report", stack_csv, "--out", tmp_path / "r.html"), "column 'loss'", "row 3")
+    # issue 18: missing values are dropped listwise by default, and said so; --missing raise refuses
+    assert_bad_input(run("report", stack_csv, "--missing", "raise", "--out", tmp_path / "r.html"), "column 'loss'",
+                     "row 3")
     _no_leftovers(tmp_path, ["stack.csv"])
+    p = run("report", stack_csv, "--out", tmp_path / "r.html")
+    assert p.returncode == 0 and "1 row(s) with missing values dropped" in p.stderr and "loss (1)" in p.stderr
 
 
 @pytest.mark.parametrize("content", ["airflow,loss\n", ""], ids=["header-only", "zero-bytes"])
@@ -181,7 +185,7 @@ def test_bad_folds_and_out_folder(tmp_path, stack_csv):
 def test_too_few_rows(tmp_path):
     path = tmp_path / "tiny.csv"
     path.write_text("a,b,c,y\n1,2,3,4\n2,3,4,5\n3,4,5,7\n")
-    assert_bad_input(run("report", path, "--out", tmp_path / "r.html"), "tiny.csv", "3 data rows")
+    assert_bad_input(run("report", path, "--out", tmp_path / "r.html"), "tiny.csv", "number of rows (3)")
 
 
 def test_argparse_errors_exit_2():

@@ -103,6 +103,10 @@ class Diagnosis:
     choice: dict = field(default_factory=dict)
     verdict: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
+    #: from a table (``l2.diagnose(formula, data=df)``): the formula, row labels, and rows dropped for missing values
+    formula: str | None = None
+    row_labels: tuple | None = None
+    missing: Any = None
 
     # -- derived views ----------------------------------------------------
     @property
@@ -177,19 +181,25 @@ class Diagnosis:
                          + (f"{cv.log_score:>11.4g}" if self.is_count else ""))
         lines.append("-" * len(head))
         if self.outliers.size:
-            shown = ", ".join(str(int(i) + 1) for i in self.outliers[:20])
-            lines.append(f"outliers (rows, from 1): {shown}" + (" ..." if self.outliers.size > 20 else ""))
+            from ._rows import row_names
+
+            shown = ", ".join(row_names(self, self.outliers[:20]))
+            what = "rows, from 1" if self.row_labels is None else "row labels"
+            lines.append(f"outliers ({what}): {shown}" + (" ..." if self.outliers.size > 20 else ""))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return (f"Diagnosis(n={self.y.size}, target={self.target!r}, recommendation={self.recommendation}, "
                 f"outliers={[int(i) for i in self.outliers[:10]]}{'...' if self.outliers.size > 10 else ''})")
 
-    def to_html(self, path, *, title: str | None = None) -> str:
-        """Write the self-contained HTML report to ``path`` atomically; return the path."""
+    def to_html(self, path, *, title: str | None = None, provenance: dict | None = None) -> str:
+        """Write the self-contained HTML report to ``path`` atomically; return the path.
+
+        ``provenance``: entries for the report's provenance table (command line, data file SHA-256, seed...).
+        """
         from .html import write_report
 
-        return write_report(self, path, title=title)
+        return write_report(self, path, title=title, provenance=provenance)
 
 
 def _residuals(fit, X, y) -> np.ndarray:
@@ -228,7 +238,8 @@ def _check_options(folds, n, level, repeats, cv):
     return int(repeats)
 
 
-def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", counts: bool | None = None,
+def diagnose(X: Any, y: Any = None, *, data: Any = None, missing: str = "raise",
+             feature_names: Any = None, target: str = "y", counts: bool | None = None,
              folds: int = 5, repeats: int | None = None, seed: int = 0, level: float = 0.05,
              ordered: bool = False, cv: bool | str = True, random_state: int | None = None,
              progress: Any = None) -> Diagnosis:
@@ -263,8 +274,14 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
 
     Parameters
     ----------
-    X : array of shape (n, p)
-    y : array of shape (n,)
+    X : array of shape (n, p), table, or formula
+        A formula (``"y ~ x1 + C(g)"``) is evaluated on ``data``; a table is
+        coded as by :func:`l2kit.fit` (factors, names, row labels).
+    y : array of shape (n,), or a column name of a table ``X`` (omit with a formula)
+    data : table, optional
+    missing : {"raise", "drop"}
+        Missing values in a table: refused with the count per column, or
+        rows dropped listwise (counted on ``Diagnosis.missing``).
     feature_names : sequence of str, optional
     target : str
         Name of ``y`` used in the reasons.
@@ -305,10 +322,14 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     >>> d.recommendation.name, d.checks["heavy_tails"].verdict
     ('squared', 'pass')
     """
+    from ..frames import is_table
     from ..linear._design import check_finite_design, validate_design
     from ._prepare import prepare
     from .assess import assess
 
+    table = None
+    if isinstance(X, str) or data is not None or is_table(X):
+        table, X, y, feature_names, target = _table_design(X, y, data, missing, target)
     if target == "y" and isinstance(getattr(y, "name", None), str):  # a pandas Series names itself
         target = y.name
     seed = int(seed if random_state is None else random_state)
@@ -387,6 +408,10 @@ def diagnose(X: Any, y: Any, *, feature_names: Any = None, target: str = "y", co
     for key, value in (("recommendation", rec), ("reasons", tuple(reasons)), ("verdict", tuple(verdict)),
                        ("next_steps", tuple(steps)), ("choice", choice)):
         object.__setattr__(d, key, value)
+    if table is not None:
+        object.__setattr__(d, "formula", table.coding.formula)
+        object.__setattr__(d, "row_labels", table.row_labels)
+        object.__setattr__(d, "missing", table.missing)
     return d
 
 
@@ -422,6 +447,24 @@ def _count_tests(fits, Xn, yn, p):
             theta = float(parts[1])
             znb = zero_inflation(yn, parts[0], theta=theta)
     return od, zp, znb, theta
+
+
+def _table_design(X, y, data, missing, target):
+    """A formula or table coded by :mod:`l2kit.frames`: ``(table, X, y, feature_names, target)``."""
+    from ..frames import design_from_formula, design_from_table
+
+    if isinstance(X, str):
+        if data is None or y is not None:
+            raise InputError("data", "a table for the formula (and y=None)", type(data).__name__,
+                             "call l2.diagnose('y ~ x1 + C(g)', data=df)")
+        td = design_from_formula(X, data, missing=missing)
+        target = X.split("~")[0].strip() if target == "y" else target
+    else:
+        td = design_from_table(X, y, missing=missing)
+        name = y if isinstance(y, str) else getattr(y, "name", None)
+        if isinstance(name, str) and target == "y":   # a pandas Series names itself
+            target = name
+    return td, td.X, td.y, td.feature_names, target
 
 
 def _count_outliers(fit, X, y, fallback):
