@@ -13,6 +13,10 @@ The ``sphere`` link (Geodesic fits) sees directions only, so the scale of
 :math:`B` is pinned by the penalty :math:`(\overline{|\eta|^2} - 1)^2`, which
 vanishes at the reported representative and leaves the minimising directions
 unchanged.
+
+A ridge penalty adds :math:`\tfrac12\sum_k \lambda_k\theta_k^2` over the flat
+parameters ``theta`` (``ridge``: the per-parameter :math:`\lambda_k`, zero for
+the intercept row), to the value, the gradient and the Hessian alike.
 """
 
 from __future__ import annotations
@@ -39,13 +43,19 @@ class Objective:
     """The objective of the generic gradient solver on design ``A`` (rows ``(n, q)``), targets ``Y`` ``(n, d)``."""
 
     def __init__(self, loss: Any, link: Any, A: np.ndarray, Y: np.ndarray, w: np.ndarray, kwargs: dict,
-                 multi: bool):
+                 multi: bool, ridge: np.ndarray | None = None):
         self.loss, self.link, self.A, self.Y, self.w, self.kw, self.multi = loss, link, A, Y, w, kwargs, multi
+        self.ridge = ridge
         self.sw = float(w.sum())
         self.q, self.d = A.shape[1], Y.shape[1]
         #: the loss receives the linear predictor itself (Focal(logits=True) under the logit link)
         self.eta_is_input = link.elementwise and link.name != "identity" and loss.takes_linear_predictor
         self.pinned = link.name == "sphere"
+
+    @staticmethod
+    def array_namespace():
+        """The NumPy namespace the loss kernels receive."""
+        return _np()
 
     def prediction(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """What the loss receives for ``eta``, and its derivative (None: the identity)."""
@@ -79,7 +89,11 @@ class Objective:
             m = float(w @ np.sum(eta * eta, axis=1)) / sw
             f += (m - 1.0) ** 2
             grad = grad + 2 * (m - 1.0) * (2 * A.T @ (w[:, None] * eta) / sw)
-        return f, grad.reshape(-1)
+        grad = grad.reshape(-1)
+        if self.ridge is not None:
+            f += 0.5 * float(theta @ (self.ridge * theta))
+            grad = grad + self.ridge * theta
+        return f, grad
 
     def row_hessian(self, eta: np.ndarray) -> np.ndarray:
         """(n, d, d): central differences of the analytic d loss / d eta, one output at a time."""
@@ -111,4 +125,4 @@ class Objective:
             dm = (2 * A.T @ (w[:, None] * eta) / sw).reshape(-1)
             G = (A * (w / sw)[:, None]).T @ A
             H = H + 2 * np.outer(dm, dm) + 2 * (m - 1.0) * 2 * np.kron(G, np.eye(d))
-        return H
+        return H if self.ridge is None else H + np.diag(self.ridge)

@@ -31,6 +31,7 @@ default (``cov_type="nonrobust"``), with ``loglike`` reported.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ from ..._status import Status
 from ...losses.links import get_link
 from .._covariance import read_cov_options, sandwich
 from .._design import Design
-from .._linalg import pinvh
+from .._linalg import gram_rank, pinvh
 from .._options import GRADIENT_METHODS, check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
 from ._objective import NonFiniteObjective, Objective
@@ -123,7 +124,8 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
     >>> f.converged, f.method, bool(abs(f.coef[0] - 2.0) < 0.2)
     (True, 'trust', True)
     """
-    opts = check_common(options, "gradient", _OPTIONS)
+    opts = check_common(options, "gradient", _OPTIONS, penalty="l2")
+    alpha = opts["alpha"]
     spec = read_cov_options(opts, solver="gradient", supported=_COV_TYPES, default="auto", n=design.y.shape[0])
     fit_intercept = bool(opts.get("fit_intercept", True))
     method = opts.get("method", "auto")
@@ -141,15 +143,21 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
         raise InputError("y", "shape (n, d) (d variables on the last axis)" if loss.reduces_last_axis
                          else "shape (n,)", f"shape {y.shape}", "reshape the target for this loss")
     link = _link(loss, opts.get("link"))
+    if alpha > 0 and link.name == "sphere":
+        raise InputError("alpha", "0 for the sphere link (Geodesic)", repr(alpha),
+                         "the loss sees directions only, so a ridge penalty would only shrink an arbitrary scale; "
+                         "drop alpha")
     Y = y if multi else y[:, None]
     kw = _loss_kwargs(loss, y, _in_domain(link, loss, y), opts.get("loss_kwargs"))
     kw = {k: (np.asarray(v)[:, None] if (not multi and np.ndim(v) == 1) else v) for k, v in kw.items()}
     Xa = design.with_intercept(fit_intercept)
     if Xa.shape[1] == 0:
         raise InputError("X", "at least one column or fit_intercept=True", "no parameters", "add a column")
-    rank = design.full_rank(Xa, type(loss).__name__)
+    # a ridge penalty makes the Hessian positive definite at any rank (as for the penalised GLM and IRLS)
+    rank = design.full_rank(Xa, type(loss).__name__) if not alpha > 0 else gram_rank((Xa * w[:, None]).T @ Xa)
     std = _Standardised(X, w, fit_intercept)
-    objective = Objective(loss, link, std.design(), Y, w, kw, multi)
+    ridge = _ridge(std, alpha / _data_scale(loss, link, y, Y, w, kw, multi), Y.shape[1]) if alpha > 0 else None
+    objective = Objective(loss, link, std.design(), Y, w, kw, multi, ridge)
     B0 = _start(opts.get("start"), link, Xa, Y, w, kw, fit_intercept)
     res, use = _minimise(objective, std.to_std(B0).reshape(-1), method, max_iter, tol)
     B = std.from_std(res.x.reshape(objective.q, objective.d))
@@ -159,8 +167,39 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
         # weighted mean |eta_i|^2 = 1 (predictions on average on the sphere); inference below is for it
         B = B / math.sqrt(float(w @ np.sum((Xa @ B) ** 2, axis=1)) / float(w.sum()))
         status, message = _check_directions(Xa @ B, w, status, message)
-    return build_design_fit(_estimates(objective, loss, Xa, B, y, spec, status, message, gnorm, res, use, rank),
-                            design, loss, fit_intercept)
+    est = _estimates(objective, loss, Xa, B, y, spec, status, message, gnorm, res, use, rank)
+    if alpha > 0:
+        est = replace(est, cov=None, message=est.message + f"; ridge penalty alpha={alpha:g}: no standard errors "
+                      "(the penalty biases the estimates)")
+    return build_design_fit(est, design, loss, fit_intercept)
+
+
+def _data_scale(loss, link, y, Y, w, kw, multi: bool) -> float:
+    r"""``c``: the penalised objective is :math:`c\,\overline{\ell} + \tfrac{\alpha}{2}\|\beta\|^2`.
+
+    The likelihood factor for a likelihood (the mean negative log-likelihood, as the penalised GLM);
+    else, for one output whose loss receives the prediction, :math:`1/\ell''` at a perfect prediction of the
+    weighted mean target (the loss is then :math:`r^2/2` near :math:`r = 0`, as the IRLS ridge); else 1.
+    """
+    factor = loss.likelihood_factor(y)
+    if factor is not None:
+        return float(factor)
+    if multi or (link.elementwise and link.name != "identity" and loss.takes_linear_predictor):
+        return 1.0
+    ybar = np.full((1, 1), float(w @ Y[:, 0]) / float(w.sum()))
+    kw0 = {k: (v[:1] if np.ndim(v) else v) for k, v in kw.items()}
+    h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(float(ybar[0, 0])))
+    xp = Objective.array_namespace()
+    g = [float(np.asarray(loss._grad(xp, ybar, ybar + s, **kw0)).reshape(-1)[0]) for s in (h, -h)]
+    curvature = (g[0] - g[1]) / (2 * h)
+    return 1.0 / curvature if math.isfinite(curvature) and curvature > 0 else 1.0
+
+
+def _ridge(std: _Standardised, lam: float, d: int) -> np.ndarray:
+    """Per-parameter ridge weights in the optimiser's standardised coordinates (slopes ``beta_j s_j``), row-major
+    (q, d); the intercept row is free, and centring the columns leaves the slopes and so the penalty unchanged."""
+    rows = np.concatenate([[0.0] if std.fit_intercept else [], lam / std.spread ** 2])
+    return np.repeat(rows, d)
 
 
 def _link(loss: Any, name: Any):
