@@ -169,7 +169,7 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
         status, message = _check_directions(Xa @ B, w, status, message)
     est = _estimates(objective, loss, Xa, B, y, spec, status, message, gnorm, res, use, rank)
     if alpha > 0:
-        est = replace(est, cov=None, message=est.message + f"; ridge penalty alpha={alpha:g}: no standard errors "
+        est = replace(est, cov=None, alpha=alpha, message=est.message + f"; ridge penalty alpha={alpha:g}: no standard errors "
                       "(the penalty biases the estimates)")
     return build_design_fit(est, design, loss, fit_intercept)
 
