@@ -18,6 +18,11 @@ from l2kit.sklearn import Regressor, RegressorCV  # noqa: E402
 _GLM_RANK = {"check_sample_weight_equivalence_on_dense_data": "a GLM refuses a rank-deficient design",
              "check_fit2d_1sample": "a GLM refuses a rank-deficient design (its message says so)"}
 _WEIGHT_CHECK = {"check_sample_weight_equivalence_on_dense_data": "the MAD scale of a 15 x 10 fit is ~0"}
+# the unpenalised gradient solver also needs a full-rank design (its ridge penalty lifts that, as the GLM's).
+# Not here: Focal/HeatmapFocal (targets are labels in [0, 1]; sklearn's regressor checks draw any reals) and
+# Mahalanobis/Geodesic (targets of shape (n, d); Regressor is single-output): their ridge is in tests/linear/gradient
+_GRADIENT_RANK = {"check_sample_weight_equivalence_on_dense_data": "the gradient solver refuses a rank-deficient "
+                  "design", "check_fit2d_1sample": "the gradient solver refuses a rank-deficient design"}
 
 
 @pytest.mark.parametrize(("est", "expected"), [
@@ -27,8 +32,14 @@ _WEIGHT_CHECK = {"check_sample_weight_equivalence_on_dense_data": "the MAD scale
     (Regressor(loss="tukey"), _WEIGHT_CHECK),
     (Regressor(loss=l2.PoissonNLL(allow_fractional=True), alpha=0.1), {}),
     (Regressor(loss="gamma_nll"), _GLM_RANK),
+    # the generic gradient solver: losses routed there, and smooth robust losses forced there by method=
+    (Regressor(loss="heatmap_mse"), _GRADIENT_RANK), (Regressor(loss="heatmap_mse", alpha=0.1), {}),
+    (Regressor(loss="gaussian_nll", alpha=0.1, fit_options={"loss_kwargs": {"var": 1.0}}), {}),
+    (Regressor(loss="log_cosh", method="trust", alpha=0.1), {}),
+    (Regressor(loss="cauchy", method="lbfgs", alpha=0.1), {}),
 ], ids=["ols", "ridge", "enet", "huber", "huber-ridge", "quantile-l1", "absolute-l1", "tukey", "poisson-ridge",
-        "gamma"])
+        "gamma", "heatmap_mse", "heatmap_mse-ridge", "gaussian_nll-ridge", "log_cosh-trust-ridge",
+        "cauchy-lbfgs-ridge"])
 def test_check_estimator(est, expected):
     results = check_estimator(est, on_fail=None, expected_failed_checks=expected)
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
