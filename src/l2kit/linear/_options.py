@@ -31,8 +31,8 @@ def check_common(options: dict, solver: str, allowed: tuple[str, ...], penalty: 
                 penalty, "0 (no penalty)")
             raise InputError("alpha", f"{fit} for {solver} fits", repr(alpha),
                              "pass a non-negative number" if penalty else
-                             "penalised fits are supported for Squared(), the robust losses (ridge) and "
-                             "Quantile/Absolute (L1); drop alpha")
+                             "penalised fits are supported for Squared(), the robust, GLM and gradient-solver "
+                             "losses (ridge) and Quantile/Absolute (L1); drop alpha")
     want = {"l2": 0.0, "l1": 1.0}.get(penalty, 0.0)
     if not (isinstance(l1_ratio, (int, float, np.floating, np.integer)) and l1_ratio == want) and not (
             alpha == 0 and l1_ratio in (0, 0.0)):

@@ -26,6 +26,11 @@ the same result as repeated rows), or, for a true likelihood
 (``GaussianNLL`` with known variances, ``Focal(gamma=0)`` on 0/1 labels, i.e.
 logistic regression), the inverse observed information :math:`H^{-1}` by
 default (``cov_type="nonrobust"``), with ``loglike`` reported.
+
+A ridge penalty ``alpha`` adds :math:`\tfrac{\alpha}{2}\|\beta\|^2` (intercept
+free) to :math:`c` times the mean loss, with :math:`c` chosen so that ``alpha``
+means what it means for the penalised GLM and IRLS fits (see
+:func:`fit_gradient`).
 """
 
 from __future__ import annotations
@@ -67,6 +72,23 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
     loss : Loss
         Any smooth loss with an analytic ``_grad``.
     fit_intercept : bool, default True
+    alpha : float, default 0.0
+        Ridge penalty (``l1_ratio`` must be 0): minimises
+
+        .. math::
+            c\,\frac{1}{\sum_i w_i}\sum_i w_i\,\ell\bigl(y_i, g^{-1}(\beta_0 + x_i^\top\beta)\bigr)
+            + \frac{\alpha}{2}\|\beta\|_2^2
+
+        (the intercept :math:`\beta_0` unpenalised; for several outputs every slope of every output).
+        :math:`c` is the likelihood factor for a likelihood (``GaussianNLL``, ``Focal(gamma=0)`` on 0/1
+        labels): the mean negative log-likelihood, as the penalised GLM, so ``Focal(gamma=0, alpha=None)``
+        is scikit-learn's ``LogisticRegression(C=1/(alpha * sum(w)))``. Otherwise, for one output whose
+        loss receives the prediction, :math:`c = 1/\ell''` at a perfect prediction of the weighted mean
+        target, so the loss is :math:`r^2/2` near :math:`r = 0` as in the IRLS ridge at scale 1
+        (``HeatmapMSE``: :math:`c = 1/2`, glmnet's ``1/(2n) RSS`` scaling, i.e. ``Ridge(alpha * sum(w))``;
+        ``LogCosh``, ``Cauchy``: :math:`c = 1`); else :math:`c = 1` (``Mahalanobis``, ``Focal`` with
+        ``gamma > 0``). Refused for the ``"sphere"`` link, whose scale is not identified. A penalised fit
+        has no standard errors and needs no full-rank design; ``alpha=0`` is the unpenalised fit exactly.
     method : {"auto", "gradient", "trust", "lbfgs"}
         ``"trust"``: trust-region Newton (``scipy.optimize.minimize(method=
         "trust-exact")``) with the finite-difference Hessian described in the
@@ -123,6 +145,12 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
     >>> f = l2.fit(X, y, loss=l2.GaussianNLL(), loss_kwargs={"var": var})
     >>> f.converged, f.method, bool(abs(f.coef[0] - 2.0) < 0.2)
     (True, 'trust', True)
+
+    A ridge penalty on a squared-error loss is the least-squares ridge (scikit-learn's ``Ridge(alpha * n)``):
+
+    >>> r = l2.fit(X, y, loss=l2.HeatmapMSE(), alpha=0.5, tol=1e-12)
+    >>> r.method, r.stderr is None, bool(np.allclose(r.coef, l2.fit(X, y, alpha=0.5).coef, rtol=1e-8))
+    ('trust', True, True)
     """
     opts = check_common(options, "gradient", _OPTIONS, penalty="l2")
     alpha = opts["alpha"]
@@ -169,8 +197,8 @@ def fit_gradient(design: Design, loss: Any, **options: Any) -> Fit:
         status, message = _check_directions(Xa @ B, w, status, message)
     est = _estimates(objective, loss, Xa, B, y, spec, status, message, gnorm, res, use, rank)
     if alpha > 0:
-        est = replace(est, cov=None, alpha=alpha, message=est.message + f"; ridge penalty alpha={alpha:g}: no standard errors "
-                      "(the penalty biases the estimates)")
+        est = replace(est, cov=None, alpha=alpha, message=est.message + f"; ridge penalty alpha={alpha:g}: no "
+                      "standard errors (the penalty biases the estimates)")
     return build_design_fit(est, design, loss, fit_intercept)
 
 
