@@ -190,3 +190,28 @@ def test_penalty_is_refused_on_the_sphere_link():
     Y /= np.linalg.norm(Y, axis=1, keepdims=True)
     with pytest.raises(InputError, match="directions only"):
         l2.fit(X, Y, loss="geodesic", alpha=0.1)
+
+
+def test_focal_gamma2_ridge_equals_scipy_minimize_with_torch_gradients():
+    # not a likelihood: c = 1, the raw mean focal loss (torchvision's sigmoid_focal_loss) + alpha/2 |beta|^2
+    torch = pytest.importorskip("torch")
+    rng, X, w = _data(11)
+    y = (rng.uniform(size=X.shape[0]) < 1 / (1 + np.exp(-(X @ [1.5, 0.2, -2.0])))).astype(float)
+    Xa, yt, wt = (torch.as_tensor(a, dtype=torch.float64) for a in (np.column_stack([np.ones(len(y)), X]), y, w))
+    alpha = 0.05
+
+    def f(b):
+        bt = torch.as_tensor(b, dtype=torch.float64).requires_grad_(True)
+        eta = Xa @ bt
+        p = torch.sigmoid(eta)
+        ce = torch.nn.functional.binary_cross_entropy_with_logits(eta, yt, reduction="none")
+        q = yt * (1 - p) + (1 - yt) * p
+        loss = (0.25 * yt + 0.75 * (1 - yt)) * q ** 2 * ce
+        val = (wt @ loss) / wt.sum() + 0.5 * alpha * (bt[1:] @ bt[1:])
+        val.backward()
+        return float(val), bt.grad.numpy().copy()
+
+    ref = optimize.minimize(f, np.zeros(4), jac=True, method="BFGS", options={"gtol": 1e-13}).x
+    fit = l2.fit(X, y, loss=l2.Focal(gamma=2.0), alpha=alpha, weights=w, tol=1e-12)
+    assert fit.converged
+    np.testing.assert_allclose(np.r_[fit.intercept, fit.coef], ref, rtol=1e-6, atol=1e-8)
