@@ -209,7 +209,7 @@ def test_focal_gamma2_ridge_equals_scipy_minimize_with_torch_gradients():
         loss = (0.25 * yt + 0.75 * (1 - yt)) * q ** 2 * ce
         val = (wt @ loss) / wt.sum() + 0.5 * alpha * (bt[1:] @ bt[1:])
         val.backward()
-        return float(val), bt.grad.numpy().copy()
+        return float(val.detach()), bt.grad.numpy().copy()
 
     ref = optimize.minimize(f, np.zeros(4), jac=True, method="BFGS", options={"gtol": 1e-13}).x
     fit = l2.fit(X, y, loss=l2.Focal(gamma=2.0), alpha=alpha, weights=w, tol=1e-12)
