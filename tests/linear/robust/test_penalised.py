@@ -74,5 +74,7 @@ def test_penalties_the_solvers_cannot_take_are_refused_with_the_fix(data):
         l2.fit(X, y, loss=l2.Huber(), alpha=0.1, l1_ratio=0.5)
     with pytest.raises(InputError, match="non-negative"):
         l2.fit(X, y, loss=l2.Huber(), alpha=-1.0)
-    with pytest.raises(InputError, match="alpha"):   # the generic gradient solver takes no penalty
-        l2.fit(X, y, loss=l2.GaussianNLL(), alpha=0.1, loss_kwargs={"var": np.ones(y.size)})
+    with pytest.raises(InputError, match="l1_ratio=0"):   # the generic gradient solver takes a ridge only
+        l2.fit(X, y, loss=l2.GaussianNLL(), alpha=0.1, l1_ratio=0.5, loss_kwargs={"var": np.ones(y.size)})
+    with pytest.raises(InputError, match="0 \\(no penalty\\) for MM fits"):   # the MM estimator takes none
+        l2.fit(X, y, loss=l2.Tukey(), method="mm", alpha=0.1)
