@@ -47,6 +47,7 @@ from ..._status import Status
 from ...losses.links import get_link
 from .._covariance import COV_KINDS, read_cov_options
 from .._design import Design
+from .._linalg import weighted_gram, x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Fit, build_design_fit
 from ._statistics import glm_estimates
@@ -233,6 +234,8 @@ class _Model:
     def __init__(self, loss, y, cw, offset, designs, estimate, data):
         self.loss, self.y, self.cw, self.offset = loss, y, cw, offset
         self.designs, self.estimate, self.data = designs, estimate, data
+        self.has_offset = bool(np.any(offset != 0))
+        self.ones = {id(D) for D, constant, _ in designs.values() if constant and D.shape[1] == 1}
 
     def blocks(self, stage) -> list[str]:
         """The estimated blocks of ``stage`` (a block held fixed, e.g. theta, is not a parameter)."""
@@ -274,7 +277,10 @@ class _Model:
             if b == "dispersion":
                 lin[b] = float(c[0])
             elif b in stage.glm_blocks:
-                lin[b] = self.designs[b][0] @ c + (self.offset if b == "mean" else 0.0)
+                eta = x_dot(self.designs[b][0], c)
+                if b == "mean" and self.has_offset:
+                    eta += self.offset
+                lin[b] = eta
         return lin
 
     def pack(self, stage, coefs: dict) -> np.ndarray:
@@ -289,13 +295,24 @@ class _Model:
         return out
 
     def fgh(self, stage):
-        """``fgh(x, need, ll=None)`` for :func:`.newton.newton`: log-likelihood, gradient and Hessian of ``stage``."""
+        """``fgh(x, need, ll=None)`` for :func:`.newton.newton`: log-likelihood, gradient and Hessian of ``stage``.
+
+        The value is the loss's kernel (``value="kernel"``: the log-likelihood
+        up to a term free of the parameters, all a line search needs); the
+        linear predictors of the last value call are kept, so the derivatives
+        of an accepted step cost no second product with ``X``.
+        """
         blocks, cw = self.blocks(stage), self.cw
         order = stage.glm_blocks
+        last: list = [None, None]
 
         def fgh(x, need, ll=None):
-            terms = stage.glm_terms(self.y, self.linear(stage, self.unpack(stage, x)), need=need, value=ll is None,
-                                    **self.data)
+            if last[0] is not None and np.array_equal(last[0], x):
+                lin = last[1]
+            else:
+                lin = self.linear(stage, self.unpack(stage, x))
+                last[0], last[1] = x.copy(), lin
+            terms = stage.glm_terms(self.y, lin, need=need, value="kernel" if ll is None else False, **self.data)
             if terms is None:
                 return -np.inf, None, None
             rows, grads, hess = terms
@@ -304,7 +321,7 @@ class _Model:
             if not need:
                 return ll, None, None
             D = [self.designs[b][0] for b in blocks]
-            g = np.concatenate([Db.T @ (cw * grads[b]) for b, Db in zip(blocks, D)])
+            g = np.concatenate([xt_dot(Db, cw * grads[b]) for b, Db in zip(blocks, D)])
             H = np.block([[self._cross(D[i], D[j], hess, order, a, b) for j, b in enumerate(blocks)]
                           for i, a in enumerate(blocks)])
             return ll, g, H
@@ -320,4 +337,10 @@ class _Model:
         h = hess.get(key)
         if h is None:
             return np.zeros((Da.shape[1], Db.shape[1]))
+        if Da is Db:
+            return weighted_gram(Da, self.cw * h)
+        if id(Db) in self.ones:   # a block's constant design: column sums
+            return xt_dot(Da, self.cw * h)[:, None]
+        if id(Da) in self.ones:
+            return xt_dot(Db, self.cw * h)[None, :]
         return (Da * (self.cw * h)[:, None]).T @ Db
