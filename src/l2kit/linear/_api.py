@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+
 from .._errors import InputError
 from ..losses import Loss, Squared, get_loss, loss_classes
 from ._design import validate_design
@@ -51,6 +53,34 @@ _SOLVERS = {"least_squares": _least_squares, "irls": _irls, "linprog": _linprog,
 def _is_chunk_iterator(X: Any) -> bool:
     return isinstance(X, Iterator) or (isinstance(X, Iterable) and not hasattr(X, "shape")
                                        and not isinstance(X, (list, tuple, str, bytes)))
+
+
+def _fit_beyond(X: Any, y: Any, loss: Loss, family: str, common: dict) -> Fit:
+    """Robust IRLS and GLMs on chunks or Dask: one pass per iteration over mergeable Gram states."""
+    if family == "linprog":
+        raise InputError("loss", f"a loss l2kit fits exactly beyond one machine, not {loss!r}", "chunked or Dask "
+                         "data", "quantile/L1 regression is an LP over all rows; l2kit solves it exactly in "
+                         "memory only (no approximation presented as exact): load the rows, or a sample of them")
+    if family not in ("irls", "glm"):
+        raise InputError("loss", "Squared, a robust residual loss or a GLM likelihood for chunked or Dask data",
+                         repr(loss), "fit this loss in memory")
+    from ._chunked import make_source
+
+    for name in ("cov", "alpha"):
+        v = common.pop(name)
+        if v is not None and not (name == "alpha" and np.ndim(v) == 0 and v == 0):
+            raise InputError(name, f"None for {family.upper()} fits on chunked or Dask data", repr(v),
+                             "fit penalised or GLS models in memory")
+    if common.pop("l1_ratio", 0.0) not in (0, 0.0):
+        raise InputError("l1_ratio", "0 for chunked or Dask data", "a penalty mix", "fit penalised models in memory")
+    source = make_source(X, y, common.pop("weights"), family=f"{loss!r}")
+    if family == "glm":
+        from .glm import fit_glm_source
+
+        return fit_glm_source(source, loss, **common)
+    from .robust import fit_irls_source
+
+    return fit_irls_source(source, loss, **common)
 
 
 def resolve_loss(loss: Any) -> Loss:
@@ -128,8 +158,7 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     mod = type(X).__module__.split(".")[0]
     if mod == "dask" or _is_chunk_iterator(X):
         if family != "least_squares":
-            raise InputError("X", "an in-memory array for loss " + repr(loss), "chunked/distributed data",
-                             "chunked and Dask fitting support Squared(); load the data for other losses")
+            return _fit_beyond(X, y, loss, family, common)
         if mod == "dask":
             from .least_squares import fit_dask
 
