@@ -10,6 +10,7 @@ each family is a sub-package (:mod:`.least_squares`, :mod:`.penalized`,
 from .._errors import CollinearityWarning
 from .._status import Status
 from ._api import fit
+from ._chunked import WeightedGramState
 from ._result import Fit
 
-__all__ = ["CollinearityWarning", "Fit", "Status", "fit"]
+__all__ = ["CollinearityWarning", "Fit", "Status", "WeightedGramState", "fit"]

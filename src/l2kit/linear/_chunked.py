@@ -173,8 +173,8 @@ class _IterSource(ChunkSource):
         total, offset = None, 0
         for i, c in enumerate(self._iter()):
             X, y, w, _ = _chunk(c, i, offset, self.p)
+            part = _in_chunk(fn, X, y, w, args, f"chunk {i} (its row 0 is global row {offset}, 0-based)")
             offset += X.shape[0]
-            part = fn(X, y, w, *args)
             total = part if total is None else total + part
         return total
 
@@ -240,7 +240,15 @@ def _dask_block(fn, X, y, w, block, *args):
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     w = None if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
     _check_rows(X, y, w, f"Dask block {block}", 0)
-    return fn(X, y, w, *args)
+    return _in_chunk(fn, X, y, w, args, f"Dask block {block}")
+
+
+def _in_chunk(fn, X, y, w, args, where: str):
+    """``fn`` on one chunk; an InputError about its rows says which chunk (rows count from the chunk's start)."""
+    try:
+        return fn(X, y, w, *args)
+    except InputError as e:
+        raise InputError(e.argument, e.expected, f"{e.got} in {where}", e.fix) from None
 
 
 def _add_all(*parts):
