@@ -278,6 +278,9 @@ class NegativeBinomialNLL(CountGLM):
             ll = -nb_nll(_np(), y, mu, np.full(y.shape, theta)) if value else None
         if not need:
             return ll, None, None
+        if need is not True and "dispersion" not in need:   # theta held fixed: no digamma/trigamma terms
+            tm = theta + mu
+            return ll, {"mean": theta * (y - mu) / tm}, {("mean", "mean"): -theta * mu * (theta + y) / (tm * tm)}
         g_e, g_t, h_ee, h_et, h_tt = nb_log_terms(y, mu, theta)
         return ll, {"mean": g_e, "dispersion": g_t}, {("mean", "mean"): h_ee, ("mean", "dispersion"): h_et,
                                                        ("dispersion", "dispersion"): h_tt}

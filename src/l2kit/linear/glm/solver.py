@@ -312,7 +312,9 @@ class _Model:
             else:
                 lin = self.linear(stage, self.unpack(stage, x))
                 last[0], last[1] = x.copy(), lin
-            terms = stage.glm_terms(self.y, lin, need=need, value="kernel" if ll is None else False, **self.data)
+            # need: the estimated blocks (a loss may skip the derivatives of a block held fixed)
+            terms = stage.glm_terms(self.y, lin, need=tuple(blocks) if need else False,
+                                    value="kernel" if ll is None else False, **self.data)
             if terms is None:
                 return -np.inf, None, None
             rows, grads, hess = terms
