@@ -317,7 +317,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
 
 #: robust and GLM fits load a file whose used columns take at most this much as float64 (fast, one read);
 #: larger files are streamed once per iteration in bounded memory
-IN_MEMORY_BYTES = 64 << 20
+IN_MEMORY_BYTES = 16 << 20
 
 
 def _fits_in_memory(path: str, n_cols: int) -> bool:
