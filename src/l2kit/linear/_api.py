@@ -110,7 +110,12 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
 
     Parameters
     ----------
-    X : array of shape (n, p), torch tensor, Dask array, or iterator of (X, y) chunks
+    X : array of shape (n, p), torch tensor, Dask array or DataFrame, or iterable of (X, y) chunks
+        Dask data and chunks fit Squared (one pass), robust residual losses
+        (IRLS) and GLM likelihoods (Newton): one pass per iteration over
+        mergeable :class:`~l2kit.linear.WeightedGramState`\ s, so iterative
+        fits need a re-iterable of chunks (an object whose ``__iter__``
+        starts over), not a one-shot generator. Quantile/L1 are refused there.
     y : array of shape (n,) (omit when ``X`` is an iterator of chunks)
     loss : Loss or str, default Squared()
         Its ``fit_family`` picks the solver: least squares, IRLS (robust
