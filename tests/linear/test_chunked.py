@@ -66,3 +66,33 @@ def test_exact_median_moves_counts_and_one_bracket_only():
     got = exact_median(src, _abs_y, (), guess=0.7)
     assert got == np.median(np.abs(y))
     assert src.n_passes == 2                              # one counting pass, one gather pass
+
+
+class _Generated:
+    """``n_chunks`` chunks of 5000 rows made on the fly (seeded per chunk): the rows never exist all at once."""
+
+    def __init__(self, n_chunks):
+        self.n_chunks = n_chunks
+
+    def __iter__(self):
+        for i in range(self.n_chunks):
+            rng = np.random.default_rng(i)
+            X = rng.normal(size=(5000, 4))
+            yield X, rng.poisson(np.exp(0.2 + X @ [0.1, -0.2, 0.3, 0.0])).astype(float)
+
+
+@pytest.mark.parametrize("loss", ["poisson", "huber"])
+def test_memory_is_bounded_by_the_chunk_not_the_rows(loss):
+    import tracemalloc
+
+    import l2kit as l2
+
+    peaks = []
+    for n_chunks in (4, 32):
+        tracemalloc.start()
+        f = l2.fit(_Generated(n_chunks), loss=loss)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert f.converged and f.n_obs == 5000 * n_chunks
+    # 8x the rows (1.3 MB of X per 4 chunks -> 10 MB in all): the peak is that of a chunk or two
+    assert peaks[1] <= 1.25 * peaks[0], peaks

@@ -63,7 +63,7 @@ def _design(X, fi):
 def _ols_chunk(X, y, w, fi):
     Xa = _design(X, fi)
     c = np.ones(y.size) if w is None else w
-    return WeightedGramState.of_rows(Xa, c, weights=c, gradient=Xa.T @ (c * y))
+    return WeightedGramState.of_rows(Xa, c, weights=c, gradient=Xa.T @ (c * y), sums={"yy": float(c @ (y * y))})
 
 
 def _abs_resid(X, y, w, beta, fi):
@@ -186,6 +186,10 @@ def fit_irls_source(source: ChunkSource, loss: Any, *, fit_intercept: bool = Tru
                          f"rank {rank} < {k} columns", "drop collinear or constant columns")
     beta = small_solve(G0, s0.gradient, True)
     estimate_scale = _Scale(source, kind, fi, GAUSS_3_4 / _MASS_MAD if mass else 1.0)
+    # the first median's counting pass brackets it near the OLS residuals' normal-theory median (narrow bins:
+    # a small gather); only a guess, the median is exact whatever it is
+    rss = s0.sums["yy"] - 2 * float(beta @ s0.gradient) + float(beta @ G0 @ beta)
+    estimate_scale.last = GAUSS_3_4 * math.sqrt(max(rss, 0.0) / sumw) or None
     start = ("huber" if loss.redescending else "ols") if start == "auto" else start
     n_pre = 0
     scale = estimate_scale(beta)
