@@ -7,6 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Keras fixes its backend at import: the doctests of l2kit.keras use torch (light, already in the suite);
+# tests/integration/test_keras_backends.py runs every backend in its own process
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -87,3 +87,33 @@ def test_array_api_strict_namespace():
     xps = pytest.importorskip("array_api_strict")
     v = validate_pair(xps.asarray([1, 2, 3]), xps.asarray([1.0, 2.0, 2.0]))
     assert v.y_true.dtype == xps.float64
+
+
+# -- issue 20: every library the metrics accept, the losses accept too ---------------------------------
+@pytest.mark.parametrize("lib", ["pandas", "polars"])
+def test_losses_and_metrics_take_table_columns_as_numpy(lib):
+    import l2kit as l2
+
+    mod = pytest.importorskip(lib)
+    y, p, w = np.array([1.0, 2.0, 4.0]), np.array([1.5, 2.0, 3.0]), np.array([1.0, 2.0, 0.5])
+    ys, ps, ws = mod.Series(y), mod.Series(p), mod.Series(w)
+    for loss in (l2.Huber(), l2.Squared(), l2.Quantile(q=0.3)):
+        got = loss(ys, ps, weights=ws)
+        assert type(got) is np.float64 and got == loss(y, p, weights=w)
+    assert l2.mse(ys, ps, weights=ws) == l2.mse(y, p, weights=w)
+    with pytest.raises(InputError, match="length 3"):
+        l2.Squared()(mod.Series(y), mod.Series(p[:2]))          # never broadcast, never dropped
+
+
+def test_dask_columns_stay_lazy_in_losses_and_are_computed_by_metrics():
+    import l2kit as l2
+
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"y": np.arange(10.0), "p": np.arange(10.0) + 0.5, "w": np.linspace(0.1, 1, 10)})
+    ddf = dd.from_pandas(frame, npartitions=3)
+    lazy = l2.Huber()(ddf["y"], ddf["p"], weights=ddf["w"])
+    assert type(lazy).__module__.startswith("dask")
+    assert float(lazy.compute()) == pytest.approx(float(l2.Huber()(frame.y, frame.p, weights=frame.w)), rel=1e-14)
+    assert float(l2.mse(ddf["y"], ddf["p"], sample_weight=ddf["w"])) == pytest.approx(
+        float(l2.mse(frame.y, frame.p, weights=frame.w)), rel=1e-14)

@@ -96,6 +96,8 @@ def _np_metrics(yt, yp, w) -> dict[str, float]:
     mean = lambda a: (W * a).sum(axis=0) / sw   # noqa: E731
     sse, sst = (W * r * r).sum(axis=0), (W * (y - mean(y)) ** 2).sum(axis=0)
     ssr = (W * (r - mean(r)) ** 2).sum(axis=0)
+    if len(y) == 1:   # one row has no spread; (w*r)/w can miss r by an ulp and fake a non-zero one
+        sst, ssr = np.zeros_like(sst), np.zeros_like(ssr)
 
     def score(num, den):
         return np.where(den != 0, 1 - num / np.where(den != 0, den, 1), np.where(num != 0, 0.0, 1.0))

@@ -21,8 +21,8 @@ __version__ = "0.1.0"
 #: modules whose ``__all__`` (a literal list in their source) becomes ``l2kit.<name>``, loaded on first use
 _EXPORTING = ("_errors", "losses", "metrics", "linear", "diagnosis", "signal", "geometry", "autoencoder", "stats")
 #: submodules reachable as attributes, imported on first use
-_SUBMODULES = ("autoencoder", "datasets", "diagnosis", "geometry", "io", "linear", "losses", "metrics", "signal",
-               "sklearn", "stats", "torch", "workflows")
+_SUBMODULES = ("autoencoder", "datasets", "diagnosis", "geometry", "io", "keras", "linear", "losses", "metrics",
+               "signal", "sklearn", "stats", "torch", "workflows")
 
 _exports: dict[str, tuple[str, ...]] | None = None  # public name -> the modules exporting it, built on first use
 

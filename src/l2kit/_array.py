@@ -31,6 +31,7 @@ __all__ = [
     "compute_dtype",
     "is_numpy",
     "is_traced",
+    "from_frame",
     "to_numpy",
     "as_numpy",
     "validate_pair",
@@ -44,12 +45,43 @@ __all__ = [
 
 
 def is_traced(x: Any) -> bool:
-    """True for an abstract value under a JAX transformation (``jit``, ``grad``, ``vmap``).
+    """True for a value whose numbers cannot be read without tracing or a host sync.
 
-    Its values cannot be inspected, so value checks (non-negative weights,
-    domains) are skipped for it; shapes and dtypes are still validated.
+    That is an abstract value under a JAX transformation (``jit``, ``grad``, ``vmap``), a torch
+    tensor while ``torch.compile`` traces (``torch.compiler.is_compiling()``), or a torch tensor
+    wrapped by a ``torch.func`` transform (``vmap``, ``grad``). Value checks (non-negative weights,
+    domains, finiteness) are skipped for it; shapes and dtypes are still validated, and NaN then
+    propagates to the result.
     """
+    if type(x).__module__.split(".")[0] == "torch":
+        return _torch_traced(x)
     return any(c.__name__ == "Tracer" for c in type(x).__mro__)
+
+
+def _torch_traced(x: Any) -> bool:
+    import torch
+
+    if torch.compiler.is_compiling():  # checked first: dynamo folds it to a constant, no graph break
+        return True
+    return bool(torch._C._functorch.is_functorch_wrapped_tensor(x))  # noqa: SLF001 - vmap/grad wrappers
+
+
+def from_frame(x: Any) -> Any:
+    """A table column as an array: a pandas or polars Series/DataFrame as NumPy, a Dask Series/DataFrame
+    as a Dask array (row chunks of known length, so shapes are checked); anything else unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from_frame(pd.Series([1.0, 2.0]))
+    array([1., 2.])
+    """
+    mod = type(x).__module__.split(".")[0]
+    if mod in ("pandas", "polars") and hasattr(x, "to_numpy"):
+        return x.to_numpy()
+    if mod == "dask" and hasattr(x, "to_dask_array"):
+        return x.to_dask_array(lengths=True)
+    return x
 
 
 def is_numpy(x: Any) -> bool:
@@ -92,6 +124,15 @@ def array_namespace(*arrays: Any):
             "a mix of " + " and ".join(sorted(libs)),
             "convert all inputs to one library first, e.g. torch.as_tensor(x) or np.asarray(x)",
         )
+    if libs == {"torch"}:
+        # direct: one module lookup (per-call overhead, and torch.compile traces no lru_cache)
+        if len({a.device for a in real}) > 1:
+            raise InputError("arrays", "arrays from one array library and device", "tensors on devices "
+                             + ", ".join(sorted({str(a.device) for a in real})),
+                             "move them to one device first, e.g. t.to(device)")
+        import array_api_compat.torch as xp_torch
+
+        return xp_torch
     try:
         return array_api_compat.array_namespace(*real)
     except TypeError as exc:  # e.g. torch tensors on two devices
@@ -299,6 +340,7 @@ def validate_pair(
     ...
     l2kit._errors.InputError: y_pred: expected shape (3,) like y_true, got shape (3, 1). Fix: they would broadcast ...
     """
+    y_true, y_pred, weights = from_frame(y_true), from_frame(y_pred), from_frame(weights)
     xp = array_namespace(y_true, y_pred, weights)
     yt = _as_array(xp, y_true, names[0])
     yp = _as_array(xp, y_pred, names[1])

@@ -43,6 +43,11 @@ CASES = {
     "pitfall_sigmoid_mse.py": ("pitfall_sigmoid.png", lambda k: (
         _num(k["ratio_bce_over_mse_at_-10"]) > 1000,
         _num(k["steps_to_fix_logit_-8_mse"]) > 50 * _num(k["steps_to_fix_logit_-8_bce"]))),
+    "three_frameworks.py": ("three_frameworks.png", lambda k: (
+        max(_num(k[f"final_loss_{f}"]) for f in ("keras", "torch", "jax"))
+        - min(_num(k[f"final_loss_{f}"]) for f in ("keras", "torch", "jax")) < 1e-5,
+        _num(k["max_param_gap_vs_keras"]) < 1e-6,
+        _num(k["max_param_gap_torch_vs_jax"]) < 1e-12)),
     "pitfall_heatmap.py": ("pitfall_heatmap.png", lambda k: (
         math.isclose(_num(k["grad_ratio_peak255_over_peak1"]), 255, rel_tol=1e-9),
         _num(k["grad_ratio_sum1_over_peak1"]) < 0.1,

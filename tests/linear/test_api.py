@@ -105,3 +105,34 @@ def test_values_whose_squares_overflow_are_refused_by_the_other_solvers(loss):
     assert exc.value.argument == "X" and "row 2" in exc.value.got
     with pytest.raises(InputError, match="magnitude"):
         l2.fit(np.arange(5.0)[:, None], y * 1e160, loss=loss)
+
+
+# -- issue 20: predictions come back in the caller's library and dtype ---------------------------------
+def test_predictions_keep_the_callers_library_and_float32():
+    import l2kit as l2
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    f32 = l2.fit(X.astype(np.float32), y.astype(np.float32))
+    assert f32.predict(X.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(f32.predict(X.astype(np.float32)), l2.fit(X, y).predict(X), rtol=1e-5, atol=1e-6)
+    assert l2.fit(X, y).predict(X).dtype == np.float64
+    jnp = pytest.importorskip("jax.numpy")
+    fj = l2.fit(jnp.asarray(X), jnp.asarray(y))
+    pj = fj.predict(jnp.asarray(X))
+    assert type(pj).__module__.split(".")[0] in ("jax", "jaxlib") and pj.dtype == jnp.asarray(X).dtype
+
+
+def test_a_dask_dataframe_is_fitted_by_columns_with_their_names():
+    import l2kit as l2
+
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+    frame["y"] = 1 + 2 * frame.a - frame.b + rng.normal(size=40) * 0.1
+    ddf = dd.from_pandas(frame, npartitions=4)
+    f = l2.fit(ddf[["a", "b"]], ddf["y"])
+    ref = l2.fit(frame[["a", "b"]], frame["y"])
+    assert f.feature_names == ("a", "b")
+    np.testing.assert_allclose(f.coef, ref.coef, rtol=1e-10)

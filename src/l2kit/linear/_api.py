@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._array import from_frame
 from .._errors import InputError
 from ..losses import Loss, Squared, get_loss, loss_classes
 from ._design import validate_design
@@ -24,6 +25,12 @@ def _irls():
     from .robust import fit_irls
 
     return fit_irls
+
+
+def _mm():
+    from .robust import fit_mm
+
+    return fit_mm
 
 
 def _linprog():
@@ -47,7 +54,7 @@ def _gradient():
 # loss.fit_family -> the solver family's entry point (a sub-package each, imported on first use);
 # each takes (design, loss, **options) -> Fit
 _SOLVERS = {"least_squares": _least_squares, "irls": _irls, "linprog": _linprog, "glm": _glm,
-            "gradient": _gradient}
+            "gradient": _gradient, "mm": _mm}
 
 
 def _is_chunk_iterator(X: Any) -> bool:
@@ -129,11 +136,18 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
         Error covariance for GLS (full matrix) or per-row variances.
     alpha, l1_ratio : float
         Penalty strength and mix (ridge: l1_ratio=0; lasso: l1_ratio=1).
-        ``alpha`` may also be "loo", "gcv" or a grid for ridge selection.
+        ``alpha`` may also be "loo", "gcv" or a grid for ridge selection, or
+        "cv" for K-fold cross-validation of the lasso / elastic-net / ridge
+        path (options ``folds``, ``cv_select``...; see
+        :func:`l2kit.linear.least_squares.fit_least_squares`); the path
+        itself is :func:`l2kit.enet_path`.
     fit_intercept : bool
     method : str
         Solver path; "auto" chooses. ``"gradient"``, ``"trust"`` or
         ``"lbfgs"`` force the generic gradient solver for any smooth loss.
+        ``"mm"`` (with ``loss=Tukey(...)``): the high-breakdown MM-estimator
+        of robustbase's ``lmrob`` (options ``seed=``...; see
+        :func:`l2kit.linear.robust.fit_mm`).
     **options
         Solver-specific options (``cov_type``, ``scale``, ``max_iter``,
         ``tol``, ...); unknown ones are refused.
@@ -154,6 +168,8 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     family = loss.fit_family
     if method in GRADIENT_METHODS:
         family = "gradient"
+    elif method == "mm":   # the high-breakdown MM-estimator (robust/mm.py); it checks the loss can do it
+        family = "mm"
     if family is None or family not in _SOLVERS:
         fittable = sorted(cls.name for cls in loss_classes() if cls.fit_family in _SOLVERS)
         raise InputError("loss", "a loss that l2kit.fit can minimise (" + ", ".join(fittable) + ")",
@@ -161,6 +177,10 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     common = dict(weights=weights, cov=cov, alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
                   method=method, feature_names=feature_names, **options)
     mod = type(X).__module__.split(".")[0]
+    if mod == "dask" and hasattr(X, "to_dask_array"):   # a Dask DataFrame: its columns as a row-chunked array
+        if feature_names is None:
+            common["feature_names"] = tuple(str(c) for c in X.columns)
+        X, y, common["weights"] = from_frame(X), from_frame(y), from_frame(weights)
     if mod == "dask" or _is_chunk_iterator(X):
         if family != "least_squares":
             return _fit_beyond(X, y, loss, family, common)

@@ -102,7 +102,8 @@ def check_weight_scale(wmax: float) -> None:
 
 def _backend(x) -> str:
     mod = type(x).__module__.split(".")[0]
-    return "numpy" if mod in ("numpy", "builtins", "pandas") else mod
+    mod = {"jaxlib": "jax"}.get(mod, mod)   # a JAX array's type lives in jaxlib
+    return "numpy" if mod in ("numpy", "builtins", "pandas", "polars") else mod
 
 
 def first_nonfinite(name: str, a: np.ndarray, *, where: str | None = None, offset: int = 0) -> None:
@@ -170,7 +171,8 @@ def validate_design(X: Any, y: Any, weights: Any = None, *, feature_names=None,
     l2kit._errors.InputError: X: expected a 2-D array of shape (n_samples, n_features), got shape (2,). Fix: ...
     """
     backend = _backend(X)
-    like = X if backend not in ("numpy",) else None
+    # outputs follow the input: a library's array (device, dtype), or float32 NumPy staying float32
+    like = X if backend != "numpy" or getattr(X, "dtype", None) == np.float32 else None
     if feature_names is None and hasattr(X, "columns"):
         feature_names = tuple(str(c) for c in X.columns)
     Xn, yn = as_numpy(X, "X"), as_numpy(y, "y")

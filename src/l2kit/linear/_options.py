@@ -10,8 +10,13 @@ from .._errors import InputError
 GRADIENT_METHODS = ("gradient", "lbfgs", "trust")
 
 
-def check_common(options: dict, solver: str, allowed: tuple[str, ...]) -> dict:
-    """Refuse GLS ``cov``, penalties and unknown keywords for the non-least-squares solvers."""
+def check_common(options: dict, solver: str, allowed: tuple[str, ...], penalty: str | None = None) -> dict:
+    """Refuse GLS ``cov``, unknown keywords, and penalties the solver does not support.
+
+    ``penalty="l2"`` accepts ``alpha >= 0`` with ``l1_ratio=0`` (a ridge penalty), ``penalty="l1"``
+    accepts ``alpha >= 0`` with ``l1_ratio=1`` (a lasso penalty); the validated ``alpha`` is then
+    returned in the options as a float. Any other solver refuses ``alpha != 0``.
+    """
     opts = dict(options)
     cov = opts.pop("cov", None)
     if cov is not None:
@@ -19,12 +24,25 @@ def check_common(options: dict, solver: str, allowed: tuple[str, ...]) -> dict:
                          "GLS error covariances are supported for loss=Squared() only; pass case weights instead")
     alpha = opts.pop("alpha", 0.0)
     l1_ratio = opts.pop("l1_ratio", 0.0)
-    if not (isinstance(alpha, (int, float, np.floating, np.integer)) and alpha == 0):
-        raise InputError("alpha", f"0 (no penalty) for {solver} fits", repr(alpha),
-                         "penalised fits are supported for loss=Squared(); drop alpha")
-    if l1_ratio not in (0, 0.0):
-        raise InputError("l1_ratio", f"0 for {solver} fits", repr(l1_ratio), "drop l1_ratio")
-    unknown = set(opts) - set(allowed) - {"fit_intercept", "method"}
+    number = isinstance(alpha, (int, float, np.floating, np.integer)) and not isinstance(alpha, bool)
+    if penalty is None or not number or not (np.isfinite(alpha) and alpha >= 0):
+        if not (number and alpha == 0):
+            fit = {"l2": "alpha >= 0 (a ridge penalty)", "l1": "alpha >= 0 (an L1 penalty)"}.get(
+                penalty, "0 (no penalty)")
+            raise InputError("alpha", f"{fit} for {solver} fits", repr(alpha),
+                             "pass a non-negative number" if penalty else
+                             "penalised fits are supported for Squared(), the robust losses (ridge) and "
+                             "Quantile/Absolute (L1); drop alpha")
+    want = {"l2": 0.0, "l1": 1.0}.get(penalty, 0.0)
+    if not (isinstance(l1_ratio, (int, float, np.floating, np.integer)) and l1_ratio == want) and not (
+            alpha == 0 and l1_ratio in (0, 0.0)):
+        raise InputError("l1_ratio", f"{want:g} for {solver} fits", repr(l1_ratio),
+                         {"l2": "robust losses take a ridge penalty: pass l1_ratio=0",
+                          "l1": "the LP takes an L1 penalty: pass l1_ratio=1 (an L2 term would make it a QP)"
+                          }.get(penalty, "drop l1_ratio"))
+    if penalty is not None:
+        opts["alpha"] = float(alpha)
+    unknown = set(opts) - set(allowed) - {"fit_intercept", "method", "alpha"}
     if unknown:
         raise InputError("options", f"keywords of the {solver} solver (" + ", ".join(sorted(allowed)) + ")",
                          ", ".join(sorted(unknown)), "remove the unknown keywords")

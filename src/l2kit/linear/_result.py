@@ -457,7 +457,11 @@ class Fit:
         if self.backend == "jax":
             import jax.numpy as jnp
 
-            return jnp.asarray(out)
+            like = self._like
+            floating = like is not None and jnp.issubdtype(like.dtype, jnp.floating)
+            return jnp.asarray(out, dtype=like.dtype if floating else None)
+        if self._like is not None and getattr(self._like, "dtype", None) == np.float32:
+            return out.astype(np.float32)   # float32 in, float32 out (as the losses do)
         return out
 
     # -- reporting --------------------------------------------------------

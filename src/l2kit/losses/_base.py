@@ -49,6 +49,10 @@ class Loss:
     #: links (:mod:`l2kit.losses.links`) ``l2kit.fit`` may put between the linear predictor and
     #: ``y_pred``; the first is the default ("logit" keeps probabilities in (0, 1))
     fit_links: ClassVar[tuple[str, ...]] = ("identity",)
+    #: a fused ``torch.nn.functional`` kernel with the same elementwise values, and the loss parameters it
+    #: takes (attribute -> torch keyword): real torch tensors then take one native pass (and its backward)
+    #: instead of one pass and one temporary per elementwise operation
+    torch_kernel: ClassVar[tuple[str, dict[str, str]] | None] = None
 
     # -- public API -------------------------------------------------------
     def __call__(self, y_true: Any, y_pred: Any, *, weights: Any = None, reduction: str = "mean", **kwargs: Any):
@@ -64,8 +68,17 @@ class Loss:
         reduction : {"mean", "sum", "none"}
         """
         check_reduction(reduction)
+        if self.torch_kernel is not None and weights is None and not kwargs and _same_torch_floats(y_true, y_pred):
+            # the lean path: two float32/float64 tensors of one shape, dtype and device are valid as they are
+            return self._torch_fused(y_pred, y_true, reduction)
         v = self._validate(y_true, y_pred, weights, kwargs)
-        values = self._elementwise(v.xp, v.y_true, v.y_pred, **self._prepare_kwargs(v, kwargs))
+        if self.torch_kernel is not None and v.xp.__name__ == "array_api_compat.torch" and not kwargs \
+                and not v.xp.isdtype(v.y_true.dtype, "complex floating"):
+            if v.weights is None and reduction != "none":
+                return reduce(v.xp, self._torch_fused(v.y_pred, v.y_true, reduction), None, "none", v.result_dtype)
+            values = self._torch_fused(v.y_pred, v.y_true, "none")
+        else:
+            values = self._elementwise(v.xp, v.y_true, v.y_pred, **self._prepare_kwargs(v, kwargs))
         return reduce(v.xp, values, v.weights, reduction, v.result_dtype)
 
     def grad(self, y_true: Any, y_pred: Any, **kwargs: Any):
@@ -80,10 +93,22 @@ class Loss:
             g = v.xp.astype(g, v.result_dtype)
         return g
 
+    def _torch_fused(self, y_pred, y_true, reduction: str):
+        """The loss by its fused ``torch.nn.functional`` kernel (see :attr:`torch_kernel`)."""
+        import torch.nn.functional as F
+
+        name, params = self.torch_kernel
+        return getattr(F, name)(y_pred, y_true, reduction=reduction, **{k: getattr(self, a) for a, k in params.items()})
+
     @property
     def params(self) -> dict[str, Any]:
         """The loss's parameters, as passed to :func:`l2kit.get_loss`."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """:attr:`params`, under scikit-learn's name: an estimator holding the loss then lists them as
+        ``loss__<name>`` (``l2kit.sklearn.Regressor.set_params`` replaces the immutable loss)."""
+        return self.params
 
     # -- what solvers need, declared by the loss --------------------------
     @property
@@ -159,6 +184,10 @@ class ResidualLoss(Loss):
     """A loss of the residual ``r = y_true - y_pred`` alone: ``l = rho(r)``."""
 
     fit_family: ClassVar[str | None] = "irls"
+    #: parameters of the same loss that make it the bounded rho of a 50 %-breakdown S-estimator (with the
+    #: right-hand side b = sup(rho) / 2), as robustbase's ``tuning.chi``; None where rho is unbounded.
+    #: ``l2kit.fit(..., method="mm")`` needs it.
+    s_tuning: ClassVar[dict[str, float] | None] = None
 
     # -- residual functions (public; one xp resolution each) --------------
     def rho(self, r: Any):
@@ -208,6 +237,12 @@ class ResidualLoss(Loss):
 
     def _weight(self, xp, r):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _same_torch_floats(a, b) -> bool:
+    """Two torch float32/float64 tensors of one non-empty shape, dtype and device (nothing to convert)."""
+    return (type(a) is type(b) and type(a).__module__ == "torch" and a.dtype == b.dtype and a.is_floating_point()
+            and a.dtype.itemsize >= 4 and a.shape == b.shape and a.numel() > 0 and a.device == b.device)
 
 
 def _cast(xp, out, dtype):

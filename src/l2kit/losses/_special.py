@@ -32,6 +32,8 @@ HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 def gammaln(xp, x):
     """``log Gamma(x)`` for an array of namespace ``xp`` (torch, JAX, CuPy, NumPy, others via NumPy)."""
     name = getattr(xp, "__name__", "")
+    if name == "l2kit.keras.ops":  # the keras.ops namespace of l2kit.keras (TensorFlow backend)
+        return xp.lgamma(x)
     if "torch" in name:
         import torch
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,9 @@ from .._errors import InputError
 
 def positive_param(owner: str, name: str, value: float, *, allow_zero: bool = False) -> None:
     """Refuse a tuning constant that is not a positive finite number."""
+    # math, not NumPy: a loss built inside torch.compile then traces without a graph break
     ok = (isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-          and np.isfinite(value) and (value >= 0 if allow_zero else value > 0))
+          and math.isfinite(value) and (value >= 0 if allow_zero else value > 0))
     if not ok:
         raise InputError(f"{owner}({name}=...)", "a positive finite number" if not allow_zero
                          else "a non-negative finite number", repr(value), f"pass e.g. {owner}({name}=1.0)")

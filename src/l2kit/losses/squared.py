@@ -40,6 +40,7 @@ class Squared(ResidualLoss):
     smooth = True
     allow_complex = True
     fit_family = "least_squares"
+    torch_kernel = ("mse_loss", {})   # real tensors only (complex input takes |r|^2 below)
 
     def _rho(self, xp, r):
         if xp.isdtype(r.dtype, "complex floating"):

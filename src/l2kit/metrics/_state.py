@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from .._array import overflow_error, to_numpy
+from .._array import is_traced, overflow_error, to_numpy
 from .._errors import InputError
 
 __all__ = ["KERNEL_KEYS", "STATE_KEYS", "NonFiniteOmitted", "UndefinedMetric", "assemble", "check_multioutput",
-           "check_ndim", "finite_sums", "in_unit", "is_jax_tracer", "merge_states", "state_sums"]
+           "check_ndim", "finite_sums", "in_unit", "merge_states", "state_sums"]
 
 #: per-output state arrays the fused kernel writes, in its order
 KERNEL_KEYS = ("W", "ky", "my", "m2y", "kr", "mr", "m2r", "mabs")
@@ -164,15 +164,6 @@ def check_multioutput(metric: str, multioutput: Any, k: int):
     return mo
 
 
-def is_jax_tracer(x: Any) -> bool:
-    """True for a JAX tracer (inside jit/grad/vmap), whose values cannot be inspected."""
-    if not type(x).__module__.startswith("jax"):
-        return False
-    import jax
-
-    return isinstance(x, jax.core.Tracer)
-
-
 def _fraction(xp, num, den):
     """1 - num/den with scikit-learn's force_finite rules (differentiable: no division by 0)."""
     nz_den = den != 0
@@ -203,7 +194,7 @@ def assemble(xp, metric: str, st: dict, mo, n: int):
     scalar or array ``(k,)`` of ``xp``
     """
     W = st["W"]
-    if not is_jax_tracer(W):
+    if not is_traced(W):
         if not bool(xp.all(W > 0)):
             raise InputError("weights", "a positive sum (per output)", "weights that sum to 0",
                              "give at least one sample a positive weight")
@@ -230,7 +221,7 @@ def assemble(xp, metric: str, st: dict, mo, n: int):
             return xp.mean(cols)
         # variance_weighted: weights are the target variances; all-constant targets fall back to uniform
         den = st["sst"]
-        if is_jax_tracer(den) or bool(xp.any(den != 0)):
+        if is_traced(den) or bool(xp.any(den != 0)):
             return xp.sum(cols * den) / xp.sum(den)
         return xp.mean(cols)
     mw = xp.asarray(mo, dtype=cols.dtype) if type(cols) is not np.ndarray else mo

@@ -7,7 +7,8 @@ r"""Regression metrics with scikit-learn semantics on every array backend.
   PyTorch (tensors in, tensors out, autograd flows), JAX (``jit``/``grad``),
   CuPy, any array-API namespace, or Dask (computed to a NumPy number).
 * ``weights`` are case weights: one per sample ``(N,)``, or one per element
-  (the inputs' shape). The weighted mean is :math:`\sum_i w_i \ell_i / \sum_i w_i`.
+  (the inputs' shape). ``sample_weight=`` is the same argument under scikit-learn's name, so a
+  metric works in ``make_scorer`` with metadata routing. The weighted mean is :math:`\sum_i w_i \ell_i / \sum_i w_i`.
 * ``multioutput``: ``"uniform_average"`` (default), ``"raw_values"`` (one value
   per output, shape ``(k,)``; ``(1,)`` for 1-D input as in scikit-learn), an
   array of ``k`` output weights, or, for ``r2``/``explained_variance``,
@@ -45,9 +46,9 @@ from typing import Any
 
 import numpy as np
 
-from .._array import nonfinite_error, overflow_error, validate_pair
+from .._array import from_frame, is_traced, nonfinite_error, overflow_error, validate_pair
 from .._errors import InputError
-from ._state import NonFiniteOmitted, assemble, check_multioutput, check_ndim, is_jax_tracer, state_sums
+from ._state import NonFiniteOmitted, assemble, check_multioutput, check_ndim, state_sums
 
 __all__ = ["mse", "rmse", "mae", "r2", "explained_variance"]
 
@@ -59,7 +60,7 @@ _SMALL = 16384
 # public metrics
 # ---------------------------------------------------------------------------
 def mse(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uniform_average",
-        nonfinite: str = "raise"):
+        nonfinite: str = "raise", sample_weight: Any = None):
     r"""Mean squared error, :math:`\sum_i w_i (y_i - \hat y_i)^2 / \sum_i w_i`.
 
     Matches ``sklearn.metrics.mean_squared_error`` (``weights`` =
@@ -88,6 +89,7 @@ def mse(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "un
     ...        np.array([[0.0, 2.0], [-1.0, 2.0], [8.0, -5.0]]), multioutput="raw_values")
     array([0.41666667, 1.        ])
     """
+    weights = _either(weights, sample_weight)
     # Lean fast path (no validator, no namespace lookup) for the common case.
     if (type(y_true) is np.ndarray and type(y_pred) is np.ndarray and weights is None
             and y_true.dtype is _F64 and y_pred.dtype is _F64 and y_true.ndim == 1
@@ -109,7 +111,7 @@ def mse(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "un
 
 
 def rmse(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uniform_average",
-         nonfinite: str = "raise"):
+         nonfinite: str = "raise", sample_weight: Any = None):
     r"""Root mean squared error per output, then averaged over outputs.
 
     As ``sklearn.metrics.root_mean_squared_error``: with several outputs it is
@@ -121,11 +123,11 @@ def rmse(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "u
     >>> float(l2.rmse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0])))
     0.6123724356957945
     """
-    return _metric("rmse", y_true, y_pred, weights, multioutput, nonfinite)
+    return _metric("rmse", y_true, y_pred, _either(weights, sample_weight), multioutput, nonfinite)
 
 
 def mae(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uniform_average",
-        nonfinite: str = "raise"):
+        nonfinite: str = "raise", sample_weight: Any = None):
     r"""Mean absolute error, :math:`\sum_i w_i |y_i - \hat y_i| / \sum_i w_i`.
 
     Matches ``sklearn.metrics.mean_absolute_error``.
@@ -136,11 +138,11 @@ def mae(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "un
     >>> float(l2.mae(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0])))
     0.5
     """
-    return _metric("mae", y_true, y_pred, weights, multioutput, nonfinite)
+    return _metric("mae", y_true, y_pred, _either(weights, sample_weight), multioutput, nonfinite)
 
 
 def r2(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uniform_average",
-       nonfinite: str = "raise"):
+       nonfinite: str = "raise", sample_weight: Any = None):
     r"""Coefficient of determination :math:`R^2 = 1 - SS_{res}/SS_{tot}`.
 
     .. math::
@@ -162,11 +164,11 @@ def r2(y_true: Any, y_pred: Any, *, weights: Any = None, multioutput: Any = "uni
     >>> float(l2.r2(np.array([2.0, 2.0]), np.array([2.0, 2.0])))  # constant target, perfect
     1.0
     """
-    return _metric("r2", y_true, y_pred, weights, multioutput, nonfinite)
+    return _metric("r2", y_true, y_pred, _either(weights, sample_weight), multioutput, nonfinite)
 
 
 def explained_variance(y_true: Any, y_pred: Any, *, weights: Any = None,
-                       multioutput: Any = "uniform_average", nonfinite: str = "raise"):
+                       multioutput: Any = "uniform_average", nonfinite: str = "raise", sample_weight: Any = None):
     r"""Explained variance :math:`1 - \operatorname{Var}_w(y - \hat y) / \operatorname{Var}_w(y)`.
 
     Matches ``sklearn.metrics.explained_variance_score`` (``force_finite=True``):
@@ -178,12 +180,23 @@ def explained_variance(y_true: Any, y_pred: Any, *, weights: Any = None,
     >>> float(l2.explained_variance(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0])))
     0.9571734475374732
     """
-    return _metric("explained_variance", y_true, y_pred, weights, multioutput, nonfinite)
+    return _metric("explained_variance", y_true, y_pred, _either(weights, sample_weight), multioutput, nonfinite)
 
 
 # ---------------------------------------------------------------------------
 # shared machinery
 # ---------------------------------------------------------------------------
+def _either(weights: Any, sample_weight: Any) -> Any:
+    """``weights``, or scikit-learn's name for them (``make_scorer`` with metadata routing passes
+    ``sample_weight=``); both at once is refused."""
+    if sample_weight is None:
+        return weights
+    if weights is not None:
+        raise InputError("weights, sample_weight", "one of them", "both",
+                         "pass the case weights once (sample_weight is scikit-learn's name for weights)")
+    return sample_weight
+
+
 def _check_nonfinite_option(nonfinite: str) -> None:
     if nonfinite not in ("raise", "omit"):
         raise InputError("nonfinite", "'raise' or 'omit'", repr(nonfinite),
@@ -194,14 +207,10 @@ def _is_dask(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "dask"
 
 
-def _from_pandas(x):
-    """pandas Series/DataFrame -> NumPy (as scikit-learn accepts them); anything else unchanged."""
-    return x.to_numpy() if type(x).__module__.split(".")[0] == "pandas" else x
-
-
 def _metric(metric: str, y_true, y_pred, weights, multioutput, nonfinite):
     _check_nonfinite_option(nonfinite)
-    y_true, y_pred, weights = _from_pandas(y_true), _from_pandas(y_pred), _from_pandas(weights)
+    # pandas/polars columns as NumPy (as scikit-learn accepts them), Dask columns as Dask arrays
+    y_true, y_pred, weights = from_frame(y_true), from_frame(y_pred), from_frame(weights)
     if _is_dask(y_true) or _is_dask(y_pred):
         from ._dask import dask_metric
 
@@ -246,14 +255,14 @@ def _narrow(xp, out, dtype, metric: str):
     """``out`` cast to the result dtype (float16 input computes in float32/float64 and returns float16),
     refusing a value that overflows it: an mse of 360000 is inf in float16."""
     small = xp.astype(out, dtype)
-    if not is_jax_tracer(small) and bool(xp.all(xp.isfinite(out))) and not bool(xp.all(xp.isfinite(small))):
+    if not is_traced(small) and bool(xp.all(xp.isfinite(out))) and not bool(xp.all(xp.isfinite(small))):
         raise overflow_error("y_true, y_pred", dtype=str(dtype).replace("torch.", ""), metric=metric)
     return small
 
 
 def _all_finite(xp, st: dict) -> bool:
     vals = [a for a in st.values() if a is not None]
-    if any(is_jax_tracer(a) for a in vals):
+    if any(is_traced(a) for a in vals):
         return True  # inside jax.jit the values are unknown; NaN propagates to the result instead
     return all(bool(xp.all(xp.isfinite(a))) for a in vals)
 

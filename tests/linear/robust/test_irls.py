@@ -135,8 +135,8 @@ def test_bad_options(stackloss):
         l2.fit(X, y, loss=l2.Huber(), scale="iqr")
     with pytest.raises(InputError, match="nonsense"):
         l2.fit(X, y, loss=l2.Huber(), nonsense=1)
-    with pytest.raises(InputError, match="alpha"):
-        l2.fit(X, y, loss=l2.Huber(), alpha=0.1)
+    with pytest.raises(InputError, match="l1_ratio"):   # a ridge penalty only (issue 20)
+        l2.fit(X, y, loss=l2.Huber(), alpha=0.1, l1_ratio=1.0)
     with pytest.raises(InputError, match="cov_type"):
         l2.fit(X, y, loss=l2.Huber(), cov_type="HC9")
     with pytest.raises(InputError, match="start"):

@@ -76,11 +76,11 @@ def test_globbed_large_n_path_is_exact(monkeypatch):
     X, y = data(4, n=6000, p=4)
     plain = l2.fit(X, y, loss=l2.Quantile(0.7), method="dual")
     monkeypatch.setattr(quantile_mod, "GLOB_MIN_ROWS", 1000)
-    glob = l2.fit(X, y, loss=l2.Quantile(0.7))
+    glob = l2.fit(X, y, loss=l2.Quantile(0.7), method="highs")
     assert glob.method.startswith("linprog-globbed") and "verified" in glob.message
     assert objective(0.7, y, glob.predict(X)) == pytest.approx(objective(0.7, y, plain.predict(X)), rel=1e-10)
     w = np.random.default_rng(1).uniform(0, 2, size=y.size)
-    a = l2.fit(X, y, loss=l2.Quantile(0.2), weights=w)
+    a = l2.fit(X, y, loss=l2.Quantile(0.2), weights=w, method="highs")
     monkeypatch.setattr(quantile_mod, "GLOB_MIN_ROWS", 10 ** 9)
     b = l2.fit(X, y, loss=l2.Quantile(0.2), weights=w, method="dual")
     assert objective(0.2, y, a.predict(X), w) == pytest.approx(objective(0.2, y, b.predict(X), w), rel=1e-10)
@@ -93,7 +93,7 @@ def test_bad_quantile_and_options():
     X, y = data()
     with pytest.raises(InputError, match="method"):
         l2.fit(X, y, loss=l2.Quantile(0.5), method="simplex")
-    with pytest.raises(InputError, match="alpha"):
+    with pytest.raises(InputError, match="l1_ratio=1"):   # an L1 penalty only (issue 20)
         l2.fit(X, y, loss=l2.Quantile(0.5), alpha=1.0)
 
 
@@ -147,3 +147,90 @@ def test_small_or_large_weights_and_targets_give_the_same_lp_optimum(target_scal
         f = l2.fit(X, y * target_scale, loss=l2.Quantile(0.5), weights=np.full(y.size, weight), cov_type="none")
     assert f.status is Status.SUCCESS
     np.testing.assert_allclose(f.coef / target_scale, ref.coef, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- Frisch-Newton + verified vertex ("auto")
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("p, weighted", [(3, False), (12, True)])
+def test_frisch_newton_vertex_equals_highs(q, p, weighted):
+    """The interior point ends at the exact LP vertex: same objective as HiGHS's dual to 1e-12, the same
+    coefficients (a unique optimum with continuous data), at least rank residuals exactly 0."""
+    X, y = data(11, n=1500, p=p)
+    w = np.random.default_rng(2).uniform(0.2, 3.0, size=y.size) if weighted else None
+    f = l2.fit(X, y, loss=l2.Quantile(q), weights=w)
+    ref = l2.fit(X, y, loss=l2.Quantile(q), weights=w, method="dual")
+    assert f.method == "frisch-newton" and f.status is Status.SUCCESS and "verified" in f.message
+    assert objective(q, y, f.predict(X), w) == pytest.approx(objective(q, y, ref.predict(X), w), rel=1e-12)
+    np.testing.assert_allclose(f.params, ref.params, rtol=1e-9, atol=1e-9)
+    assert np.sum(f.residuals == 0.0) >= p + 1 or f.extra["n_zero_residuals"] >= p + 1
+
+
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_frisch_newton_with_preprocessing_equals_highs(monkeypatch, q):
+    """Portnoy-Koenker preprocessing (forced at 4000 rows) around the interior point: the same optimum."""
+    from l2kit.linear.robust import _fn
+
+    X, y = data(5, n=6000, p=4)
+    w = np.random.default_rng(3).uniform(0.0, 2.0, size=y.size)
+    ref = l2.fit(X, y, loss=l2.Quantile(q), weights=w, method="dual")
+    monkeypatch.setattr(_fn, "FN_DIRECT_ROWS", 1000)
+    f = l2.fit(X, y, loss=l2.Quantile(q), weights=w)
+    assert f.method == "frisch-newton" and "Portnoy-Koenker" in f.message
+    assert objective(q, y, f.predict(X), w) == pytest.approx(objective(q, y, ref.predict(X), w), rel=1e-12)
+    np.testing.assert_allclose(f.params, ref.params, rtol=1e-9, atol=1e-9)
+
+
+def test_vertex_check_rejects_a_non_optimal_basis():
+    """KKT at a vertex: the least-squares fit's nearest vertex is not the quantile optimum, and says so."""
+    from l2kit.linear.robust._fn import frisch_newton, vertex
+
+    X, y = data(6, n=500, p=3)
+    Xa = np.column_stack([np.ones(y.size), X])
+    c = np.ones(y.size)
+    ols = np.linalg.lstsq(Xa, y, rcond=None)[0]
+    assert vertex(Xa, y, c, 0.1, ols)[1] is False
+    beta, it, ok = frisch_newton(Xa, y, c, 0.1)
+    exact, good = vertex(Xa, y, c, 0.1, beta)
+    assert ok and good and it < 50
+
+
+def test_falls_back_to_highs_without_numba_or_when_a_check_fails(monkeypatch):
+    from l2kit.linear.robust import _fn
+
+    X, y = data(7, n=800)
+    ref = l2.fit(X, y, loss=l2.Quantile(0.3), method="dual")
+    monkeypatch.setattr(_fn, "_kernels", lambda: None)          # as with L2KIT_DISABLE_NUMBA
+    f = l2.fit(X, y, loss=l2.Quantile(0.3))
+    assert f.method.startswith("linprog") and f.converged
+    np.testing.assert_allclose(f.params, ref.params, rtol=1e-9, atol=1e-9)
+    monkeypatch.undo()
+    monkeypatch.setattr(_fn, "vertex", lambda *a, **k: (None, False))
+    g = l2.fit(X, y, loss=l2.Quantile(0.3))
+    assert g.method.startswith("linprog") and g.converged
+    np.testing.assert_allclose(g.params, ref.params, rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------- several quantiles in one call
+@pytest.mark.parametrize("n", [900, 30000])
+def test_fit_quantiles_equals_separate_fits(n):
+    """Shared work (design, scaling, the preprocessing subsample) changes nothing: each fit equals its
+    own l2.fit, standard errors ("nid": two more LPs each) included."""
+    X, y = data(8, n=n, p=3)
+    w = np.random.default_rng(4).uniform(0.5, 1.5, size=y.size)
+    qs = [0.9, 0.1, 0.5]
+    fits = l2.fit_quantiles(X, y, qs, weights=w, cov_type="nid")
+    assert [f.loss.q for f in fits] == qs
+    for q, f in zip(qs, fits):
+        one = l2.fit(X, y, loss=l2.Quantile(q), weights=w, cov_type="nid")
+        assert f.status is Status.SUCCESS and f.method == one.method
+        np.testing.assert_allclose(f.params, one.params, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(f.bse, one.bse, rtol=1e-10)
+    assert fits[1].intercept < fits[2].intercept < fits[0].intercept
+
+
+def test_fit_quantiles_refuses_bad_quantiles():
+    X, y = data()
+    with pytest.raises(InputError, match="between 0 and 1"):
+        l2.fit_quantiles(X, y, [0.5, 1.2])
+    with pytest.raises(InputError, match="q"):
+        l2.fit_quantiles(X, y, [])

@@ -37,6 +37,7 @@ model. Inference: see :mod:`._statistics`.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -132,7 +133,7 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     >>> b.link, b.converged
     ('logit', True)
     """
-    opts = check_common(options, "GLM", _OPTIONS)
+    opts = check_common(options, "GLM", _OPTIONS, penalty="l2")
     fit_intercept = bool(opts.get("fit_intercept", True))
     if opts.get("method", "auto") not in ("auto", "newton", "irls"):
         raise InputError("method", "'auto' or 'newton' for GLMs", repr(opts.get("method")), "pass method='newton'")
@@ -143,7 +144,8 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     cw = design.case_weights
     Xa = design.with_intercept(fit_intercept)
     k = Xa.shape[1]
-    design.full_rank(Xa, "a GLM")
+    if not opts["alpha"] > 0:   # a ridge penalty makes the Newton system positive definite at any rank
+        design.full_rank(Xa, "a GLM")
     spec = read_cov_options(opts, solver="GLM", supported=COV_KINDS, default="nonrobust", n=n)
     offset = _offset(opts, n)
     model = _Model(loss, y, cw, offset, _designs(loss, Xa, opts, fit_intercept),
@@ -161,7 +163,9 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
         coefs.update(model.start_values(stage, coefs))
         final = i == len(stages) - 1
         # a simpler model is only a start: a loose tolerance saves iterations (its fit refines the next)
-        res = newton(model.fgh(stage), model.pack(stage, coefs), max_iter, tol if final or i else 1e-3,
+        # ridge: (1/sum c)(-loglike) + alpha/2 |beta_mean|^2 (sklearn's PoissonRegressor(alpha) scaling)
+        fgh = _ridge(model.fgh(stage), opts["alpha"] * float(cw.sum()), k, fit_intercept)
+        res = newton(fgh, model.pack(stage, coefs), max_iter, tol if final or i else 1e-3,
                      xtol=XTOL if final else np.inf, stop=model.boundary(stage) if final else None)
         coefs.update(model.unpack(stage, res.x))
         if not final:
@@ -171,6 +175,9 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     est = glm_estimates(model, loss, coefs, res, k, spec=spec, information=opts.get("information"),
                         dispersion=opts.get("dispersion"), fit_intercept=fit_intercept, design=design,
                         start_iterations=start_iterations)
+    if opts["alpha"] > 0:
+        est = replace(est, cov=None, message=est.message + f"; ridge penalty alpha={opts['alpha']:g}: no standard "
+                      "errors (the penalty biases the estimates)")
     return build_design_fit(est, design, loss, fit_intercept)
 
 
@@ -197,6 +204,24 @@ def _subsample_start(model, stages, fit_intercept: bool, max_iter: int) -> dict 
             return None
         coefs.update(sub.unpack(stage, res.x))
     return coefs
+
+
+def _ridge(fgh, lam: float, k: int, fit_intercept: bool):
+    r"""``fgh`` of the log-likelihood minus :math:`\tfrac{\lambda}{2}\|\beta\|^2` over the mean block's slopes
+    (its first ``k`` parameters; the intercept and dispersion parameters are free)."""
+    if lam <= 0:
+        return fgh
+
+    def penalised(x, need, f=None):
+        m = np.zeros_like(x)
+        m[int(fit_intercept):k] = lam
+        half = 0.5 * float(x @ (m * x))
+        ll, g, H = fgh(x, need, None if f is None else f + half)
+        if not np.isfinite(ll) or g is None:
+            return ll - half, g, H
+        return ll - half, g - m * x, H - np.diag(m)
+
+    return penalised
 
 
 def _row_data(loss: Any, opts: dict, n: int) -> dict:

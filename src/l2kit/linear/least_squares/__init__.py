@@ -1,6 +1,7 @@
 """Least squares: OLS, WLS, GLS, ridge and the elastic net in memory; chunked and Dask fits from mergeable states.
 
 * :func:`fit_least_squares` — the in-memory solver behind ``l2kit.fit`` for ``Squared()``;
+* :func:`enet_path` / :func:`cross_validate` — lasso, elastic-net and ridge paths and K-fold CV;
 * :func:`fit_chunks` / :func:`fit_dask` — one pass over chunks or Dask blocks, merging
   :class:`GramState` summaries;
 * :func:`lstsq`, :func:`centred_gram`, :func:`solve_normal_equations` — the direct solvers underneath.
@@ -9,9 +10,11 @@
 from ._direct import CollinearityWarning, lstsq
 from ._gram import centred_gram, gram_inverse, solve_normal_equations
 from .dask import fit_dask
+from .path import PenaltyPath, cross_validate, enet_path
 from .solver import fit_least_squares
 from .state import GramState, solve_state
 from .stream import fit_chunks
 
-__all__ = ["CollinearityWarning", "GramState", "centred_gram", "fit_chunks", "fit_dask", "fit_least_squares",
-           "gram_inverse", "lstsq", "solve_normal_equations", "solve_state"]
+__all__ = ["CollinearityWarning", "GramState", "PenaltyPath", "centred_gram", "cross_validate", "enet_path",
+           "fit_chunks", "fit_dask", "fit_least_squares", "gram_inverse", "lstsq", "solve_normal_equations",
+           "solve_state"]

@@ -39,16 +39,20 @@ from ._whiten import Whitened, whiten
 
 METHODS = ("auto", "cholesky", "qr", "svd")
 _OPTIONS = ("cov_type", "criterion", "tol", "max_iter", "cd_updates", "blas_threads", "groups", "maxlags",
-            "small_sample")
+            "small_sample", "folds", "seed", "n_alphas", "eps", "alphas", "cv_select")
+#: the options of ``alpha="cv"`` (K-fold cross-validation of the path)
+_CV_OPTIONS = ("folds", "seed", "n_alphas", "eps", "alphas", "cv_select")
 
 __all__ = ["fit_least_squares", "CollinearityWarning", "METHODS"]
 
 
 def _parse_alpha(alpha):
     if isinstance(alpha, str):
+        if alpha == "cv":
+            return "cv"
         if alpha not in ("loo", "gcv"):
-            raise InputError("alpha", "a number >= 0, 'loo', 'gcv' or a grid of numbers", repr(alpha),
-                             "pass e.g. alpha=0.1 or alpha='gcv'")
+            raise InputError("alpha", "a number >= 0, 'cv', 'loo', 'gcv' or a grid of numbers", repr(alpha),
+                             "pass e.g. alpha=0.1, alpha='cv' or alpha='gcv'")
         return "select"
     if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
         if not math.isfinite(alpha) or alpha < 0:
@@ -74,11 +78,16 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     loss : Squared
     cov : array (n, n) or (n,), optional
         GLS error covariance or per-row variances.
-    alpha : float, "loo", "gcv" or 1-D grid
+    alpha : float, "cv", "loo", "gcv" or 1-D grid
         Penalty in the glmnet scaling (``alpha=a`` is scikit-learn ``Ridge(alpha=a*n)``).
-        A string or a grid selects the ridge penalty by leave-one-out (default
+        "loo", "gcv" or a grid selects the ridge penalty by leave-one-out (default
         for a grid; ``criterion="gcv"`` for GCV) from one SVD; the curve is in
-        ``Fit.extra``.
+        ``Fit.extra``. ``"cv"`` (lasso, elastic net or ridge) runs K-fold
+        cross-validation of the path (:func:`.path.cross_validate`; options
+        ``folds`` = K or one label per row, default 10, ``seed``, ``n_alphas``,
+        ``eps``, ``alphas``, ``cv_select`` = "min" (default, scikit-learn's
+        ``alpha_``) or "1se" (glmnet's ``lambda.1se``)) and fits at the chosen
+        penalty; the curve, ``alpha_min`` and ``alpha_1se`` are in ``Fit.extra["cv"]``.
     l1_ratio : float in [0, 1]
         0 = ridge; > 0 = elastic net by coordinate descent (1 = lasso).
     fit_intercept : bool
@@ -112,6 +121,10 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     >>> f = l2.fit(X, y, alpha="gcv")
     >>> f.extra["cv_criterion"], f.alpha < 1e-2
     ('gcv', True)
+    >>> f = l2.fit(X, y, alpha="cv", l1_ratio=1.0, folds=5)
+    >>> cv = f.extra["cv"]
+    >>> f.alpha == cv["alpha_min"] <= cv["alpha_1se"], cv["cv_mean"].shape
+    (True, (100,))
     """
     criterion, tol, max_iter = _read_options(refuse_others, method, l1_ratio)
     cd_options = {"updates": refuse_others.get("cd_updates", "auto"),
@@ -132,11 +145,17 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
     if design.weights is not None:
         extra["sum_weights"] = float(design.weights.sum())
     notes: list[str] = []
-    if akind == "select":
+    cv_opts = {k: refuse_others[k] for k in _CV_OPTIONS if k in refuse_others}
+    if cv_opts and akind != "cv":
+        raise InputError(", ".join(cv_opts), "options of alpha='cv' only", "given with alpha=" + repr(alpha)[:40],
+                         "pass alpha='cv' to cross-validate, or drop these options")
+    if akind == "cv":
+        alpha_val = _cross_validate(design, wh, l1_ratio, tol, max_iter, cv_opts, extra, notes)
+    elif akind == "select":
         if l1_ratio > 0:
-            raise InputError("alpha", "a number when l1_ratio > 0", repr(alpha),
-                             "penalty selection covers ridge (l1_ratio=0); for the elastic net use "
-                             "sklearn.linear_model.ElasticNetCV or loop over alphas")
+            raise InputError("alpha", "a number or 'cv' when l1_ratio > 0", repr(alpha),
+                             "LOO/GCV selection covers ridge (l1_ratio=0); for the elastic net use alpha='cv' "
+                             "(K-fold cross-validation) or l2kit.enet_path")
         from ..penalized.ridge import select_alpha
 
         alpha_val, curve = select_alpha(wh.A, wh.b, wh.c, alpha, wh.n_pen, criterion)
@@ -152,6 +171,32 @@ def fit_least_squares(design: Design, loss: Any, *, cov: Any = None, alpha: Any 
                         method=method, spec=spec, extra=extra, notes=notes)
     est.alpha, est.l1_ratio = alpha_val, l1_ratio
     return build_design_fit(est, design, loss, fit_intercept)
+
+
+def _cross_validate(design, wh, l1_ratio, tol, max_iter, cv_opts, extra, notes) -> float:
+    """``alpha="cv"``: K-fold CV of the path (:func:`.path.cross_validate`); the curve goes to ``extra["cv"]``."""
+    from .path import cross_validate
+
+    select = cv_opts.pop("cv_select", "min")
+    if select not in ("min", "1se"):
+        raise InputError("cv_select", "'min' or '1se'", repr(select),
+                         "'min' = the smallest CV error (scikit-learn's alpha_), '1se' = the largest alpha within "
+                         "one standard error of it (glmnet's default for predict)")
+    from ..penalized import NonFiniteData, blas_threads_limit
+
+    try:
+        with blas_threads_limit(1):
+            cv = cross_validate(design, wh, l1_ratio=l1_ratio, tol=tol, max_iter=max_iter, **cv_opts)
+    except NonFiniteData:
+        check_finite_design(design)
+        raise InputError("X, y", "values whose squares are finite", "overflow in the Gram matrix",
+                         "rescale the columns") from None
+    cv["cv_select"] = select
+    extra["cv"] = cv
+    chosen = cv["alpha_min"] if select == "min" else cv["alpha_1se"]
+    if chosen in (cv["alphas"][0], cv["alphas"][-1]) and len(cv["alphas"]) > 1 and chosen == cv["alpha_min"]:
+        notes.append("the CV minimum lies at the edge of the alpha grid; widen it (eps=, n_alphas=)")
+    return float(chosen)
 
 
 def _read_options(options: dict, method: str, l1_ratio: Any) -> tuple[str, Any, Any]:

@@ -5,8 +5,8 @@ problem (weights, GLS) and calls them.
 """
 
 from ._centred import NonFiniteData
-from .enet import UPDATES, duality_gap, enet_active_set, naive_min_p
+from .enet import UPDATES, blas_threads_limit, duality_gap, enet_active_set, naive_min_p
 from .ridge import default_alphas, ridge_path, select_alpha
 
-__all__ = ["UPDATES", "NonFiniteData", "default_alphas", "duality_gap", "enet_active_set", "naive_min_p", "ridge_path",
-           "select_alpha"]
+__all__ = ["UPDATES", "NonFiniteData", "blas_threads_limit", "default_alphas", "duality_gap", "enet_active_set",
+           "naive_min_p", "ridge_path", "select_alpha"]

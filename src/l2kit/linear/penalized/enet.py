@@ -168,7 +168,7 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
     range).
 
     *Threads.* BLAS runs on ``blas_threads`` threads during the fit (default
-    1, see :func:`_blas_threads`); None leaves the caller's setting.
+    1, see :func:`blas_threads_limit`); None leaves the caller's setting.
 
     *Stop.* After each round the duality gap of the *full* problem is
     computed from the exact residuals; convergence needs it below
@@ -186,7 +186,7 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
     >>> ok, np.flatnonzero(coef).tolist(), size < 300
     (True, [0, 1, 2], True)
     """
-    with _blas_threads(blas_threads):
+    with blas_threads_limit(blas_threads):
         return _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, tol=tol, max_iter=max_iter,
                                 max_rounds=max_rounds, updates=updates)
 
@@ -194,7 +194,7 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
 _CONTROLLER = None
 
 
-def _blas_threads(limit):
+def blas_threads_limit(limit):
     """A context limiting BLAS to ``limit`` threads (threadpoolctl), or nothing when ``limit`` is None.
 
     The BLAS work here is thin: ``n x |S|`` blocks of about 2 MiB and

@@ -57,7 +57,8 @@ def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
     >>> sc.coef(np.array([1.0, 1.0])) == [8.0, 2.0**42]
     array([ True,  True])
     """
-    cols = _power_of_two(np.max(np.abs(Xa), axis=0) if Xa.size else np.ones(Xa.shape[1]))
+    # max |x| per column from the two extremes: no |Xa| temporary (an extra copy of X at 1e7 rows)
+    cols = _power_of_two(np.maximum(Xa.max(axis=0), -Xa.min(axis=0)) if Xa.size else np.ones(Xa.shape[1]))
     target = float(_power_of_two(np.max(np.abs(y)) if y.size else 0.0))
     weights = 1.0 if c is None else float(_power_of_two(np.max(c)))
     Xs = Xa / cols
@@ -67,8 +68,12 @@ def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
 
 def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,
                       formulation: str = "dual", solver: str = "highs", time_limit: float | None = None,
-                      tol: float | None = None):
-    """Solve the weighted quantile LP; returns ``(beta, result)`` (scipy ``OptimizeResult``)."""
+                      tol: float | None = None, l1: np.ndarray | None = None):
+    r"""Solve the weighted quantile LP; returns ``(beta, result)`` (scipy ``OptimizeResult``).
+
+    ``l1`` (k,) adds :math:`\sum_j l1_j |\beta_j|` (scikit-learn's ``QuantileRegressor`` penalty): the primal
+    LP then bounds :math:`|\beta_j|` by extra variables :math:`a_j` with cost :math:`l1_j`.
+    """
     from scipy import sparse
     from scipy.optimize import linprog
 
@@ -83,6 +88,8 @@ def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: fl
         opts["time_limit"] = float(time_limit)
     if tol is not None:
         opts["primal_feasibility_tolerance"] = opts["dual_feasibility_tolerance"] = float(tol)
+    if l1 is not None:
+        return _penalised_primal(Xa, y, cw, q, l1, solver, opts)
     if formulation == "dual":
         bounds = np.empty((n, 2))
         bounds[:, 0] = -(1.0 - q) * cw
@@ -99,6 +106,24 @@ def solve_quantile_lp(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: fl
     res = linprog(cost, A_eq=A, b_eq=y, bounds=bounds, method=solver, options=opts)
     beta = np.asarray(res.x[:k]) if res.status == 0 else None
     return beta, res
+
+
+def _penalised_primal(Xa, y, cw, q, l1, solver, opts):
+    """min c'(q u + (1-q) v) + l1'a  s.t.  X beta + u - v = y,  -a <= beta <= a  (u, v, a >= 0)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    n, k = Xa.shape
+    eye_n, eye_k = sparse.eye_array(n, format="csc"), sparse.eye_array(k, format="csc")
+    zeros = sparse.csc_array((k, n))
+    A_eq = sparse.hstack([sparse.csc_array(Xa), eye_n, -eye_n, sparse.csc_array((n, k))], format="csc")
+    A_ub = sparse.vstack([sparse.hstack([eye_k, zeros, zeros, -eye_k]),
+                          sparse.hstack([-eye_k, zeros, zeros, -eye_k])], format="csc")
+    cost = np.concatenate([np.zeros(k), q * cw, (1.0 - q) * cw, l1])
+    bounds = [(None, None)] * k + [(0, None)] * (2 * n + k)
+    res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(2 * k), A_eq=A_eq, b_eq=y, bounds=bounds, method=solver,
+                  options=opts)
+    return (np.asarray(res.x[:k]) if res.status == 0 else None), res
 
 
 def solve_quantile_globbed(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: float, *,

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._design import Training
 from .._linalg import gram_rank, small_solve, weighted_gram, x_dot, xt_dot
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "residual_training"]
+
+
+def residual_training(X, y, c, r) -> Training:
+    """The training data of a fit of the residual alone (no variance function, no deviance, no leverage
+    weights): what :mod:`l2kit.linear._residuals` needs for the residual kinds such a fit defines."""
+    return Training(X, y, c, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None, "unit_deviance": None,
+                                            "hat_weights": None, "prior": None, "dispersion_fixed": False})
 
 
 class Problem:
@@ -39,6 +47,26 @@ class Problem:
         self.k = self.G0.shape[0]
         self.rank = gram_rank(self.G0)
         self.full = self.rank == self.k
+        self.ridge = None   # lam * diag(0, 1, ..., 1): the ridge penalty, intercept unpenalised (set_ridge)
+
+    def set_ridge(self, lam: float) -> None:
+        r"""Add :math:`\tfrac{\lambda}{2}\beta^\top P\beta` to the IRLS objective (no penalty on the
+        intercept; centring the columns leaves the slopes and so the penalty unchanged)."""
+        if lam > 0:
+            self.ridge = lam * np.eye(self.k)
+            if self.intercept:
+                self.ridge[0, 0] = 0.0
+            self.full = True   # the penalised normal equations are positive definite
+
+    def penalised(self, M, beta=None):
+        """``M + R`` (a Gram matrix), or with ``beta`` the step's right-hand side ``M - R beta``."""
+        if self.ridge is None:
+            return M
+        return M + self.ridge if beta is None else M - self.ridge @ beta
+
+    def penalty(self, beta, scale: float) -> float:
+        r"""The ridge term in the units of ``sum c rho(r/s)``: :math:`\beta^\top R\beta / (2 s^2)`."""
+        return 0.0 if self.ridge is None else 0.5 * float(beta @ self.ridge @ beta) / scale ** 2
 
     def _gram(self, X, w):
         core = X.T @ X if w is None else weighted_gram(X, w)

@@ -34,12 +34,12 @@ import numpy as np
 from ..._errors import InputError
 from ..._status import Status
 from .._covariance import COV_KINDS, CovSpec, read_cov_options, sandwich
-from .._design import Design, Training
+from .._design import Design
 from .._linalg import hat_values, inverse, small_solve, uncentre
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
 from .._scale import GAUSS_3_4, huber_scale, mad_scale
-from ._problem import Problem
+from ._problem import Problem, residual_training
 
 __all__ = ["fit_irls"]
 
@@ -48,9 +48,9 @@ __all__ = ["fit_irls"]
 # the solver
 # ---------------------------------------------------------------------------
 _START_NAMES = {"ols": "an OLS start", "l1": "an L1 (median regression) start", "huber": "a Huber(1.345) start",
-                "given": "the given start"}
+                "s": "an S-estimate start (50 % breakdown, robustbase's fast-S)", "given": "the given start"}
 _OPTIONS = ("scale", "cov_type", "max_iter", "tol", "start", "update_scale", "huber_d", "groups", "maxlags",
-            "small_sample", "convention")
+            "small_sample", "convention", "seed")
 #: the IRLS covariances: the shared vocabulary and Huber's model-based H1-H3 ("nonrobust" is H1)
 _COV_TYPES = COV_KINDS[:1] + ("H1", "H2", "H3") + COV_KINDS[1:]
 #: MASS's rlm divides the MAD by 0.6745, not by qnorm(0.75) = 0.67449
@@ -68,6 +68,13 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         Supplies ``weight`` (IRLS), ``psi`` and ``psi_prime`` (standard
         errors). Tuning constants are in units of the scale.
     fit_intercept : bool, default True
+    alpha : float, default 0.0
+        Ridge penalty (``l1_ratio`` must be 0): minimises
+        :math:`\frac{1}{\sum c}\sum_i c_i s^2\rho(r_i/s)/\rho''(0) + \frac{\alpha}{2}\|\beta\|^2`
+        (intercept unpenalised), glmnet's :math:`\frac{1}{2n}\mathrm{RSS}` scaling near :math:`r=0`.
+        At a fixed ``scale=s`` and ``Huber(delta=eps)`` this is scikit-learn's
+        ``HuberRegressor(epsilon=eps, alpha=alpha * n / s)`` at its scale ``s``. A penalised fit has
+        no standard errors.
     method : {"auto", "irls", "newton"}
         ``"irls"``: plain IRLS steps from ``loss.weight``. ``"newton"``:
         the same loop with safeguarded Newton steps (``psi_prime``), which
@@ -104,14 +111,20 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     tol : float, default 1e-8
         Stop when the change of the fitted values (RMS, in units of the
         scale) and the relative change of the scale are both below ``tol``.
-    start : {"auto", "ols", "huber", "l1"} or array, default "auto"
+    start : {"auto", "ols", "huber", "l1", "s"} or array, default "auto"
         Starting coefficients (intercept first). ``"auto"``: OLS for
         monotone (convex) losses, whose optimum is unique; for redescending
         losses (Tukey, Cauchy) the exact L1 (median regression) fit, never
         OLS alone: OLS - and even a Huber fit - may sit in the basin of a bad
         local minimum when many outliers lie on one side (40 % one-sided
         outliers: both lead Tukey to a wrong fit, L1 does not; see the tests).
-        ``"huber"`` starts from a converged Huber(1.345) fit.
+        ``"huber"`` starts from a converged Huber(1.345) fit. ``"s"``: the
+        S-estimate of ``method="mm"`` (bisquare, 50 % breakdown, ``seed=``),
+        the only start here that resists outliers at high leverage (L1 does
+        not); with ``scale=`` that fit's S-scale, a Tukey fit from it is the
+        MM-estimate. Case weights are refused with ``"s"``.
+    seed : int, default 0
+        The random subsamples of ``start="s"``.
     huber_d : float, default 2.5
         Tuning constant of Huber's proposal 2 scale.
 
@@ -132,17 +145,19 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     >>> f.converged, np.round(f.coef, 1)
     (True, array([ 2., -1.]))
     """
-    opts = check_common(options, "IRLS", _OPTIONS)
+    opts = check_common(options, "IRLS", _OPTIONS, penalty="l2")
     o = _read_options(opts)
     spec = read_cov_options(opts, solver="IRLS", supported=_COV_TYPES, default="nonrobust", n=design.y.shape[0])
     design.require_real("this loss")
     y, c = design.y, design.weights
     state = Problem(design.X, y, c, o.fit_intercept)
+    # ridge: (1/sum c) sum c s^2 rho(r/s) / rho''(0) + alpha/2 |beta|^2, i.e. glmnet's 1/(2n) RSS near r = 0
+    state.set_ridge(opts["alpha"] * state.sumw * float(np.asarray(loss._weight(_np_xp(), np.zeros(1)))[0]))
     if state.rank == 0:
         raise InputError("X", "at least one non-constant column or an intercept", "an all-zero design",
                          "add features or fit_intercept=True")
     newton = o.method == "newton" or (o.method == "auto" and loss.convex and not loss.redescending)
-    beta, start_name = _start(state, loss, o.start, o.fit_intercept)
+    beta, start_name = _start(state, loss, o.start, o.fit_intercept, opts.get("seed", 0))
     estimate_scale = _ScaleEstimator(o.scale, c, state, o.huber_d, GAUSS_3_4 / MASS_MAD if o.mass else 1.0)
     n_pre = 0
     if start_name == "huber":
@@ -163,7 +178,10 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
     # -- Huber's covariances (statsmodels RLM H1/H2/H3, with case weights); the sandwiches below --------
     model_based = spec.kind in ("nonrobust", "H1", "H2", "H3")
     cov = _huber_cov(loss, r, scale, state, spec.kind, o.mass) if state.full and model_based else None
-    if not state.full:
+    if opts["alpha"] > 0:
+        cov = None
+        message += f"; ridge penalty alpha={opts['alpha']:g}: no standard errors (the penalty biases the estimates)"
+    elif not state.full:
         message += (f"; X is rank deficient (rank {state.rank} of {state.k} columns): minimum-norm coefficients, "
                     "no standard errors (drop the dependent columns)")
         if status is Status.SUCCESS:
@@ -172,7 +190,7 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         intercept, coef, cov = uncentre(beta, cov, state.mean, True)
         beta = np.concatenate([[intercept], coef])
     iw = loss._weight(_np_xp(), r / scale) if scale > 0 else np.ones_like(r)
-    if not model_based and state.full:
+    if not model_based and state.full and not opts["alpha"]:
         cov = _sandwich_cov(loss, r, scale, design.with_intercept(o.fit_intercept), state.cw, spec, iw)
         if cov is None:
             message += ("; standard errors undefined: sum c psi'(r/s) x x' is not positive definite at the "
@@ -182,9 +200,7 @@ def fit_irls(design: Design, loss: Any, **options: Any) -> Fit:
         residuals=r, n_obs=int(y.size), df_resid=float(state.sumw - state.rank), n_iter=int(n_iter + n_pre),
         cov_type=spec.kind, dist="normal", df_model=float(state.rank - o.fit_intercept),
         undefined={"loglike": f"{type(loss).__name__} is not a likelihood: no log-likelihood, AIC or BIC"},
-        training=Training(design.X, y, c, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
-                                                         "unit_deviance": None, "hat_weights": None,
-                                                         "prior": None, "dispersion_fixed": False}),
+        training=residual_training(design.X, y, c, r),
         extra={"weights": iw, "sum_weights": float(state.sumw),
                "scale_estimator": o.scale if isinstance(o.scale, str) else "fixed", "start": start_name,
                "convention": "MASS" if o.mass else "statsmodels"}),
@@ -228,15 +244,17 @@ def _read_options(opts: dict) -> _Options:
                     opts.get("start", "auto"), bool(opts.get("update_scale", True)), float(opts.get("huber_d", 2.5)))
 
 
-def _start(state: Problem, loss: Any, start: Any, fit_intercept: bool) -> tuple[np.ndarray, str]:
+def _start(state: Problem, loss: Any, start: Any, fit_intercept: bool, seed: Any = 0) -> tuple[np.ndarray, str]:
     """Starting coefficients (centred parametrisation) and the start's name."""
     if isinstance(start, str):
         start = start.lower()
-        if start not in ("auto", "ols", "huber", "l1"):
-            raise InputError("start", "'auto', 'ols', 'huber', 'l1' or an array of coefficients", repr(start),
+        if start not in ("auto", "ols", "huber", "l1", "s"):
+            raise InputError("start", "'auto', 'ols', 'huber', 'l1', 's' or an array of coefficients", repr(start),
                              "pass start='l1'")
         if start == "auto":
             start = "l1" if loss.redescending else "ols"
+        if start == "s":
+            return _s_start(state, loss, seed), start
         return (_l1_start(state) if start == "l1" else state.ols()), start
     b0 = np.asarray(start, dtype=float).reshape(-1)
     k = state.k
@@ -314,7 +332,8 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
             if cw is not None:
                 v *= cw
             grad = state._rhs(state.X, v)
-            step = small_solve(H, grad, state.full) if np.all(np.isfinite(H)) else None
+            step = small_solve(state.penalised(H), state.penalised(grad, beta), state.full) \
+                if np.all(np.isfinite(H)) else None
             big_step = step is not None and (
                 math.sqrt(max(float(step @ state.G0 @ step), 0.0) / state.sumw) > 0.05 * scale)
             if step is not None and np.all(np.isfinite(step)) and not big_step:
@@ -323,19 +342,19 @@ def _iterate(state, loss, beta, scale, estimate_scale, update_scale, max_iter, t
                 new = beta + step
                 r_new = state.resid(new, out=spare)
             elif step is not None and np.all(np.isfinite(step)):
-                f0 = state.csum(np.asarray(loss._rho(xp, u)))
+                f0 = state.csum(np.asarray(loss._rho(xp, u))) + state.penalty(beta, scale)
                 t = 1.0
                 for _ in range(20):
                     cand = beta + t * step
                     rc = state.resid(cand, out=spare)
-                    f1 = state.csum(np.asarray(loss._rho(xp, rc / scale)))
+                    f1 = state.csum(np.asarray(loss._rho(xp, rc / scale))) + state.penalty(cand, scale)
                     if f1 <= f0 + 1e-12 * abs(f0):
                         new, r_new = cand, rc
                         break
                     t *= 0.5
         if new is None:                 # an IRLS step (also the fallback of a Newton step that did not descend)
             (Gw,), idx, Xs = state.grams([wt], [w0])
-            new = small_solve(Gw, state.rhs(wt, w0, idx, Xs), state.full)
+            new = small_solve(state.penalised(Gw), state.rhs(wt, w0, idx, Xs), state.full)
             r_new = state.resid(new, out=spare)
         dlt = new - beta
         beta, r, spare = new, r_new, r
@@ -397,6 +416,17 @@ def _sandwich_cov(loss, r, scale, Xa, cw, spec: CovSpec, iw):
                          "a time series has one row per time; drop the weights or use cov_type='HC1'")
     h = hat_values(Xa, np.asarray(iw, dtype=float), cw) if spec.kind in ("HC2", "HC3") else None
     return sandwich(bread, Xa * psi[:, None], spec, freq=cw, leverage=h, n=float(cw.sum()))
+
+
+def _s_start(state: Problem, loss: Any, seed: Any) -> np.ndarray:
+    """The S-estimate (lmrob's fast-S, bisquare chi at 50 % breakdown) in the centred parametrisation."""
+    from ._sest import s_estimate
+
+    if state.c is not None:
+        raise InputError("weights", "None with start='s'", "case weights",
+                         "the S-estimate has no case weights: repeat rows for frequency weights, or pass start='l1'")
+    Xa = np.column_stack([np.ones(state.y.size), state.X]) if state.intercept else state.X
+    return s_estimate(Xa, state.y, loss, seed).beta
 
 
 def _l1_start(state):

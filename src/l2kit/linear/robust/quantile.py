@@ -39,7 +39,7 @@ from .._result import Estimates, Fit, build_design_fit
 from .._scale import weighted_quantile
 from ._lp import GLOB_MIN_ROWS, lp_scaling, solve_quantile_globbed, solve_quantile_lp
 
-__all__ = ["fit_quantile"]
+__all__ = ["fit_quantile", "fit_quantiles"]
 
 _OPTIONS = ("max_iter", "tol", "cov_type")
 #: quantreg's summary.rq(se=...) estimators, and "none"
@@ -47,7 +47,7 @@ _COV_TYPES = ("ker", "nid", "iid", "none")
 _EPS = float(np.finfo(float).eps) ** 0.5   # quantreg's eps
 
 
-def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
+def fit_quantile(design: Design, loss: Any, *, _cache: dict | None = None, **options: Any) -> Fit:
     r"""Exact quantile (``Quantile(q)``) or L1 (``Absolute()``) regression by linear programming.
 
     Parameters
@@ -57,9 +57,19 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         ``Absolute()`` is the median regression, ``Quantile(0.5)`` with twice
         the objective.
     fit_intercept : bool, default True
-    method : {"auto", "dual", "primal", "highs-ipm", "highs-ds"}
-        ``"dual"``: HiGHS on the dual LP (``k`` equality rows, about one
-        copy of ``X`` in memory). ``"auto"``: the dual for up to 20000 rows;
+    alpha : float, default 0.0
+        L1 penalty (``l1_ratio`` must be 1: an L2 term would make the LP a QP): minimises
+        :math:`\frac{1}{\sum c}\sum_i c_i\rho(r_i) + \alpha\|\beta\|_1` (intercept unpenalised) by
+        the primal LP with :math:`|\beta_j|` bounded by extra variables; for ``Quantile(q)`` this is
+        scikit-learn's ``QuantileRegressor(quantile=q, alpha=alpha)`` (``Absolute()`` is twice the
+        pinball loss: ``alpha=2a`` there). No standard errors.
+    method : {"auto", "highs", "dual", "primal", "highs-ipm", "highs-ds"}
+        ``"auto"``: a Frisch-Newton interior point (Mehrotra predictor-corrector,
+        compiled by numba; Portnoy-Koenker preprocessing above 20000 rows,
+        see :func:`._fn.solve_quantile_fn`) finished at an exact vertex whose
+        KKT conditions are verified for every row; when numba is missing or a
+        check fails, ``"highs"``. ``"dual"``: HiGHS on the dual LP (``k`` equality rows, about one
+        copy of ``X`` in memory). ``"highs"``: the dual for up to 20000 rows;
         beyond, the same exact LP after Portnoy-Koenker preprocessing
         (:func:`solve_quantile_globbed`: a subsample fit, a band of rows
         kept, the rest fixed at their bounds and verified), which solves 1e6
@@ -114,26 +124,35 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     >>> f.converged, round(f.intercept, 6), np.round(f.coef, 6)
     (True, 0.0, array([2.]))
     """
-    opts = check_common(options, "quantile LP", _OPTIONS)
+    from ..penalized import blas_threads_limit
+
+    # tall-thin products only (X beta, X^T X, k x k solves): a second BLAS thread costs more than it saves
+    with blas_threads_limit(1):
+        return _fit_quantile(design, loss, _cache, options)
+
+
+def _fit_quantile(design: Design, loss: Any, _cache: dict | None, options: dict) -> Fit:
+    """The body of :func:`fit_quantile`."""
+    opts = check_common(options, "quantile LP", _OPTIONS, penalty="l1")
     fit_intercept = bool(opts.get("fit_intercept", True))
     method = opts.get("method", "auto")
-    if method not in ("auto", "dual", "primal", "highs-ipm", "highs-ds"):
-        raise InputError("method", "'auto', 'dual', 'primal', 'highs-ipm' or 'highs-ds'", repr(method),
+    if method not in ("auto", "highs", "dual", "primal", "highs-ipm", "highs-ds"):
+        raise InputError("method", "'auto', 'highs', 'dual', 'primal', 'highs-ipm' or 'highs-ds'", repr(method),
                          "pass method='auto'")
     q, factor = float(loss.q), float(loss.pinball_factor)   # the LP minimises factor x pinball_q
     design.require_real("quantile regression")
     y, c = design.y, design.weights
     Xa = design.with_intercept(fit_intercept)
-    beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts)
+    cache = {} if _cache is None else _cache        # work shared by the fits of one design (see fit_quantiles)
+    # L1 penalty: (1/sum c) sum c rho(r) + alpha |beta|_1 (intercept free) = QuantileRegressor(alpha) for factor 1
+    l1 = None
+    if opts["alpha"] > 0:
+        l1 = np.full(Xa.shape[1], opts["alpha"] * float(design.case_weights.sum()) / factor)
+        l1[:int(fit_intercept)] = 0.0
+    beta, res, formulation, solver, rounds = _solve(Xa, y, c, q, method, opts, cache, l1)
+    status, message = _outcome(beta, res, formulation, rounds)
     if beta is None:
         beta = np.full(Xa.shape[1], np.nan)
-        status = Status.MAX_ITER if res.status == 1 else Status.FAILED
-        message = f"not converged: HiGHS stopped with status {res.status} ({res.message})"
-    else:
-        status = Status.SUCCESS
-        message = f"optimal: HiGHS solved the {formulation} LP exactly ({res.message.rstrip('.')})"
-        if formulation == "globbed dual":
-            message += f"; every globbed row's residual sign verified (KKT), {rounds} round(s)"
     r = y - Xa @ beta
     rho = np.where(r < 0, (q - 1.0) * r, q * r) * factor
     cw = design.case_weights
@@ -147,8 +166,10 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     extra = {"objective": obj, "quantile": q, "sum_weights": sw,
              "n_zero_residuals": int(np.sum(np.abs(r) <= 1e-9 * (1 + np.abs(y))))}
     cov = None
-    if status is Status.SUCCESS and spec.kind != "none":
-        cov, why = _cov(spec.kind, Xa, y, r, c, q, XtX, method, opts, extra)
+    if l1 is not None:
+        message += f"; L1 penalty alpha={opts['alpha']:g}: no standard errors (the penalty biases the estimates)"
+    elif status is Status.SUCCESS and spec.kind != "none":
+        cov, why = _cov(spec.kind, Xa, y, r, c, q, XtX, method, opts, extra, cache)
         if cov is None:
             message += f"; standard errors undefined: {why}"
     pinball = obj / factor   # quantreg's rho: the pinball loss at q, summed
@@ -156,7 +177,8 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
     return build_design_fit(Estimates(
         params=beta, cov=cov, status=status, message=message, rank=rank, scale=obj / sw,
         n_iter=int(getattr(res, "nit", 0) or 0), residuals=r, n_obs=int(y.size), df_resid=float(sw - rank),
-        method="linprog-" + formulation.replace(" ", "-") + ("" if solver == "highs" else f"-{solver}"),
+        method=("frisch-newton" if solver == "fn" else
+                "linprog-" + formulation.replace(" ", "-") + ("" if solver == "highs" else f"-{solver}")),
         cov_type=spec.kind, dist="t", loglike=None if loglike is None else float(loglike),
         n_params=float(Xa.shape[1]), n_ic=sw, df_model=float(rank - fit_intercept), extra=extra,
         training=Training(design.X, y, c, None, lambda: {"fitted": y - r, "eta": y - r, "variance": None,
@@ -165,25 +187,55 @@ def fit_quantile(design: Design, loss: Any, **options: Any) -> Fit:
         design, loss, fit_intercept)
 
 
-def _solve(Xa, y, c, q, method, opts):
+def _outcome(beta, res, formulation, rounds):
+    """The status and message of a solve (``beta`` None: not solved)."""
+    if beta is None:
+        status = Status.MAX_ITER if res.status == 1 else Status.FAILED
+        return status, f"not converged: HiGHS stopped with status {res.status} ({res.message})"
+    if formulation == "frisch-newton":
+        return Status.SUCCESS, (f"optimal: Frisch-Newton interior point ({res.nit} iterations"
+                                + (f", Portnoy-Koenker preprocessing, {rounds} round(s)" if rounds else "")
+                                + "), finished at a vertex whose KKT conditions were verified for every row")
+    message = f"optimal: HiGHS solved the {formulation} LP exactly ({res.message.rstrip('.')})"
+    if formulation == "globbed dual":
+        message += f"; every globbed row's residual sign verified (KKT), {rounds} round(s)"
+    return Status.SUCCESS, message
+
+
+def _solve(Xa, y, c, q, method, opts, cache=None, l1=None):
     """The LP by the requested formulation; returns ``beta`` (None on failure), the result and what was solved.
 
     The LP is solved on columns, target and weights scaled by powers of two (:func:`lp_scaling`: exact) and
     the coefficients mapped back, so a column of values near 1e-10 or 1e150 is fitted like any other.
     """
-    Xa, y, c, scaling = lp_scaling(Xa, y, c)
-    beta, res, formulation, solver, rounds = _solve_scaled(Xa, y, c, q, method, opts)
+    cache = {} if cache is None else cache
+    if "scaled" not in cache:
+        cache["scaled"] = lp_scaling(Xa, y, c)
+    Xa, y, c, scaling = cache["scaled"]
+    if l1 is not None:   # the penalty in the scaled problem's units (objective / (s t), beta_j = s beta_s,j / D_j)
+        solver = method if method.startswith("highs") else "highs"
+        beta, res = solve_quantile_lp(Xa, y, c, q, solver=solver, l1=l1 / (scaling.weights * scaling.columns))
+        return (None if beta is None else scaling.coef(beta)), res, "penalised primal", solver, 0
+    beta, res, formulation, solver, rounds = _solve_scaled(Xa, y, c, q, method, opts, cache)
     return (None if beta is None else scaling.coef(beta)), res, formulation, solver, rounds
 
 
-def _solve_scaled(Xa, y, c, q, method, opts):
+def _solve_scaled(Xa, y, c, q, method, opts, cache):
     """:func:`_solve` on the scaled LP."""
     formulation = "primal" if method == "primal" else "dual"
-    solver = method if method.startswith("highs") else "highs"
+    solver = method if method.startswith("highs-") else "highs"
     time_limit = opts.get("max_iter")
     n_eff = int(y.size if c is None else np.count_nonzero(c))
     rounds = 0
-    if method == "auto" and n_eff > GLOB_MIN_ROWS:
+    if method == "auto":
+        from ._fn import solve_quantile_fn
+
+        beta, nit, rounds = solve_quantile_fn(Xa, y, c, q, shared=cache.setdefault("fn", {}))
+        if beta is not None:
+            from types import SimpleNamespace
+
+            return beta, SimpleNamespace(status=0, message="optimal vertex", nit=nit), "frisch-newton", "fn", rounds
+    if method in ("auto", "highs") and n_eff > GLOB_MIN_ROWS:
         formulation, solver = "globbed dual", "highs-ipm"
         beta, res, rounds = solve_quantile_globbed(Xa, y, c, q)
         if beta is None:   # preprocessing gave up: solve the whole dual LP (exact, more memory)
@@ -218,7 +270,7 @@ def _inside(q: float, h: float) -> float:
     return h
 
 
-def _cov(kind, Xa, y, r, c, q, XtX, method, opts, extra):
+def _cov(kind, Xa, y, r, c, q, XtX, method, opts, extra, cache):
     """The covariance of ``kind`` ("iid", "nid", "ker"), or (None, why)."""
     from scipy.stats import norm
 
@@ -230,8 +282,8 @@ def _cov(kind, Xa, y, r, c, q, XtX, method, opts, extra):
     h = _inside(q, h)
     extra["bandwidth"] = h
     if kind == "nid":
-        bhi = _solve(Xa, y, c, q + h, method, opts)[0]
-        blo = _solve(Xa, y, c, q - h, method, opts)[0]
+        bhi = _solve(Xa, y, c, q + h, method, opts, cache)[0]
+        blo = _solve(Xa, y, c, q - h, method, opts, cache)[0]
         if bhi is None or blo is None:
             return None, "an LP at q +- h failed"
         dyhat = Xa @ (bhi - blo)
@@ -271,3 +323,52 @@ def _iid_cov(Xa, r, c, q, XtX, h, extra):
     sparsity = float(beta[1])
     extra["sparsity"] = sparsity
     return sparsity ** 2 * q * (1 - q) * inverse(XtX, True), ""
+
+
+def fit_quantiles(X: Any, y: Any, q: Any = (0.1, 0.5, 0.9), *, weights: Any = None, fit_intercept: bool = True,
+                  feature_names: Any = None, **options: Any) -> tuple[Fit, ...]:
+    r"""Quantile regressions at several quantiles of one design, sharing the work; one :class:`Fit` per ``q``.
+
+    Equivalent to ``tuple(l2.fit(X, y, loss=l2.Quantile(qi), ...) for qi in q)`` (same exact LP
+    optima, each with its own status and standard errors) but the design is validated, the
+    intercept column added and the LP scaled once, and the Frisch-Newton solver's Portnoy-Koenker
+    subsample and column sums are built once for all quantiles (so are the ``q +- h`` fits of
+    ``cov_type="nid"``). Options as for ``l2.fit(..., loss=l2.Quantile(q))``.
+
+    Parameters
+    ----------
+    X : array (n, p)
+    y : array (n,)
+    q : sequence of float in (0, 1), default (0.1, 0.5, 0.9)
+        Returned in this order.
+    weights, fit_intercept, feature_names, **options
+        As for :func:`l2kit.fit`.
+
+    Returns
+    -------
+    tuple of Fit
+        ``fits[j].loss`` is ``Quantile(q[j])``.
+
+    Examples
+    --------
+    >>> import numpy as np, l2kit as l2
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2)); y = X @ [1.0, -1.0] + rng.normal(size=500)
+    >>> lo, med, hi = l2.fit_quantiles(X, y, [0.1, 0.5, 0.9])
+    >>> bool(lo.intercept < med.intercept < hi.intercept), med.loss
+    (True, Quantile(q=0.5))
+    >>> bool(np.allclose(med.params, l2.fit(X, y, loss=l2.Quantile(0.5)).params))
+    True
+    """
+    from ...losses import Quantile
+    from .._design import validate_design
+
+    qs = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    if qs.ndim != 1 or qs.size == 0:
+        raise InputError("q", "a non-empty 1-D sequence of quantiles in (0, 1)", repr(q)[:60],
+                         "pass e.g. q=[0.1, 0.5, 0.9]")
+    losses = [Quantile(q=float(v)) for v in qs]          # validates each q
+    design = validate_design(X, y, weights, feature_names=feature_names, allow_complex=False)
+    cache: dict = {}
+    return tuple(fit_quantile(design, loss, _cache=cache, fit_intercept=fit_intercept, **options)
+                 for loss in losses)

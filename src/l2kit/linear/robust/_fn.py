@@ -1,0 +1,389 @@
+r"""Quantile regression by a Frisch-Newton interior point, finished at an exact, verified LP vertex.
+
+The quantile LP in its bounded "a-form" (Koenker's, behind ``quantreg::rq.fit.fnb``):
+
+.. math::
+    \min_a\ -y^\top a \quad\text{s.t.}\quad X^\top a = (1-q) X^\top c,\quad 0 \le a \le c
+
+(``c`` the case weights; ``a = \lambda + (1-q)c`` for the dual variables ``λ`` of :mod:`.quantile`).
+Its dual variables are the coefficients: ``β = -v`` for the multipliers ``v`` of the equality rows.
+:func:`frisch_newton` runs Mehrotra's predictor-corrector on it, keeping primal and dual feasibility
+and driving the complementarity ``x z + s w`` to zero; each iteration costs one ``k x k`` weighted Gram
+matrix (``O(n k^2)``) and a Cholesky solve. This follows the published algorithm (Portnoy & Koenker
+1997, Sec. 4); the code is written from the equations, not from quantreg.
+
+An interior point ends *near* the optimal face. :func:`vertex` turns it into the exact answer: the
+``k`` rows with the smallest residuals form a basis ``h``, ``β = X_h^{-1} y_h`` exactly, the other rows'
+dual values are set by the signs of their residuals, and the basis's own dual values solve
+``X_h^\top λ_h = -X_{\bar h}^\top λ_{\bar h}``; the vertex is optimal exactly when every ``λ_h`` lies in its
+bounds (complementary slackness and dual feasibility: the LP's KKT conditions). A vertex that fails
+the check is reported as None and the caller solves the LP by HiGHS instead (never an approximation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["FN_DIRECT_ROWS", "frisch_newton", "solve_quantile_fn", "vertex"]
+
+#: the fraction of the distance to the boundary a step may take (Koenker's beta)
+_STEP = 0.99995
+
+
+def fn_steps(x, dx, s, z, dz, w, dw):  # pragma: no cover - compiled by numba
+    """The primal and dual step lengths: ``_STEP`` of the way to the boundary, at most 1 (``ds = -dx``).
+
+    A ratio is divided out only when it beats the current minimum (divisions dominate these loops)."""
+    tp = np.inf
+    td = np.inf
+    for i in range(x.shape[0]):
+        dxi = dx[i]
+        if dxi < 0.0:
+            if x[i] < -tp * dxi:
+                tp = -x[i] / dxi
+        elif dxi > 0.0:
+            if s[i] < tp * dxi:
+                tp = s[i] / dxi
+        if dz[i] < 0.0 and z[i] < -td * dz[i]:
+            td = -z[i] / dz[i]
+        if dw[i] < 0.0 and w[i] < -td * dw[i]:
+            td = -w[i] / dw[i]
+    return min(_STEP * tp, 1.0), min(_STEP * td, 1.0)
+
+
+def fn_scale(x, s, z, w, d, dr, ix, is_):  # pragma: no cover - compiled by numba
+    """``d = 1 / (z/x + w/s)``, ``dr = d (z - w)`` (the Newton system's weights and right-hand side) and
+    the reciprocals ``1/x``, ``1/s`` the other kernels multiply by."""
+    for i in range(x.shape[0]):
+        a = 1.0 / x[i]
+        b = 1.0 / s[i]
+        ix[i] = a
+        is_[i] = b
+        di = 1.0 / (z[i] * a + w[i] * b)
+        d[i] = di
+        dr[i] = di * (z[i] - w[i])
+
+
+def fn_predict(z, w, d, t, dx, dz, dw, ix, is_):  # pragma: no cover - compiled by numba
+    """The affine-scaling step from ``t = X dv`` (``ds = -dx``)."""
+    for i in range(z.shape[0]):
+        dxi = d[i] * (t[i] - (z[i] - w[i]))
+        dx[i] = dxi
+        dz[i] = -z[i] * (dxi * ix[i] + 1.0)
+        dw[i] = -w[i] * (1.0 - dxi * is_[i])
+
+
+def fn_centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs, ix, is_):  # pragma: no cover - compiled by numba
+    """Mehrotra's centring target ``mu`` and the corrector's right-hand side ``d vv`` (into ``rhs``); the
+    affine step's second-order products are left in ``dz`` and ``dw`` and ``mu`` in ``dx``."""
+    n = x.shape[0]
+    mu = 0.0
+    g = 0.0
+    for i in range(n):
+        mu += z[i] * x[i] + w[i] * s[i]
+        g += (z[i] + fd * dz[i]) * (x[i] + fp * dx[i]) + (w[i] + fd * dw[i]) * (s[i] - fp * dx[i])
+    mu = mu * (g / mu) ** 3 / (2 * n)
+    for i in range(n):
+        dxdz = dx[i] * dz[i]
+        dsdw = -dx[i] * dw[i]
+        rhs[i] = d[i] * ((z[i] - w[i]) - mu * (ix[i] - is_[i]) + dxdz * ix[i] - dsdw * is_[i])
+        dz[i] = dxdz
+        dw[i] = dsdw
+        dx[i] = mu
+
+
+def fn_correct(z, w, d, t, dv_rhs, dx, dz, dw, ix, is_):  # pragma: no cover - compiled by numba
+    """The corrected step from ``t = X dv`` (``dx`` holds mu, ``dz``/``dw`` the affine products)."""
+    for i in range(z.shape[0]):
+        mu = dx[i]
+        dxi = d[i] * t[i] - dv_rhs[i]
+        dx[i] = dxi
+        dz[i] = (mu - dz[i] - z[i] * dxi) * ix[i] - z[i]
+        dw[i] = (mu - dw[i] + w[i] * dxi) * is_[i] - w[i]
+
+
+def fn_update(x, s, z, w, dx, dz, dw, fp, fd, y, c):  # pragma: no cover - compiled by numba
+    """Take the steps; returns ``(y^T x, c^T w)`` for the duality gap."""
+    yx = 0.0
+    cw = 0.0
+    for i in range(x.shape[0]):
+        x[i] += fp * dx[i]
+        s[i] -= fp * dx[i]
+        z[i] += fd * dz[i]
+        w[i] += fd * dw[i]
+        yx += y[i] * x[i]
+        cw += c[i] * w[i]
+    return yx, cw
+
+
+def _kernels():
+    """The compiled kernels, or None without numba (the caller then solves the LP by HiGHS)."""
+    from ..._jit import jit
+
+    ks = [jit(f, None) for f in (fn_steps, fn_scale, fn_predict, fn_centre, fn_correct, fn_update)]
+    return None if any(k is None for k in ks) else ks
+
+
+def _gram(X, d):
+    """``X^T diag(d) X`` by BLAS: ``syrk`` on the rows scaled by ``sqrt(d)`` (half the flops) for wide ``X``."""
+    if X.shape[1] <= 8:
+        return (X * d[:, None]).T @ X
+    from scipy.linalg.blas import dsyrk
+
+    Y = X * np.sqrt(d)[:, None]
+    M = dsyrk(1.0, Y.T, trans=0, lower=0)           # Y.T is Fortran-ordered: no copy
+    return np.triu(M) + np.triu(M, 1).T
+
+
+def _factor(M):
+    """The Cholesky factor of ``M`` (LAPACK directly: these are tiny systems, solved twice per iteration),
+    or ``M`` itself when it is not positive definite (then :func:`_solve` uses least squares)."""
+    from scipy.linalg.lapack import dpotrf
+
+    L, info = dpotrf(M, lower=0, clean=0)
+    return (L, True) if info == 0 else (M, False)
+
+
+def _solve(factor, rhs):
+    from scipy.linalg.lapack import dpotrs
+
+    L, chol = factor
+    if chol:
+        return dpotrs(L, rhs, lower=0)[0]
+    return np.linalg.lstsq(L, rhs, rcond=None)[0]
+
+
+def _solve_normal(X, d, rhs):
+    """``(X^T diag(d) X)^{-1} rhs``."""
+    return _solve(_factor(_gram(X, d)), rhs)
+
+
+def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
+    """Mehrotra predictor-corrector on the a-form LP; returns ``(beta, n_iter, converged)``.
+
+    ``X`` (n x k), ``y`` (n,), ``c`` (n,) positive weights, ``b`` the right-hand side
+    (default ``(1-q) X^T c``; the globbed problem passes its shifted one). Stops when the duality gap
+    is below ``tol`` times ``1 + |objective|``. ``beta`` is None without numba or without a strictly
+    interior start.
+    """
+    kernels = _kernels()
+    if kernels is None:
+        return None, 0, False
+    steps, scale, predict, centre, correct, update = kernels
+    n, k = X.shape
+    X = np.ascontiguousarray(X)
+    if b is None:
+        b = (1.0 - q) * (c @ X)
+    # a primal point strictly inside the box with X^T x = b: the centre (1-q)c, moved by the least-norm
+    # correction (b differs from (1-q) X^T c only for a globbed problem)
+    x = (1.0 - q) * c
+    shift = b - x @ X
+    ones = np.ones(n)
+    if np.any(shift):
+        x = x + X @ _solve_normal(X, ones, shift)
+        if np.any(x <= 0) or np.any(x >= c):
+            return None, 0, False
+    s = c - x
+    # a dual feasible start: v from least squares, z - w = -y - X v split into positive parts
+    v = -_solve_normal(X, ones, X.T @ y)
+    r = -y - X @ v
+    delta = 1e-8 * (1.0 + float(np.mean(np.abs(r))))
+    z = np.maximum(r, 0.0) + delta
+    w = z - r
+    d, dr, dx, dz, dw, rhs, ix, is_ = (np.empty(n) for _ in range(8))
+    yx, cw = float(y @ x), float(c @ w)
+    for it in range(max_iter):
+        gap = -yx - float(b @ v) + cw
+        if abs(gap) <= tol * (1.0 + abs(yx)):
+            return -v, it, True
+        scale(x, s, z, w, d, dr, ix, is_)
+        F = _factor(_gram(X, d))
+        dv = _solve(F, X.T @ dr)
+        predict(z, w, d, X @ dv, dx, dz, dw, ix, is_)
+        fp, fd = steps(x, dx, s, z, dz, w, dw)
+        if min(fp, fd) < 1.0:
+            centre(x, s, z, w, d, dx, dz, dw, fp, fd, rhs, ix, is_)
+            dv = _solve(F, X.T @ rhs)
+            correct(z, w, d, X @ dv, rhs, dx, dz, dw, ix, is_)
+            fp, fd = steps(x, dx, s, z, dz, w, dw)
+        yx, cw = update(x, s, z, w, dx, dz, dw, fp, fd, y, c)
+        v = v + fd * dv
+    return -v, max_iter, False
+
+
+def vertex(X, y, c, q, beta, extra_lam=None):
+    """The exact vertex next to ``beta`` and whether it is optimal (KKT verified); ``(beta, ok)``.
+
+    ``extra_lam`` is ``X_g^T λ_g`` of rows fixed elsewhere (globbed), added to the balance
+    ``X^T λ = 0``. Returns ``(None, False)`` when the ``k`` smallest residuals do not form a
+    non-singular basis.
+    """
+    n, k = X.shape
+    r = y - X @ beta
+    if n < k:
+        return None, False
+    h = np.argpartition(np.abs(r), k - 1)[:k]
+    Xh = X[h]
+    try:
+        lu = _lu(Xh)
+    except np.linalg.LinAlgError:
+        return None, False
+    from scipy.linalg import lu_solve
+
+    exact = lu_solve(lu, y[h], check_finite=False)
+    r = y - X @ exact
+    r[h] = 0.0
+    lam = np.where(r > 0, q * c, -(1.0 - q) * c)
+    lam[h] = 0.0
+    bal = X.T @ lam + (0.0 if extra_lam is None else extra_lam)
+    lam_h = lu_solve(lu, -bal, trans=1, check_finite=False)
+    slack = 1e-9 * c[h]
+    ok = bool(np.all(lam_h >= -(1.0 - q) * c[h] - slack) and np.all(lam_h <= q * c[h] + slack))
+    return exact, ok
+
+
+def _lu(A):
+    """LU factors of a square ``A``; LinAlgError when it is singular to working precision."""
+    from scipy.linalg import lu_factor
+
+    if A.shape[0] and np.linalg.cond(A) > 1e12:
+        raise np.linalg.LinAlgError("singular basis")
+    return lu_factor(A, check_finite=False)
+
+
+#: up to this many rows (or while the preprocessing band would hold a quarter of them) the interior point
+#: runs on all rows; above, Portnoy-Koenker preprocessing first
+FN_DIRECT_ROWS = 2000
+#: preprocessing runs when the subsample of ``m`` rows is under ``1 / _PK_RATIO`` of the rows
+_PK_RATIO = 4
+
+
+def fn_glob(X, y, beta, cw, lo, hi, cls, idx, xa, xb):  # pragma: no cover - compiled by numba
+    """One pass: residuals ``r = y - X beta``; rows below ``lo`` (class -1) and above ``hi`` (+1) are
+    globbed, their weighted rows summed into ``xb`` / ``xa``; the others (class 0) listed in ``idx``.
+    Returns how many were listed."""
+    n, k = X.shape
+    xa[:] = 0.0
+    xb[:] = 0.0
+    m = 0
+    for i in range(n):
+        r = y[i]
+        for j in range(k):
+            r -= X[i, j] * beta[j]
+        if r < lo:
+            cls[i] = -1
+            for j in range(k):
+                xb[j] += cw[i] * X[i, j]
+        elif r > hi:
+            cls[i] = 1
+            for j in range(k):
+                xa[j] += cw[i] * X[i, j]
+        else:
+            cls[i] = 0
+            idx[m] = i
+            m += 1
+    return m
+
+
+def fn_verify(X, y, beta, cls, tol):  # pragma: no cover - compiled by numba
+    """One pass over the globbed rows: how many residuals have the wrong sign for their bound (beyond
+    ``tol (1 + |y|)``), and the smallest and largest such residual."""
+    n, k = X.shape
+    bad = 0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        if cls[i] == 0:
+            continue
+        r = y[i]
+        for j in range(k):
+            r -= X[i, j] * beta[j]
+        t = tol * (1.0 + abs(y[i]))
+        if (cls[i] < 0 and r > t) or (cls[i] > 0 and r < -t):
+            bad += 1
+            lo = min(lo, r)
+            hi = max(hi, r)
+    return bad, lo, hi
+
+
+def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20, shared=None):
+    r"""The exact quantile LP by Frisch-Newton and a verified vertex, with Portnoy-Koenker preprocessing.
+
+    Up to :data:`FN_DIRECT_ROWS` rows, or while ``4m >= n``: :func:`frisch_newton` on all rows, then
+    :func:`vertex`. Above: the interior point on a random subsample of
+    :math:`m = \max(20k, (kn)^{2/3})` rows; the rows whose residuals fall outside the subsample's
+    residual quantiles ``q -+ m/n`` (a band of about ``2m`` rows) are globbed at their bounds (as in
+    :func:`._lp.solve_quantile_globbed`), the reduced problem is solved the same way, and every
+    globbed row's residual sign is checked against its bound; violators join the band and the round
+    repeats. Each round is two compiled passes over ``X`` (:func:`fn_glob`, :func:`fn_verify`); memory
+    is a byte and an index per row besides ``X``. The answer is a vertex whose KKT conditions hold for
+    all ``n`` rows. Returns ``(beta, n_iter, rounds)``, or ``(None, n_iter, rounds)`` when a check
+    fails or numba is missing (the caller then solves the LP by HiGHS). ``shared`` (a dict) keeps the
+    column sums and the subsample for later calls on the same data (several quantiles).
+    """
+    from ..._jit import jit
+
+    shared = {} if shared is None else shared
+    if c is not None:
+        keep = c > 0
+        if not keep.all():
+            Xa, y, c = Xa[keep], y[keep], c[keep]
+    n, k = Xa.shape
+    cw = np.ones(n) if c is None else np.asarray(c, dtype=np.float64)
+    m = int(min(n, max(20 * k, (k * n) ** (2 / 3))))
+    if n <= FN_DIRECT_ROWS or _PK_RATIO * m >= n:     # preprocessing pays once the band is a small part
+        beta, it, _ = frisch_newton(Xa, y, cw, q)
+        if beta is None:
+            return None, it, 0
+        exact, ok = vertex(Xa, y, cw, q, beta)
+        return (exact if ok else None), it, 0
+    glob, verify = jit(fn_glob, None), jit(fn_verify, None)
+    if glob is None or verify is None:
+        return None, 0, 0
+    Xa = np.ascontiguousarray(Xa)
+    if "sub" not in shared:
+        sub = np.sort(np.random.default_rng(seed).choice(n, m, replace=False))
+        shared["sub"] = (np.ascontiguousarray(Xa[sub]), y[sub], cw[sub])
+        shared["full"] = cw @ Xa
+    Xs, ys, cs = shared["sub"]
+    beta, iters, _ = frisch_newton(Xs, ys, cs, q)
+    if beta is None:
+        return None, iters, 0
+    # the band from the subsample's residuals: about M of the n rows fall between lo and hi
+    M = min(n, int(band * m))
+    rs = ys - Xs @ beta
+    lo, hi = _band(rs, q, M, n)
+    full = shared["full"]
+    cls, idx = np.empty(n, np.int8), np.empty(n, np.int64)
+    xa, xb = np.empty(k), np.empty(k)
+    for rounds in range(1, max_rounds + 1):
+        size = glob(Xa, y, beta, cw, lo, hi, cls, idx, xa, xb)
+        rows = idx[:size]
+        sol, it, _ = frisch_newton(Xa[rows], y[rows], cw[rows], q, b=(1.0 - q) * full - xa)
+        iters += it
+        if sol is None and M < n:           # no interior start: the band cannot balance the globs; widen it
+            M = min(n, 2 * M)
+            lo, hi = _band(rs, q, M, n)
+            continue
+        if sol is None:
+            return None, iters, rounds
+        exact, ok = vertex(Xa[rows], y[rows], cw[rows], q, sol, q * xa - (1.0 - q) * xb)
+        if not ok:
+            return None, iters, rounds
+        nbad, rmin, rmax = verify(Xa, y, exact, cls, 1e-9)
+        if nbad == 0:
+            return exact, iters, rounds
+        grow = 2.0 if nbad > 0.1 * size else 1.0      # many violators: the band was too narrow
+        lo = min(lo * grow if lo < 0 else lo / grow, rmin - 1e-12)
+        hi = max(hi * grow if hi > 0 else hi / grow, rmax + 1e-12)
+        beta = exact
+    return None, iters, max_rounds
+
+
+def _band(r, q, M, n):
+    """Cut-offs from the (subsample) residuals ``r`` keeping about a fraction ``M / n`` of the rows around
+    the fitted ``q``-quantile."""
+    if M >= n:
+        return -np.inf, np.inf
+    lo, hi = np.quantile(r, [max(0.0, q - M / (2 * n)), min(1.0, q + M / (2 * n))])
+    return float(lo), float(hi)
