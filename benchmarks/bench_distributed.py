@@ -76,7 +76,7 @@ def run(report, quick: bool) -> None:
              "Poisson, LocalCluster": lambda: res.__setitem__("pd", l2.fit(dX, dc, loss="poisson"))}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            t = interleaved(c, repeats=3, warmup=1)
+            t = interleaved(c, repeats=1 if quick else 3, warmup=0 if quick else 1)
     finally:
         client.close()
         cluster.close()

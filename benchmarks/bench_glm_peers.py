@@ -116,4 +116,4 @@ def run(report, quick: bool) -> None:
         sizes = [tuple(int(float(v)) for v in s.split("x")) for s in os.environ["L2KIT_BENCH_GLM_SIZES"].split(",")]
     for n, p in sizes:
         for family in ("poisson", "nb", "logistic", "gamma"):
-            _one(report, family, n, p, repeats=3 if quick or n * p > 20_000_000 else 5)
+            _one(report, family, n, p, repeats=1 if quick else 3 if n * p > 20_000_000 else 5)
