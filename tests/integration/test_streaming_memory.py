@@ -42,7 +42,8 @@ def _write(path, n):
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_peak_rss_does_not_grow_with_the_file(tmp_path, fmt):
-    # both sizes above the largest batch (score reads 1M-row batches): what is left is growth with the file
+    # the 300 MB target on 2e7 rows is bench_streaming's (about 240 MB of it is imports, and it varies with
+    # the machine's load); here: no growth with the file, both sizes above the largest batch (1M rows)
     peaks = {}
     sizes = (1_200_000, 3_600_000)
     for n in sizes:
@@ -57,5 +58,4 @@ def test_peak_rss_does_not_grow_with_the_file(tmp_path, fmt):
                                   "--json"])[:1]
         os.remove(path)
     for small, big, what in zip(peaks[sizes[0]], peaks[sizes[1]], ("score", "fit", "fit --loss huber")):
-        assert big < 300, f"{what}: {big:.0f} MB"
         assert big <= 1.10 * small, f"{what}: {small:.0f} MB at {sizes[0]:.1e} rows, {big:.0f} MB at {sizes[1]:.1e}"
