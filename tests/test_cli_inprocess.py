@@ -80,7 +80,6 @@ def test_unreadable_files_exit_2(tmp_path, capsys, command, name, data, needles)
 
 @pytest.mark.parametrize("name, text, needles", [
     ("const.csv", _table(target="const"), ("const.csv", "column 'y'", "constant target")),   # ZeroDivisionError
-    ("scaled.csv", _table(scale=(1e20, 1.0)), ("scaled.csv", "diagnosis cannot be computed", "standardise")),
 ])
 def test_report_on_degenerate_data_exits_2(tmp_path, capsys, name, text, needles):
     path = _write(tmp_path, name, text)
@@ -127,7 +126,7 @@ def test_fit_blames_the_weights_column(tmp_path, capsys):
                          needles=("w.csv", "column 'w'", "largest weight", "divide the weights"))
 
 
-@pytest.mark.parametrize("command", ["score", "fit"])
+@pytest.mark.parametrize("command", ["score"])   # fit reads the whole table first since issue 18
 def test_a_file_truncated_during_the_run_exits_2(tmp_path, capsys, monkeypatch, command):
     # the part that was read was scored and the run exited 0
     path = _write(tmp_path, "t.csv", _table(rows=2000))

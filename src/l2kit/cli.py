@@ -14,6 +14,26 @@ from collections.abc import Sequence
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
+def _table_options(p: argparse.ArgumentParser) -> None:
+    """The options ``fit`` and ``report`` share: they read and code a table the same way."""
+    p.add_argument("--formula", help="Wilkinson formula, e.g. \"y ~ x1 + C(g) + log(x2) + x1:x3\" (formulaic); "
+                   "instead of --target/--features")
+    p.add_argument("--target", help="target column (default: the last column); every other column is a feature")
+    p.add_argument("--features", nargs="+", metavar="COL", help="feature columns (default: every other column)")
+    p.add_argument("--exclude", nargs="+", default=[], metavar="COL", help="columns to leave out")
+    p.add_argument("--id", metavar="COL", help="row-label column (default: R's unnamed row-name column, or the "
+                   "first text column with a distinct value on every row)")
+    p.add_argument("--factor", nargs="+", default=[], metavar="COL", help="integer-coded columns to treat as "
+                   "factors (text, bool and categorical columns already are)")
+    p.add_argument("--weights", help="case-weight column")
+    p.add_argument("--missing", choices=("drop", "raise"), default="drop", help="rows with missing values in the "
+                   "columns used: drop them listwise and say how many (default), or refuse the file")
+    p.add_argument("--sep", help="CSV delimiter (default: sniffed among comma, semicolon, tab, pipe)")
+    p.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: '.', or ',' when sniffed in a "
+                   "semicolon file)")
+    p.add_argument("--encoding", help="text encoding of a CSV file (default: utf-8; e.g. latin-1)")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="l2kit",
@@ -29,18 +49,21 @@ def _build_parser() -> argparse.ArgumentParser:
                     "candidate, recommend a loss with reasons, and write one self-contained HTML report.")
     r.add_argument("data", nargs="?", help="CSV or Parquet file, or the name of an embedded dataset "
                    "(default: the embedded stackloss dataset; see `l2kit datasets`)")
-    r.add_argument("--target", help="target column (default: the last column)")
-    r.add_argument("--features", nargs="+", metavar="COL", help="feature columns (default: every other column)")
+    _table_options(r)
     r.add_argument("--out", default="l2kit-report.html", help="HTML file to write (default: %(default)s)")
     r.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: %(default)s)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the cross-validation folds and of --sample "
+                   "(default: %(default)s)")
+    r.add_argument("--sample", type=int, metavar="N", help="diagnose a random sample of N rows (seeded, stated in "
+                   "the report); the recommended loss is then refitted on every row. Default: every row up to "
+                   "50,000, else a sample of 20,000 (ample for residual diagnostics and cross-validation)")
     r.set_defaults(handler=_cmd_report)
 
-    f = sub.add_parser("fit", help="fit a linear model to a CSV/Parquet file (streams large files)")
-    f.add_argument("data", help="CSV or Parquet file")
-    f.add_argument("--target", required=True, help="target column")
-    f.add_argument("--loss", default="squared", help="loss name from the registry (default: %(default)s)")
-    f.add_argument("--weights", help="case-weight column")
-    f.add_argument("--features", nargs="*", help="feature columns (default: every other numeric column)")
+    f = sub.add_parser("fit", help="fit a linear model to a CSV/Parquet file (formulas, factors, missing values)")
+    f.add_argument("data", help="CSV (optionally .gz/.bz2/.zst) or Parquet file")
+    _table_options(f)
+    f.add_argument("--loss", default="squared", help="loss name from the registry, with parameters if any: "
+                   "e.g. \"huber(delta=1.345)\", negative_binomial_nll, binomial (default: %(default)s)")
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(handler=_cmd_fit)
 
@@ -82,33 +105,84 @@ def _cmd_report(args) -> int:
     if not os.path.isdir(os.path.dirname(out)):
         raise DataError("the folder of --out does not exist", file=args.out,
                         fix="create the folder first or pick another path")
-    X, y, features, target, source = _report_data(args)
     from .diagnosis import diagnose
 
-    print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
-          file=sys.stderr)
+    prepared = _embedded_or_prepared(args)
+    sample_note = full_design = None
     try:
-        d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None)
+        if isinstance(prepared, tuple):   # an embedded dataset: arrays
+            X, y, features, target, source = prepared
+            print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
+                  file=sys.stderr)
+            d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None,
+                         random_state=args.seed)
+        else:
+            source, target = prepared.path, prepared.target
+            for line in prepared.describe():
+                print(f"l2kit report: {line}", file=sys.stderr)
+            from .tableinput import design_prepared, sample_rows
+
+            frame, sample_note = sample_rows(prepared.frame, args.sample, args.seed)
+            if sample_note:   # code every row now, then drop the table: the recommended loss is refitted on them
+                print(f"l2kit report: {sample_note}", file=sys.stderr)
+                full_design = design_prepared(prepared, args.missing, release=True)
+            d = diagnose(prepared.formula, data=frame, missing=args.missing, folds=args.folds, progress=None,
+                         random_state=args.seed)
+            _print_missing("l2kit report", d.missing)
     except InputError as exc:   # name the file and the column the library's error is about
-        raise DataError(f"expected {exc.expected}, got {exc.got}", file=args.data,
-                        column=target if exc.argument == "y" else None, fix=exc.fix) from None
+        from .tableinput import file_error
+
+        raise file_error(exc, args.data or "the embedded dataset", {"y": target}) from None
     except ArithmeticError as exc:   # a degenerate design the diagnosis cannot handle yet (issue 17)
         raise DataError(f"the diagnosis cannot be computed on this data ({type(exc).__name__}: {exc})",
                         file=args.data, fix="check for constant or duplicated columns and for columns on very "
                         "different scales (standardise them)") from None
     title = f"l2kit report: {target} in {os.path.basename(source)}" if os.path.exists(source) else \
         f"l2kit report: {target} ({source})"
-    d.to_html(args.out, title=title)
-    print(d.summary())
-    print("reasons:")
-    for r in d.reasons:
-        print(f"  - {r}")
+    d.to_html(args.out, title=title, provenance=_provenance(args, prepared, sample_note))
+    print(d.summary())   # the verdict first; every reason is in the HTML report
+    if not isinstance(prepared, tuple) and d.recommendation is not None and d.recommendation.name in d.losses:
+        from .tableinput import reproduce
+
+        loss = d.losses[d.recommendation.name]
+        if full_design is not None:   # the diagnosis saw a sample: the recommended loss on every row
+            from .tableinput import fit_design
+
+            full = fit_design(prepared, full_design, loss)
+            print(f"the recommended loss refitted on all {full.n_obs:,} rows:\n{full.summary()}")
+        cmd, py = reproduce(prepared, loss, args.missing, args)
+        print(f"reproduce the recommended fit:\n  {cmd}\n  {py}")
     print(f"report written to {out}")
     return EXIT_OK
 
 
-def _report_data(args):
-    """``(X, y, features, target, source)`` from DATA, an embedded dataset name, or the default dataset."""
+def _provenance(args, prepared, sample_note) -> dict:
+    """The report's provenance entries: the exact command line, the data file and its SHA-256, seed, sample."""
+    import os
+    import shlex
+
+    out = {"command line": shlex.join(["l2kit", *getattr(args, "argv", [])])}
+    if isinstance(prepared, tuple):
+        out["data"] = prepared[4]
+    else:
+        from .io.frame import file_sha256
+
+        out["data file"] = os.path.abspath(prepared.path)
+        out["data file SHA-256"] = file_sha256(prepared.path)
+        out["rows in the file"] = f"{prepared.n_rows:,}"
+        out["reading"] = "; ".join(prepared.describe()) or "comma-separated, UTF-8"
+    out["seed"] = args.seed
+    out["rows diagnosed"] = sample_note or "every row"
+    return out
+
+
+def _print_missing(who: str, missing) -> None:
+    if missing is not None and missing.n_dropped:
+        print(f"{who}: {missing.describe()}", file=sys.stderr)
+
+
+def _embedded_or_prepared(args):
+    """An embedded dataset as ``(X, y, features, target, source)``, or a file as a :class:`Prepared` table."""
     import os
 
     import numpy as np
@@ -125,71 +199,44 @@ def _report_data(args):
             raise DataError(f"the embedded dataset {ds.name!r} has target {ds.target!r}", column=args.target,
                             fix=f"omit --target, or export it with the columns: {columns}")
         return np.asarray(ds.X), np.asarray(ds.y), list(ds.column_names), ds.target, f"embedded dataset {ds.name!r}"
-    from .io.tables import column_names, read_columns
-
     if not os.path.exists(data):
         hint = f" or an embedded dataset ({', '.join(names)})" if os.sep not in data and "." not in data else ""
         raise DataError("no such file", file=data, fix=f"check the path{hint}")
-    cols = column_names(data)
-    if not cols:
-        raise DataError("the table has no columns", file=data, fix="write a header line and data rows")
-    target = args.target
-    if target is None:
-        target = cols[-1]
-        print(f"l2kit report: no --target given; using the last column {target!r} of {data}", file=sys.stderr)
-    elif target not in cols:
-        raise DataError(f"no such column; the file has columns: {', '.join(cols)}", file=data, column=target,
-                        fix="pass one of those names to --target (names are case-sensitive)")
-    features = list(args.features) if args.features else [c for c in cols if c != target]
-    for c in features:
-        if c not in cols:
-            raise DataError(f"no such column; the file has columns: {', '.join(cols)}", file=data, column=c,
-                            fix="pass existing names to --features (names are case-sensitive)")
-    if target in features:
-        raise DataError("the target is also listed as a feature", file=data, column=target,
-                        fix="remove it from --features")
-    if not features:
-        raise DataError("no feature columns besides the target", file=data, column=target,
-                        fix="add feature columns to the table")
-    _, table = read_columns(data, [*features, target])
-    n = table[target].size
-    for c in [target, *features]:
-        bad = ~np.isfinite(table[c])
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"missing or non-finite value ({int(bad.sum())} such row(s) in this column; rows are "
-                            "numbered from 1 after the header)", file=data, column=c, row=i + 1,
-                            fix="fill or drop those rows first; l2kit never drops rows silently")
-    p = len(features)
-    if n < p + 3:
-        raise DataError(f"only {n} data rows for {p} features", file=data,
-                        fix=f"a diagnosis needs at least {p + 3} rows; add rows or pass fewer --features")
-    if not 2 <= args.folds <= n:
-        raise DataError(f"--folds {args.folds} is outside 2..{n} (the number of rows)", file=data,
-                        fix="pass e.g. --folds 5")
-    X = np.column_stack([table[c] for c in features])
-    return X, table[target], features, target, data
+    from .tableinput import prepare_args
+
+    p = prepare_args(args)
+    if args.target is None and args.formula is None:
+        print(f"l2kit report: no --target given; using the last column {p.target!r} of {data}", file=sys.stderr)
+    return p
 
 
 def _cmd_fit(args) -> int:
-    """Fit ``--target`` on the features; Squared streams the file in bounded memory."""
+    """Fit the file's target on its features (or ``--formula``) in memory; print the coefficient table."""
     import json
     import warnings
 
-    from .workflows import fit_file, json_safe
+    from .tableinput import fit_prepared, parse_loss, prepare_args
+    from .workflows import json_safe
 
+    p = prepare_args(args)
+    loss = parse_loss(args.loss)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_file(args.data, args.target, loss=args.loss, weights=args.weights, features=args.features)
+        fit = fit_prepared(p, loss, args.missing, release=True)   # the table is not needed once coded
     notes = [str(w.message) for w in caught]
     if args.json:
         out = fit.to_dict()
-        out.update(file=args.data, target=args.target, weights=args.weights,
-                   rows=int(fit.extra.get("n_rows", fit.n_obs)), warnings=notes)
+        out.update(file=args.data, target=p.target, formula=fit.formula, weights=args.weights, label=p.label,
+                   factors=dict(p.factors), excluded=dict(p.excluded), rows=int(fit.n_obs + fit.n_dropped),
+                   n_dropped=fit.n_dropped, missing_by_column=dict(fit.missing.by_column), warnings=notes,
+                   named_params=dict(fit.named_params))
         print(json.dumps(json_safe(out), indent=2))
     else:
-        print(f"{args.data}: {args.target} ~ {' + '.join(fit.feature_names)}"
-              + (f"  (weights: {args.weights})" if args.weights else ""))
+        print(f"{args.data}: {fit.formula}" + (f"  (weights: {args.weights})" if args.weights else ""))
+        for line in p.describe():
+            print(f"  {line}")
+        if fit.n_dropped:
+            print(f"  {fit.missing.describe()}")
         print(fit.summary())
         for n in notes:
             print(f"warning: {n}", file=sys.stderr)
@@ -300,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ._errors import InputError
     from .io.errors import DataError
 
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.handler(args) or EXIT_OK)
     except (DataError, InputError) as exc:

@@ -16,11 +16,12 @@ def _fit(loss, coef, intercept, extra=None, link="log"):
 
 
 def test_candidates_are_registry_losses():
-    losses = build_candidates(is_count=False)
+    losses = build_candidates("continuous")
     assert list(losses) == ["squared", "huber", "tukey", "absolute"]
+    assert list(build_candidates("positive"))[-1] == "gamma" and list(build_candidates("binary"))[-1] == "binomial"
     assert losses["huber"] == l2.get_loss("huber", delta=1.345)
     assert losses["tukey"] == l2.get_loss("tukey", c=4.685)
-    losses = build_candidates(is_count=True)
+    losses = build_candidates("counts")
     assert list(losses)[-3:] == ["poisson", "negative_binomial", "zinb"]
     assert kind_of(_fit(losses["zinb"], [0.0], 0.0)) == "zinb"
 

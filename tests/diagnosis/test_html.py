@@ -25,7 +25,7 @@ def page(diag):
 
 def test_report_holds_table_recommendation_reasons_and_plots(diag, page):
     assert "<title>stackloss test</title>" in page
-    for label in ("Squared (OLS)", "Huber", "Tukey", "L1 (Absolute)"):
+    for label in ("Squared (OLS)", "Huber", "Tukey MM", "L1 (Absolute)"):
         assert f">{label}</th>" in page
     # every coefficient and standard error of the OLS column is in the table
     f = diag.fits["squared"]

@@ -91,7 +91,7 @@ def test_score_invalid_rows_refused_then_skipped(tmp_path, rng):
     (["score", "{d}/t.csv", "--true", "y", "--pred", "q"], "column 'q': no such column; the file has columns: y, p"),
     (["score", "{d}/t.csv", "--true", "y", "--pred", "p"], "row 2: cell 'abc' is not a number"),
     (["fit", "{d}/t.csv", "--target", "y", "--features", "p"], "row 2: cell 'abc' is not a number"),
-    (["fit", "{d}/t.csv", "--target", "y"], "no numeric feature columns besides the target (columns with non-numeric"),
+    (["fit", "{d}/t.csv", "--target", "y", "--exclude", "p"], "no feature columns besides the target 'y'"),
     (["fit", "{d}/t.csv", "--target", "zz"], "no such column"),
     (["fit", "{d}/nope.csv", "--target", "y"], "no such file"),
 ])
@@ -144,8 +144,10 @@ def test_fit_features_and_other_loss(tmp_path, rng):
 def test_fit_refuses_nonfinite_rows_with_count(tmp_path):
     (tmp_path / "m.csv").write_text("x,y\n1,2\n2,\n3,4\n4,inf\n5,6\n")
     r = run("fit", str(tmp_path / "m.csv"), "--target", "y")
-    assert r.returncode == 2
-    assert "2 rows of 5" in r.stderr and "row 2" in r.stderr
+    assert r.returncode == 2   # the empty cell is missing (dropped by default), inf is refused: row 4 from 1
+    assert "column 'y'" in r.stderr and "1 infinite value(s), first at row 4" in r.stderr
+    r = run("fit", str(tmp_path / "m.csv"), "--target", "y", "--missing", "raise")
+    assert r.returncode == 2 and "per column: y: 1" in r.stderr and "row 2" in r.stderr
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test for Linux")

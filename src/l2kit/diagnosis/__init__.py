@@ -8,7 +8,7 @@ writes a self-contained HTML report (matplotlib and jinja2, imported lazily).
 """
 
 from ._core import Diagnosis, diagnose
-from .advice import Recommendation
+from ._recommendation import Recommendation
 from .crossval import CVScore
 from .influence import Influence, influence
 from .tests import breusch_pagan, heavy_tails, jarque_bera, overdispersion, qq, zero_inflation

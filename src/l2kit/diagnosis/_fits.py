@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 # display name -> (registry name, parameters); the robust constants give 95% efficiency at the
@@ -12,25 +14,63 @@ CONTINUOUS = {
     "tukey": ("tukey", {"c": 4.685}),
     "absolute": ("absolute", {}),
 }
+BINARY = {"binomial": ("binomial", {})}
+POSITIVE = {"gamma": ("gamma_nll", {})}
 COUNTS = {
     "poisson": ("poisson_nll", {}),
     "negative_binomial": ("negative_binomial_nll", {}),
     "zinb": ("zinb", {}),
 }
+#: above this many rows the MM candidate's S search runs on a subsample of this size
+MM_SUBSAMPLE = 5000
+#: the robust candidates from the simplest (convex, monotone) to the most specialised; the one-SE rule
+#: of the cross-validation walks this order
 ROBUST = ("huber", "tukey", "absolute")
 COUNT_MODELS = tuple(COUNTS)
-LABELS = {"squared": "Squared (OLS)", "huber": "Huber", "tukey": "Tukey", "absolute": "L1 (Absolute)",
-          "poisson": "Poisson", "negative_binomial": "Neg. binomial", "zinb": "ZINB"}
+LABELS = {"squared": "Squared (OLS)", "huber": "Huber", "tukey": "Tukey MM", "absolute": "L1 (Absolute)",
+          "poisson": "Poisson", "negative_binomial": "Neg. binomial", "zinb": "ZINB",
+          "binomial": "Logistic (Binomial)", "gamma": "Gamma (log link)"}
 
 
-def build_candidates(is_count: bool) -> dict:
-    """Candidate name -> loss object (registry losses with the constants above)."""
+def build_candidates(kind: str) -> dict:
+    """Candidate name -> loss object for a target of ``kind`` ("continuous", "positive", "binary", "counts")."""
     from ..losses import get_loss
 
     specs = dict(CONTINUOUS)
-    if is_count:
-        specs.update(COUNTS)
+    specs.update({"counts": COUNTS, "binary": BINARY, "positive": POSITIVE}.get(kind, {}))
     return {key: get_loss(ident, **params) for key, (ident, params) in specs.items()}
+
+
+def fit_candidate(name: str, loss, X: np.ndarray, y: np.ndarray, *, seed: int = 0, **options):
+    """Fit one candidate through :func:`l2kit.fit`; the Tukey candidate is the MM-estimator.
+
+    The MM fit (``method="mm"``, 50%-breakdown S start, 95% efficiency) is the
+    high-breakdown candidate: an M-estimator started from OLS or L1 is dragged
+    by outliers at high leverage. Above ``MM_SUBSAMPLE`` rows the S search
+    runs on a random subsample of that size (seeded; its 50% breakdown and
+    consistency do not need every row) and the M-step on every row from the
+    subsample's S-estimate at its S-scale; ``extra["mm_subsample"]`` says so.
+    Where the installed solver has no MM method, Tukey IRLS from an L1 start
+    stands in (robust to outliers in ``y`` only).
+    """
+    from .._errors import InputError
+    from ..linear import fit as l2fit
+
+    if name != "tukey":
+        return l2fit(X, y, loss=loss, **options)
+    n = y.size
+    if n > MM_SUBSAMPLE:   # the S search on a random subsample, the M-step on every row
+        idx = np.sort(np.random.default_rng([seed, 5]).choice(n, MM_SUBSAMPLE, replace=False))
+        sub = l2fit(X[idx], y[idx], loss=loss, method="mm", seed=seed)
+        start = np.asarray(sub.extra["s_params"], dtype=float)
+        full = l2fit(X, y, loss=loss, start=start, scale=float(sub.scale), **options)
+        return dataclasses.replace(full, extra={**full.extra, "s_params": start, "mm_subsample": MM_SUBSAMPLE})
+    try:
+        return l2fit(X, y, loss=loss, method="mm", seed=seed, **options)
+    except InputError as exc:
+        if "seed" not in str(exc) and "method" not in str(exc):
+            raise
+    return l2fit(X, y, loss=loss, start="l1", **options)
 
 
 def _scalar(v):

@@ -1,64 +1,42 @@
-"""Turn the diagnostics into a recommendation with plain sentences that cite the numbers.
+"""Turn the checks into a recommendation, the verdict that drove it, and what to do next.
 
-The rules, in order:
+The rules, in order (every test at the diagnosis' level, Holm-adjusted):
 
+Binary target (0/1)
+    Logistic regression (Binomial likelihood): squared error on a 0/1 target
+    fits probabilities outside [0, 1] and, on a sigmoid, saturates.
 Counts (non-negative integers with zeros)
     Overdispersion (Poisson Pearson chi2/df > 1.1 with p < 0.01) points to the
-    negative binomial; zeros beyond what the NB expects (one-sided p < 0.05)
-    together with a better cross-validated log score point to ZINB. Without
-    overdispersion, Poisson (or ZINB for excess zeros).
-Continuous
-    If the residuals break the Gaussian story — more residuals beyond 2.5
-    robust standard deviations under the robust fits than a Gaussian gives
-    (binomial p < 0.05), or a Jarque-Bera p < 0.01 — recommend the robust
-    candidate (Huber, Tukey, L1) with the lowest cross-validated mean
-    absolute error. Otherwise squared error, the Gaussian maximum-likelihood
-    loss, with heteroscedasticity-robust standard errors when Breusch-Pagan
-    rejects (p < 0.05).
+    negative binomial; zeros beyond what the NB expects (likelihood-ratio test
+    on the boundary) together with a better cross-validated log score point to
+    ZINB. Without overdispersion, Poisson (or ZINB for excess zeros).
+Positive, right-skewed target
+    When the skewness check rejects and the Gamma GLM (log link) accounts for
+    the tail (no row beyond the Bonferroni bound of its quantile residuals):
+    Gamma with log link.
+Heavy tails or outliers rejected
+    A robust loss, chosen by the one-standard-error rule on the repeated-CV
+    truncated squared error in the order Huber, Tukey MM, L1; outliers at
+    high leverage call for the MM fit (the only high-breakdown candidate).
+    Squared error is kept if it predicts better than that choice by more than
+    one paired standard error.
+Otherwise
+    Squared error, "fine here"; heteroscedasticity adds HC3 standard errors,
+    serial correlation HAC standard errors, and nonlinearity or collinearity
+    add advice, none of which changes the loss.
 
 A candidate whose fit failed is skipped and the reasons say so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
-from ._fits import COUNT_MODELS, LABELS, ROBUST
+from ._fits import COUNT_MODELS, LABELS
+from ._recommendation import Recommendation
+from .verdict import continuous_choice, next_steps
 
 ALPHA = 0.05
-#: Jarque-Bera alone must be stronger evidence: it rejects 5% of Gaussian samples at 0.05
-JB_ALPHA = 0.01
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """The loss the data asks for: a registry loss with its parameters and fit options.
-
-    Use it as ``l2.fit(X, y, loss=rec.loss, **rec.options)``.
-    """
-
-    name: str                 # candidate key, e.g. "huber"
-    loss: Any                 # the loss object (from the registry)
-    options: dict = field(default_factory=dict)   # extra fit options, e.g. {"cov_type": "HC3"}
-
-    @property
-    def label(self) -> str:
-        return LABELS.get(self.name, self.name)
-
-    @property
-    def params(self) -> dict:
-        return dict(getattr(self.loss, "params", {}))
-
-    @property
-    def robust(self) -> bool:
-        return self.name in ROBUST
-
-    def __str__(self) -> str:
-        opts = "".join(f", {k}={v!r}" for k, v in self.options.items())
-        return f"{self.loss!r}{opts}"
 
 
 def _p(p: float) -> str:
@@ -80,30 +58,41 @@ def _rows(idx) -> str:
     return ", ".join(rows[:-1]) + " and " + rows[-1] if len(rows) > 1 else (rows[0] if rows else "none")
 
 
-def _cv_sentence(d, keys, metric: str, metric_name: str, best: str | None) -> str | None:
-    ok = [k for k in keys if k in d.cv and d.cv[k].ok and np.isfinite(getattr(d.cv[k], metric))]
-    if not ok:
-        return None
-    vals = {k: getattr(d.cv[k], metric) for k in ok}
-    order = sorted(ok, key=vals.get)
-    parts = ", ".join(f"{LABELS[k]} {vals[k]:.4g}" for k in order)
-    head = f"Out of sample ({d.folds}-fold cross-validation), the {metric_name} is {parts}"
-    if best in vals and "squared" in vals and best != "squared":
-        rel = 100 * (vals["squared"] - vals[best]) / vals["squared"]
-        head += (f"; {LABELS[best]} is {abs(rel):.1f}% {'lower' if rel >= 0 else 'higher'} than squared error")
-    return head + "."
+def _cv_sentence(d, keys=None) -> str:
+    """The repeated-CV scores with their standard errors."""
+    keys = [k for k in (keys or d.candidates) if k in d.cv and d.cv[k].ok]
+    if not keys:
+        return ""
+    if d.is_count and all(np.isfinite(d.cv[k].log_score) for k in keys if k in COUNT_MODELS):
+        parts = ", ".join(f"{LABELS.get(k, k)} {d.cv[k].log_score:.4g}" for k in keys if k in COUNT_MODELS)
+        extra = f"; log score (NLL per row): {parts}" if parts else ""
+    else:
+        extra = ""
+    parts = ", ".join(f"{LABELS.get(k, k)} {d.cv[k].score_rmse:.4g}" for k in keys)
+    return (f"Out of sample ({d.folds}-fold cross-validation repeated {d.repeats} times, seed {d.seed}), the "
+            f"Gaussian-consistent truncated RMSE is {parts}{extra}.")
 
 
-def advise(d) -> tuple[Recommendation, list[str]]:
-    """Recommendation and reasons for a :class:`~l2kit.diagnosis.Diagnosis` under construction."""
-    reasons: list[str] = []
+def advise(d):
+    """``(recommendation, reasons, verdict, next_steps, choice)`` for a Diagnosis under construction."""
+    reasons: list[str] = list(d.notes)
     for k, msg in d.fit_errors.items():
         reasons.append(f"The {LABELS.get(k, k)} candidate could not be fitted and is left out: {msg}")
+    rec, verdict, choice = None, [], {}
+    if d.is_integer and not d.is_count:
+        reasons.append(f"The target {d.target!r} is integer-valued but never zero (minimum {d.y.min():.0f}), "
+                       "so it is treated as continuous; pass counts=True to also fit count models.")
     if d.is_count:
+        start = len(reasons)
         rec = _advise_counts(d, reasons)
-        if rec is not None:
-            return rec, reasons
-    return _advise_continuous(d, reasons), reasons
+        sim = [d.checks[k].reason for k in ("dispersion", "zero_inflation") if k in d.checks]
+        verdict = [*reasons[start + 1:start + 2], *sim, reasons[-1]] if rec is not None else []
+    if rec is None:
+        rec, verdict, choice = continuous_choice(d)
+        reasons += [c.reason for c in d.checks.values() if c.verdict != "skipped"]
+        reasons.append(_cv_sentence(d))
+        reasons.append(verdict[-1])
+    return rec, [r for r in reasons if r], verdict, next_steps(d, rec), choice
 
 
 def _fitted_loss(d, name):
@@ -205,11 +194,7 @@ def _advise_counts(d, reasons: list[str]) -> Recommendation | None:
             choice, why = "zinb", "zeros exceed the Poisson expectation and ZINB has the better log score"
     if choice is None:
         return None
-    s = _cv_sentence(d, [k for k in COUNT_MODELS if k in ok], "log_score",
-                     "mean negative log-likelihood per row (log score; lower is better)", None)
-    if s:
-        reasons.append(s)
-    s = _cv_sentence(d, ["squared", *[k for k in COUNT_MODELS if k in ok]], "mae", "mean absolute error", None)
+    s = _cv_sentence(d, ["squared", *[k for k in COUNT_MODELS if k in ok]])
     if s:
         reasons.append(s)
     rec = Recommendation(choice, _fitted_loss(d, choice))
@@ -217,84 +202,3 @@ def _advise_counts(d, reasons: list[str]) -> Recommendation | None:
     return rec
 
 
-def _advise_continuous(d, reasons: list[str]) -> Recommendation:
-    n = d.y.size
-    jb, inf, bp = d.jarque_bera, d.influence, d.breusch_pagan
-    robust_ok = [k for k in ROBUST if d.fits.get(k) is not None]
-    flagged = {k: t for k, t in d.tails.items() if k in robust_ok}
-    heavy = any(t.heavy for t in flagged.values())
-    jb_reject = jb.pvalue < JB_ALPHA
-    if d.is_integer and not d.is_count:
-        reasons.append(f"The target {d.target!r} is integer-valued but never zero (minimum {d.y.min():.0f}), "
-                       "so it is treated as continuous; pass counts=True to also fit count models.")
-    if flagged:
-        worst = max(flagged, key=lambda k: flagged[k].n_beyond)
-        t = flagged[worst]
-        out = d.outliers
-        if out.size:
-            reasons.append(
-                f"The robust fits put {out.size} of {n} observations (rows {_rows(out)}, counting from 1) more "
-                f"than {t.cutoff} robust standard deviations from their fitted values; a Gaussian would put "
-                f"{t.expected:.2g} there (binomial {_peq(t.pvalue)} under {LABELS[worst]}). "
-                + ("Squared error gives these rows the most pull on the fit." if heavy else
-                   "That is no more than chance allows."))
-        else:
-            reasons.append(f"No observation lies more than {t.cutoff} robust standard deviations from the "
-                           f"robust fits (a Gaussian would put {t.expected:.2g} there).")
-    if d.outliers.size and heavy:
-        idx = d.outliers[:8]
-        ts = ", ".join(f"{inf.studentized_external[i]:.2f}" for i in idx)
-        cd = ", ".join(f"{inf.cooks_distance[i]:.2g}" for i in idx)
-        top = int(np.argmax(inf.cooks_distance))
-        reasons.append(
-            f"Under OLS these rows have externally studentized residuals {ts} and Cook's distances {cd} "
-            f"(rule of thumb 4/n = {inf.cooks_cutoff:.2g}); the most influential row is {top + 1} "
-            f"(D = {inf.cooks_distance[top]:.2g}, leverage {inf.leverage[top]:.2f}). OLS pulls toward them, "
-            "which is why its own residuals understate them.")
-    reasons.append(
-        f"Jarque-Bera on the OLS residuals: JB = {jb.statistic:.3g}, {_peq(jb.pvalue)}, kurtosis "
-        f"{jb.kurtosis:.2f} (3 for a Gaussian), skewness {jb.skew:.2f}; "
-        + (f"normality is rejected (p < {JB_ALPHA})." if jb_reject else
-           ("normality is not rejected, but with " + str(n) + " rows the test has little power and OLS "
-            "residuals mask outliers." if heavy else "normality is not rejected.")))
-    if d.qq is not None and np.isfinite(d.qq.correlation):
-        reasons.append(f"The QQ plot's correlation with Gaussian quantiles is {d.qq.correlation:.3f} "
-                       f"(Shapiro-Wilk {_peq(d.qq.shapiro_pvalue)}).")
-    bp_reject = bp is not None and bp.lm_pvalue < ALPHA
-    if bp is not None:
-        reasons.append(f"Breusch-Pagan: LM = {bp.lm:.3g}, {_peq(bp.lm_pvalue)}; "
-                       + ("the residual variance changes with the features (heteroscedasticity)." if bp_reject
-                          else "no evidence that the residual variance changes with the features."))
-    if (heavy or jb_reject) and robust_ok:
-        scored = [k for k in robust_ok if k in d.cv and d.cv[k].ok]
-        choice = min(scored, key=lambda k: d.cv[k].mae) if scored else robust_ok[0]
-        s = _cv_sentence(d, ["squared", *robust_ok], "mae",
-                         "mean absolute error (used because squared error would be dominated by the very "
-                         "outliers being diagnosed)", choice)
-        if s:
-            reasons.append(s)
-        s = _cv_sentence(d, ["squared", *robust_ok], "rmse", "RMSE", None)
-        if s:
-            reasons.append(s)
-        shift = d.coef_shift(choice)
-        if shift is not None and heavy and shift[1] >= 0.5:
-            j, z = shift
-            reasons.append(f"The {LABELS[choice]} fit moves the coefficient of {j!r} by {z:.2f} OLS standard "
-                           "errors: the outliers change the conclusions, not just the error bars.")
-        rec = Recommendation(choice, d.losses[choice])
-        why = ("the errors are heavier-tailed than Gaussian" if heavy else "the residuals are not Gaussian")
-        reasons.append(f"Recommended: {LABELS[choice]} ({rec.loss!r}), because {why} and it has the lowest "
-                       f"cross-validated mean absolute error among the robust losses.")
-        return rec
-    if (heavy or jb_reject) and not robust_ok:
-        reasons.append("The residuals are not Gaussian but no robust candidate could be fitted; squared error "
-                       "is kept for now.")
-    s = _cv_sentence(d, ["squared", *robust_ok], "rmse", "RMSE", None)
-    if s:
-        reasons.append(s)
-    options = {"cov_type": "HC3"} if bp_reject else {}
-    rec = Recommendation("squared", d.losses["squared"], options)
-    reasons.append("Recommended: squared error (" + repr(rec.loss) + "), the Gaussian maximum-likelihood loss and "
-                   "the most efficient when the Gaussian story holds"
-                   + ("; with heteroscedasticity-robust (HC3) standard errors." if bp_reject else "."))
-    return rec

@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from ._fits import LABELS
+from ._rows import row_name, row_names
 
 
 def _num(v, digits: int = 4) -> str:
@@ -55,7 +56,7 @@ def _tests_rows(d) -> list[tuple[str, str, str, str]]:
                      else "no evidence of heteroscedasticity"))
     inf = d.influence
     top = int(np.argmax(np.nan_to_num(inf.cooks_distance)))
-    rows.append(("Largest Cook's distance", f"{_num(inf.cooks_distance[top])} (row {top + 1})",
+    rows.append(("Largest Cook's distance", f"{_num(inf.cooks_distance[top])} (row {row_name(d, top)})",
                  _p(inf.cooks_pvalue[top]), f"{inf.influential().size} rows above 4/n = {inf.cooks_cutoff:.3g}"))
     if d.overdispersion is not None:
         o = d.overdispersion
@@ -68,20 +69,42 @@ def _tests_rows(d) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _pills(d) -> list[tuple[str, str]]:
+    """Badges: one per tested check, red exactly when its verdict is "reject" (the outlier badge counts the
+    rows the outlier check flags, which is empty unless it rejects: badge and text cannot disagree)."""
+    pills = []
+    for k, c in d.checks.items():
+        if not c.tested or (k == "outliers" and d.is_count):   # count outliers come from the count model
+            continue
+        label = k.replace("_", " ")
+        if k == "outliers" and d.outliers.size:
+            label = f"{d.outliers.size} outlier{'s' if d.outliers.size != 1 else ''}"
+        pills.append((f"{label}: Holm p = {_p(c.p_adjusted)}", "bad" if c.rejected else "ok"))
+    if d.is_count and d.outliers.size:
+        pills.append((f"{d.outliers.size} outlier{'s' if d.outliers.size != 1 else ''} (count model)", "bad"))
+    return pills
+
+
+def _check_rows(d) -> list[tuple]:
+    return [(k.replace("_", " "), _num(c.statistic), _p(c.p_value), _p(c.p_adjusted), c.verdict, c.reason)
+            for k, c in d.checks.items()]
+
+
 def _influential_rows(d) -> list[tuple]:
     inf = d.influence
     idx = list(dict.fromkeys([*map(int, d.outliers[:12]), *map(int, inf.influential()[:8])]))
     idx = sorted(idx, key=lambda i: -np.nan_to_num(inf.cooks_distance[i]))[:15]
     out = set(map(int, d.outliers))
-    return [(i + 1, _num(d.y[i]), _num(inf.fitted[i]), f"{inf.leverage[i]:.3f}",
+    return [(row_name(d, i), _num(d.y[i]), _num(inf.fitted[i]), f"{inf.leverage[i]:.3f}",
              f"{inf.studentized_external[i]:.2f}", _num(inf.cooks_distance[i], 3), "yes" if i in out else "")
             for i in idx]
 
 
-def context(d, title: str | None = None) -> dict:
+def context(d, title: str | None = None, provenance: dict | None = None) -> dict:
     """The values the template renders (also handy for tests)."""
     import l2kit
 
+    from .panels import panel_plots
     from .plots import all_plots
 
     rows = d.comparison()
@@ -110,42 +133,56 @@ def context(d, title: str | None = None) -> dict:
     failures += [f"{r['label']} cross-validation: {r['cv'].error}" for r in rows
                  if r["fit"] is not None and not r["cv"].ok]
     rec = d.recommendation
-    pills = []
-    if d.outliers.size:
-        pills.append((f"{d.outliers.size} outlier{'s' if d.outliers.size != 1 else ''}", "bad"))
-    pills.append(("Jarque-Bera p = " + _p(d.jarque_bera.pvalue), "bad" if d.jarque_bera.pvalue < 0.05 else "ok"))
-    if d.breusch_pagan is not None:
-        pills.append(("Breusch-Pagan p = " + _p(d.breusch_pagan.lm_pvalue),
-                      "bad" if d.breusch_pagan.lm_pvalue < 0.05 else "ok"))
+    pills = _pills(d)
     if d.overdispersion is not None:
         pills.append((f"dispersion {d.overdispersion.ratio:.2f}", "bad" if d.overdispersion.ratio > 1.1 else "ok"))
     wide = {"residuals", "losses", "counts", "cv"}
-    figures = [(i, c, s, i in wide) for i, c, s in all_plots(d)]
-    outl = ", ".join(str(int(i) + 1) for i in d.outliers[:30]) + (" ..." if d.outliers.size > 30 else "")
+    figures = [(i, c, s, i in wide) for i, c, s in all_plots(d)] + panel_plots(d)
+    outl = ", ".join(row_names(d, d.outliers[:30])) + (" ..." if d.outliers.size > 30 else "")
     return dict(
         title=title or f"l2kit report: {d.target}", version=l2kit.__version__, n=d.y.size, p=len(d.feature_names),
         target=d.target, is_count=d.is_count, folds=d.folds, rec_label=rec.label, rec_repr=repr(rec.loss),
         rec_options=[(k, repr(v)) for k, v in rec.options.items()], reasons=list(d.reasons), pills=pills,
-        outliers=outl, columns=columns, coef_rows=coef_rows, stat_rows=stat_rows, failures=failures,
+        outliers=outl, verdict=list(d.verdict), next_steps=list(d.next_steps), level=d.level,
+        checks=_check_rows(d), columns=columns, coef_rows=coef_rows, stat_rows=stat_rows, failures=failures,
         tests=_tests_rows(d), influential=_influential_rows(d), figures=figures,
+        provenance=_provenance(d, provenance), row_key="row" if getattr(d, "row_labels", None) is None else "label",
     )
 
 
-def render(d, title: str | None = None) -> str:
+def _provenance(d, given: dict | None) -> list[tuple[str, str]]:
+    """What produced the report: the caller's entries (command line, data file and its SHA-256, seed...) and
+    the version, date, formula, rows dropped for missing values and the sample, when known."""
+    import datetime
+
+    import l2kit
+
+    out = dict(given or {})
+    out.setdefault("l2kit version", l2kit.__version__)
+    out.setdefault("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+    if getattr(d, "formula", None):
+        out.setdefault("formula", d.formula)
+    missing = getattr(d, "missing", None)
+    if missing is not None:
+        out.setdefault("missing values", missing.describe())
+    return [(k, str(v)) for k, v in out.items()]
+
+
+def render(d, title: str | None = None, provenance: dict | None = None) -> str:
     """The report as one HTML string."""
     import jinja2
 
     from ._template import TEMPLATE
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False)
-    return env.from_string(TEMPLATE).render(**context(d, title))
+    return env.from_string(TEMPLATE).render(**context(d, title, provenance))
 
 
-def write_report(d, path, *, title: str | None = None) -> str:
+def write_report(d, path, *, title: str | None = None, provenance: dict | None = None) -> str:
     """Render the report and write it to ``path`` atomically. Returns the path."""
     from ..io.atomic import atomic_write
 
-    text = render(d, title)   # render first: a failure leaves no file, not even a temp file
+    text = render(d, title, provenance)   # render first: a failure leaves no file, not even a temp file
     path = os.fspath(path)
     with atomic_write(path, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -46,6 +46,7 @@ class Influence:
     k: int
     df_resid: int
     sigma: float
+    basis: np.ndarray | None = None   # orthonormal basis Q of the design's column space (n, k)
 
     @property
     def leverage_cutoff(self) -> float:
@@ -105,4 +106,4 @@ def influence(X, y, *, fit_intercept: bool = True) -> Influence:
         t_ext = e / np.sqrt(s2_i * one_h)
         cooks = t_int ** 2 * h / one_h / k
     pval = stats.f.sf(cooks, k, df) if df > 0 else np.full(n, np.nan)
-    return Influence(h, e, fitted, t_int, t_ext, cooks, pval, k, df, float(np.sqrt(sigma2)))
+    return Influence(h, e, fitted, t_int, t_ext, cooks, pval, k, df, float(np.sqrt(sigma2)), Q)

@@ -14,8 +14,10 @@ import re
 import numpy as np
 
 from ._fits import COUNT_MODELS, LABELS, ROBUST, count_parts, point_prediction
+from ._rows import place_labels, row_names
 
 COLORS = {"squared": "#1f77b4", "huber": "#2ca02c", "tukey": "#d62728", "absolute": "#9467bd",
+          "gamma": "#8c564b", "binomial": "#e377c2",
           "poisson": "#8c564b", "negative_binomial": "#e377c2", "zinb": "#17becf"}
 OUT = "#d62728"
 FIGSIZE = (6.4, 4.2)
@@ -62,9 +64,9 @@ def _dense(n: int) -> bool:
     return n > 1500
 
 
-def _label_rows(ax, xs, ys, rows, color=OUT):
-    for x, y, r in zip(xs, ys, rows):
-        ax.annotate(str(int(r) + 1), (x, y), xytext=(4, 3), textcoords="offset points", fontsize=8, color=color)
+def _label_rows(ax, xs, ys, names, color=OUT):
+    """Name the points by their row labels (or numbers from 1), without overlapping labels."""
+    place_labels(ax, xs, ys, names, color=color)
 
 
 def _fitted(d, name):
@@ -98,7 +100,7 @@ def plot_residuals(d) -> str:
             ax.scatter(fitted[out], resid[out], s=60, facecolors="none", edgecolors=OUT, linewidths=1.5,
                        label="outliers")
             if out.size <= 20:
-                _label_rows(ax, fitted[out], resid[out], out)
+                _label_rows(ax, fitted[out], resid[out], row_names(d, out))
         t = d.tails.get(name)
         ax.axhline(0, color="0.3", lw=0.8)
         if t is not None and t.scale > 0:
@@ -132,7 +134,7 @@ def plot_qq(d) -> str:
         ks = [pos[int(i)] for i in out]
         ax.scatter(q.theoretical[ks], q.sample[ks], s=60, facecolors="none", edgecolors=OUT, linewidths=1.5,
                    label="outliers")
-        _label_rows(ax, q.theoretical[ks], q.sample[ks], out)
+        _label_rows(ax, q.theoretical[ks], q.sample[ks], row_names(d, out))
     ax.set_xlabel("Gaussian quantile")
     ax.set_ylabel("standardized OLS residual")
     jp = d.jarque_bera.pvalue
@@ -157,7 +159,7 @@ def plot_influence(d) -> str:
     if flag.size:
         ax.scatter(inf.leverage[flag], inf.studentized_external[flag], s=size[flag], facecolors="none",
                    edgecolors=OUT, linewidths=1.4)
-        _label_rows(ax, inf.leverage[flag], inf.studentized_external[flag], flag)
+        _label_rows(ax, inf.leverage[flag], inf.studentized_external[flag], row_names(d, flag))
     for s in (-2.5, 2.5):
         ax.axhline(s, color="0.5", lw=0.8, ls="--")
     ax.axvline(inf.leverage_cutoff, color="0.5", lw=0.8, ls=":")
@@ -317,7 +319,7 @@ def all_plots(d) -> list[tuple[str, str, str]]:
     """``(id, caption, svg)`` for every figure of the report."""
     figs = [
         ("residuals", "Residuals against fitted values. Dashed lines: 2.5 robust standard deviations; "
-                      "circled: outliers (row numbers from 1).", plot_residuals),
+                      "circled: outliers (named by row label, or number from 1).", plot_residuals),
         ("qq", "Normal QQ plot of the OLS residuals: points off the line are tails a Gaussian would not "
                "produce.", plot_qq),
         ("influence", "Influence: leverage against studentized residual; bubble area is Cook's distance.",

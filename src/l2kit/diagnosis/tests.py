@@ -20,7 +20,8 @@ import numpy as np
 
 __all__ = [
     "BreuschPagan", "JarqueBera", "Overdispersion", "QQ", "Tails", "ZeroInflation",
-    "breusch_pagan", "heavy_tails", "jarque_bera", "overdispersion", "qq", "zero_inflation",
+    "Collinearity", "LinearTest", "breusch_godfrey", "breusch_pagan", "collinearity", "durbin_watson", "heavy_tails",
+    "jarque_bera", "overdispersion", "qq", "reset", "zero_inflation",
 ]
 
 
@@ -129,6 +130,8 @@ def breusch_pagan(resid, exog, *, robust: bool = True, add_constant: bool = True
         Z = Z[:, None]
     if add_constant:
         Z = np.column_stack([np.ones(r.size), Z])
+    norms = np.linalg.norm(Z, axis=0)
+    Z = Z / np.where(norms > 0, norms, 1.0)   # the test is invariant to column scales; ranks are not
     y = r ** 2
     if not robust:
         y = y / y.mean()
@@ -300,3 +303,157 @@ def zero_inflation(y, mu, *, theta: float | None = None) -> ZeroInflation:
     sd = float(np.sqrt(np.sum(p0 * (1 - p0))))
     z = (obs - exp) / sd if sd > 0 else 0.0
     return ZeroInflation(obs, exp, obs / exp if exp > 0 else float("inf"), float(z), float(stats.norm.sf(z)), model)
+
+
+def _ols_rss(A: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+    """Residual sum of squares and rank of the least-squares fit of ``y`` on ``A`` (pivoted QR)."""
+    from scipy import linalg
+
+    Q, R, _ = linalg.qr(A, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    k = int(np.sum(d > d.max() * max(A.shape) * np.finfo(float).eps)) if d.size else 0
+    Q = Q[:, :k]
+    e = y - Q @ (Q.T @ y)
+    return float(e @ e), k
+
+
+@dataclass(frozen=True)
+class LinearTest:
+    """An F (and chi-square) test of added regressors: RESET or Breusch-Godfrey."""
+
+    fvalue: float
+    f_pvalue: float
+    chi2: float          # Wald (RESET) or LM = n R^2 (Breusch-Godfrey)
+    chi2_pvalue: float
+    df_num: int
+    df_denom: int
+
+
+def reset(y, X, *, power: int = 3) -> LinearTest:
+    r"""Ramsey's RESET test of linearity: add :math:`\hat y^2, \dots, \hat y^{power}` to the regression.
+
+    The F statistic compares the residual sums of squares with and without
+    the powers; ``chi2`` is the Wald form ``q F``. This is
+    ``statsmodels.stats.diagnostic.linear_reset(res, power, test_type="fitted")``
+    (``use_f=True`` for ``fvalue``, ``use_f=False`` for ``chi2``). The fitted
+    values are standardised first: the span, hence the test, is unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.linspace(0, 3, 40); y = np.exp(x) + np.sin(7 * x)
+    >>> reset(y, x[:, None]).f_pvalue < 1e-6
+    True
+    """
+    from scipy import stats
+
+    y = np.asarray(y, dtype=np.float64)
+    A = np.column_stack([np.ones(y.size), np.asarray(X, dtype=np.float64)])
+    rss_r, k = _ols_rss(A, y)
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    f = A @ coef
+    sd = f.std()
+    f = (f - f.mean()) / (sd if sd > 0 else 1.0)
+    aug = np.column_stack([A, *[f ** j for j in range(2, power + 1)]])
+    rss_u, ku = _ols_rss(aug, y)
+    q, dfd = ku - k, y.size - ku
+    if q <= 0 or dfd <= 0 or rss_u <= 0:
+        return LinearTest(float("nan"), float("nan"), float("nan"), float("nan"), q, dfd)
+    fval = (rss_r - rss_u) / q / (rss_u / dfd)
+    return LinearTest(float(fval), float(stats.f.sf(fval, q, dfd)), float(q * fval),
+                      float(stats.chi2.sf(q * fval, q)), q, dfd)
+
+
+def durbin_watson(resid) -> float:
+    r"""Durbin-Watson statistic :math:`\sum (e_t - e_{t-1})^2 / \sum e_t^2` (2 without autocorrelation).
+
+    Examples
+    --------
+    >>> durbin_watson(np.array([1.0, -1.0, 1.0, -1.0]))
+    3.0
+    """
+    e = _vec(resid)
+    return float(np.sum(np.diff(e) ** 2) / np.sum(e ** 2))
+
+
+def breusch_godfrey(resid, X, *, nlags: int | None = None) -> LinearTest:
+    r"""Breusch-Godfrey LM test of serial correlation up to ``nlags`` (default ``min(10, n // 5)``).
+
+    Regress the OLS residuals on the design (with intercept) and their first
+    ``nlags`` lags (zeros before the start); ``LM = n R^2`` is
+    :math:`\chi^2_{nlags}` and the F form tests the lag coefficients, as
+    ``statsmodels.stats.diagnostic.acorr_breusch_godfrey``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = np.sin(np.arange(60) / 3.0)
+    >>> breusch_godfrey(e, np.arange(60.0)[:, None], nlags=2).f_pvalue < 1e-6
+    True
+    """
+    from scipy import stats
+
+    e = _vec(resid)
+    n = e.size
+    nlags = min(10, n // 5) if nlags is None else int(nlags)
+    if nlags < 1:
+        return LinearTest(float("nan"), float("nan"), float("nan"), float("nan"), 0, 0)
+    lags = np.column_stack([np.r_[np.zeros(j), e[:n - j]] for j in range(1, nlags + 1)])
+    A = np.column_stack([np.ones(n), np.asarray(X, dtype=np.float64)])
+    rss_r, k = _ols_rss(A, e)
+    rss_u, ku = _ols_rss(np.column_stack([A, lags]), e)
+    q, dfd = ku - k, n - ku
+    tss = float(np.sum((e - e.mean()) ** 2))
+    lm = n * (1.0 - rss_u / tss) if tss > 0 else float("nan")
+    fval = (rss_r - rss_u) / q / (rss_u / dfd) if q > 0 and dfd > 0 and rss_u > 0 else float("nan")
+    return LinearTest(float(fval), float(stats.f.sf(fval, q, dfd)), float(lm), float(stats.chi2.sf(lm, nlags)),
+                      q, dfd)
+
+
+@dataclass(frozen=True)
+class Collinearity:
+    """Variance inflation factors and the scaled condition number of a design."""
+
+    vif: np.ndarray            # one per feature; inf for a column that others reproduce exactly
+    condition_number: float    # of the centred features scaled to unit length (sqrt of the correlation matrix's)
+
+
+def collinearity(X) -> Collinearity:
+    r"""VIF of each feature and the condition number of the centred, unit-length features.
+
+    :math:`VIF_j = 1 / (1 - R_j^2)`, :math:`R_j^2` from regressing feature
+    ``j`` on the others and an intercept, as
+    ``statsmodels.stats.outliers_influence.variance_inflation_factor`` on a
+    design with a constant column. The condition number is
+    :math:`\sqrt{\lambda_{max}/\lambda_{min}}` of the features' correlation
+    matrix (centring first, so an intercept far from the data does not count
+    as collinearity). Rules of thumb: VIF above 10, condition number above 30
+    (Belsley, Kuh & Welsch 1980).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(10.0); X = np.c_[x, x ** 2, np.cos(x)]
+    >>> c = collinearity(X)
+    >>> bool(c.vif[1] > 10), round(float(c.vif[2]), 6) == round(float(collinearity(X[:, ::-1]).vif[0]), 6)
+    (True, True)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, p = X.shape
+    vif = np.empty(p)
+    Z = X - X.mean(axis=0)
+    norms = np.linalg.norm(Z, axis=0)
+    if p and norms.min() > 0:   # well-conditioned: the diagonal of the inverse correlation matrix, one pass
+        C = (Z / norms).T @ (Z / norms)
+        if np.linalg.cond(C) < 1e6:
+            return Collinearity(np.diag(np.linalg.inv(C)).copy(), float(np.sqrt(np.linalg.cond(C))))
+    for j in range(p):
+        tss = float(Z[:, j] @ Z[:, j])
+        if tss == 0:
+            vif[j] = np.inf
+            continue
+        rss, _ = _ols_rss(np.column_stack([np.ones(n), np.delete(X, j, axis=1)]), X[:, j]) if p > 1 else (tss, 1)
+        vif[j] = tss / rss if rss > 1e-13 * tss else np.inf
+    s = np.linalg.svd(Z / np.where(norms > 0, norms, 1.0), compute_uv=False) if p else np.ones(1)
+    cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
+    return Collinearity(vif, cond)

@@ -7,12 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from .._array import from_frame
+from .._array import as_numpy, from_frame
 from .._errors import InputError
+from ..frames import is_table
 from ..losses import Loss, Squared, get_loss, loss_classes
 from ._design import validate_design
 from ._options import GRADIENT_METHODS
 from ._result import Fit
+
+#: options holding one value per row: subset with the rows a table fit keeps
+_ROW_OPTIONS = ("weights", "offset", "exposure", "trials", "groups")
 
 
 def _least_squares():
@@ -102,9 +106,9 @@ def resolve_loss(loss: Any) -> Loss:
     return loss
 
 
-def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: Any = None,
+def fit(X: Any, y: Any = None, *, data: Any = None, loss: Any = None, weights: Any = None, cov: Any = None,
         alpha: Any = 0.0, l1_ratio: float = 0.0, fit_intercept: bool = True, method: str = "auto",
-        feature_names: Any = None, **options: Any) -> Fit:
+        feature_names: Any = None, missing: str = "raise", **options: Any) -> Fit:
     r"""Fit a linear model by minimising ``loss`` of the residuals.
 
     .. math::
@@ -117,13 +121,9 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
 
     Parameters
     ----------
-    X : array of shape (n, p), torch tensor, Dask array or DataFrame, or iterable of (X, y) chunks
-        Dask data and chunks fit Squared (one pass), robust residual losses
-        (IRLS) and GLM likelihoods (Newton): one pass per iteration over
-        mergeable :class:`~l2kit.linear.WeightedGramState`\ s, so iterative
-        fits need a re-iterable of chunks (an object whose ``__iter__``
-        starts over), not a one-shot generator. Quantile/L1 are refused there.
-    y : array of shape (n,) (omit when ``X`` is an iterator of chunks)
+import numpy as np
+
+from .._array import as_numpy, from_frame
     loss : Loss or str, default Squared()
         Its ``fit_family`` picks the solver: least squares, IRLS (robust
         losses), linear programming (quantile/L1), GLM (count likelihoods),
@@ -164,6 +164,10 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     >>> round(f.intercept, 10), np.round(f.coef, 10)
     (1.0, array([2.]))
     """
+    if isinstance(X, str) or data is not None or is_table(X):
+        return _fit_table(X, y, data=data, missing=missing, loss=loss, weights=weights, cov=cov, alpha=alpha,
+                          l1_ratio=l1_ratio, fit_intercept=fit_intercept, method=method,
+                          feature_names=feature_names, **options)
     loss = resolve_loss(loss)
     family = loss.fit_family
     if method in GRADIENT_METHODS:
@@ -204,3 +208,47 @@ def fit(X: Any, y: Any = None, *, loss: Any = None, weights: Any = None, cov: An
     common.pop("feature_names")
     return _SOLVERS[family]()(design, loss, **common)
 
+
+
+def _fit_table(X, y, *, data, missing, fit_intercept, feature_names, **kwargs) -> Fit:
+    """Code a table or formula (:mod:`l2kit.frames`), fit the arrays, and keep the coding and labels on the fit."""
+    from ..frames import design_from_formula, design_from_table
+
+    if feature_names is not None:
+        raise InputError("feature_names", "None for a table or formula", "names",
+                         "the names come from the columns and the formula")
+    if isinstance(X, str):
+        if data is None:
+            raise InputError("data", "the table the formula is evaluated on", "None", "pass data=df")
+        if y is not None:
+            raise InputError("y", "None with a formula", type(y).__name__, "write the response left of '~'")
+        td = design_from_formula(X, data, missing=missing)
+        if not fit_intercept and td.fit_intercept:
+            raise InputError("fit_intercept", "the formula to say it", "fit_intercept=False with an intercept in "
+                             "the formula", "write '- 1' (or '0 +') in the formula instead")
+    else:
+        if data is not None:
+            raise InputError("data", "None unless X is a formula", type(data).__name__,
+                             "pass a formula string as X, or the table as X and its target as y")
+        if y is None:
+            raise InputError("y", "the target: an array or the name of a column of X", "None", "pass y")
+        td = design_from_table(X, y, fit_intercept=fit_intercept, missing=missing)
+    return fit_table_design(td, **kwargs)
+
+
+def fit_table_design(td, **kwargs) -> Fit:
+    """Fit a coded table (:class:`l2kit.frames.TableDesign`): per-row options follow the rows kept, and the
+    fit keeps the formula, row labels, missing-value report and coding. The caller may drop the table first."""
+    import dataclasses
+
+    for name in _ROW_OPTIONS:
+        v = kwargs.get(name)
+        if td.keep is not None and v is not None and not isinstance(v, str):
+            a = as_numpy(v, name)
+            if a.shape[:1] != td.keep.shape:
+                raise InputError(name, f"{td.keep.size} values (one per row of the table)", f"shape {a.shape}",
+                                 f"pass one {name} value per row")
+            kwargs[name] = a[td.keep]
+    out = fit(td.X, td.y, fit_intercept=td.fit_intercept, feature_names=td.feature_names, **kwargs)
+    return dataclasses.replace(out, formula=td.coding.formula, row_labels=td.row_labels, missing=td.missing,
+                               _coding=td.coding)

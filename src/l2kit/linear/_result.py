@@ -143,6 +143,12 @@ def build_design_fit(est: Estimates, design: Design, loss: Any, fit_intercept: b
                      backend=design.backend, like=design.backend_like)
 
 
+def _is_table(X) -> bool:
+    """A pandas/polars frame or a dict of columns (``predict`` codes it with the fit's formula)."""
+    return isinstance(X, Mapping) or (type(X).__module__.split(".")[0] in ("pandas", "polars")
+                                      and hasattr(X, "columns"))
+
+
 @dataclass(frozen=True, eq=False)
 class Fit:
     r"""Result of :func:`l2kit.fit`. Immutable; arrays are read-only NumPy arrays.
@@ -201,6 +207,14 @@ class Fit:
         uncentred versions without an intercept).
     undefined : mapping
         For each statistic reported as NaN, the reason.
+    formula : str or None
+        The formula of a fit made from a table (``l2.fit("y ~ x + C(g)", data=df)``,
+        or the one written for ``l2.fit(df, y)``); ``predict`` re-applies it to new tables.
+    row_labels : tuple of str or None
+        The labels (DataFrame index) of the rows fitted, None for arrays or a default index.
+    missing : Missing or None
+        For a fit made from a table, the rows dropped for missing values (``n_dropped``,
+        ``by_column``, ``dropped_rows``; ``missing="drop"``).
     """
 
     coef: np.ndarray
@@ -238,6 +252,10 @@ class Fit:
     prediction_scale: float | None = None
     offset_used: bool = False
     undefined: Mapping[str, str] = field(default_factory=dict)
+    formula: str | None = None
+    row_labels: tuple | None = None
+    missing: Any = None
+    _coding: Any = field(default=None, repr=False)
     _like: Any = field(default=None, repr=False)
     _training: Any = field(default=None, repr=False)
 
@@ -280,6 +298,27 @@ class Fit:
         if not self.fit_intercept:
             return np.asarray(self.coef)
         return np.concatenate([np.asarray(self.intercept)[None], self.coef])
+
+    @property
+    def named_params(self) -> Mapping[str, Any]:
+        """The parameters by name, read-only: ``"Intercept"`` (when fitted) then the feature names.
+
+        For a table fit the names are the formula's (``fit.named_params["C(g)[T.b]"]``).
+
+        Examples
+        --------
+        >>> import l2kit as l2
+        >>> f = l2.fit("y ~ x", data={"y": [1.0, 3.0, 5.0, 8.0], "x": [0.0, 1.0, 2.0, 3.0]})
+        >>> {k: round(v, 2) for k, v in f.named_params.items()}
+        {'Intercept': 0.9, 'x': 2.3}
+        """
+        names = (["Intercept"] if self.fit_intercept else []) + list(self.feature_names)
+        return MappingProxyType(dict(zip(names, (_scalar(v) for v in self.params))))
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values before fitting (``missing="drop"``; 0 otherwise)."""
+        return 0 if self.missing is None else int(self.missing.n_dropped)
 
     @property
     def bse(self) -> np.ndarray | None:
@@ -406,6 +445,11 @@ class Fit:
         """
         from ..losses.links import get_link
 
+        if self._coding is not None and _is_table(X):
+            X = self._coding.transform(X)
+        elif _is_table(X):
+            raise InputError("X", "an array (this fit was made from arrays)", type(X).__name__,
+                             "pass X.to_numpy() with the fitted columns in order, or fit on the table")
         Xn = to_numpy(X) if not isinstance(X, (list, tuple)) else np.asarray(X, dtype=float)
         if Xn.ndim != 2 or Xn.shape[1] != np.shape(self.coef)[0]:
             raise InputError("X", f"shape (n, {np.shape(self.coef)[0]})", f"shape {Xn.shape}",

@@ -29,6 +29,10 @@ def _header(fit) -> list[str]:
     shown = "  ".join(f"{k}={v:.6g}" for k, v in stats if math.isfinite(v))
     if shown:
         lines.append(shown)
+    if fit.formula is not None:
+        lines.append(f"formula: {fit.formula}")
+    if fit.missing is not None and fit.missing.n_dropped:
+        lines.append(f"missing: {fit.missing.describe()}")
     lines += [f"status={fit.status.value}  converged={fit.converged}  n_iter={fit.n_iter}",
               f"message: {fit.message}"]
     return lines

@@ -1,0 +1,108 @@
+"""The checks of a diagnosis: statsmodels' RESET, Breusch-Godfrey, Durbin-Watson and VIF to 1e-8; Holm;
+the Monte Carlo null is exact (uniform p-values under Gaussian errors); the MM outlier bound."""
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from statsmodels.stats.diagnostic import acorr_breusch_godfrey, linear_reset
+from statsmodels.stats.outliers_influence import variance_inflation_factor
+from statsmodels.stats.stattools import durbin_watson as sm_dw
+
+from l2kit import datasets
+from l2kit.diagnosis.checks import Check, NullSampler, holm, residual_shape, robust_outliers
+from l2kit.diagnosis.tests import breusch_godfrey, collinearity, durbin_watson, reset
+
+
+def _tables():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = X @ [1.0, -1.0, 0.5] + 0.3 * X[:, 0] ** 2 + rng.normal(size=80)
+    Xs, ys, _ = datasets.load("stackloss")
+    return [(X, y), (np.asarray(Xs, float), np.asarray(ys, float))]
+
+
+@pytest.mark.parametrize("i", [0, 1])
+def test_reset_bg_dw_vif_match_statsmodels(i):
+    X, y = _tables()[i]
+    res = sm.OLS(y, sm.add_constant(X)).fit()
+    ours = reset(y, X)
+    ref_f, ref_w = linear_reset(res, power=3, use_f=True), linear_reset(res, power=3, use_f=False)
+    assert ours.fvalue == pytest.approx(float(ref_f.fvalue), rel=1e-8)
+    assert ours.f_pvalue == pytest.approx(float(ref_f.pvalue), rel=1e-8)
+    assert ours.chi2 == pytest.approx(float(ref_w.statistic), rel=1e-8)
+    lm, lmp, fv, fp = acorr_breusch_godfrey(res, nlags=3, result_object=False)[:4]
+    bg = breusch_godfrey(res.resid, X, nlags=3)
+    assert (bg.chi2, bg.chi2_pvalue, bg.fvalue, bg.f_pvalue) == pytest.approx((lm, lmp, fv, fp), rel=1e-8)
+    default = acorr_breusch_godfrey(res, result_object=False)
+    assert breusch_godfrey(res.resid, X).chi2 == pytest.approx(default[0], rel=1e-8)
+    assert durbin_watson(res.resid) == pytest.approx(sm_dw(res.resid), rel=1e-12)
+    exog = sm.add_constant(X)
+    ref_vif = [variance_inflation_factor(exog, j) for j in range(1, exog.shape[1])]
+    np.testing.assert_allclose(collinearity(X).vif, ref_vif, rtol=1e-8)
+
+
+def test_vif_on_longley_and_a_duplicated_column():
+    X, y, _ = datasets.load("longley")
+    X = np.asarray(X, float)
+    exog = sm.add_constant(X)
+    ref = [variance_inflation_factor(exog, j) for j in range(1, exog.shape[1])]
+    c = collinearity(X)
+    np.testing.assert_allclose(c.vif, ref, rtol=1e-8)
+    assert c.condition_number > 30 and c.vif.max() > 1000
+    assert np.isinf(collinearity(np.c_[X[:, :2], X[:, 0]]).vif).sum() == 2
+
+
+def test_holm_adjusts_only_the_family():
+    c = {k: Check(k, 0.0, p, "pass", "") for k, p in (("a", 0.01), ("b", 0.04), ("c", 0.03))}
+    c["d"] = Check("d", 0.0, float("nan"), "info", "")
+    out = holm(c, 0.05)
+    assert [out[k].p_adjusted for k in "acb"] == pytest.approx([0.03, 0.06, 0.06])
+    assert [out[k].verdict for k in "abcd"] == ["reject", "pass", "pass", "info"]
+    fam = holm(c, 0.05, family=("a", "b"))
+    assert fam["b"].verdict == "reject" and fam["c"].verdict == "pass" and np.isnan(fam["c"].p_adjusted)
+
+
+def test_monte_carlo_null_is_exact_at_small_n_and_large_p():
+    # n = 15, k = 6: every p-value is uniform under Gaussian errors (KS test over 300 datasets)
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    X = np.c_[np.ones(15), rng.normal(size=(15, 5))]
+    Q = np.linalg.qr(X)[0]
+    h = np.sum(Q ** 2, axis=1)
+    ps = {k: [] for k in ("p_jb", "p_kurtosis", "p_outlying", "p_skew")}
+    for s in range(300):
+        e = rng.normal(size=15)
+        e = e - Q @ (Q.T @ e)
+        r = residual_shape(e, h, NullSampler(Q, seed=s, B=199))
+        for k in ps:
+            ps[k].append(r[k])
+    for k, v in ps.items():
+        assert stats.kstest(v, "uniform").pvalue > 0.001, k
+        assert np.mean(np.asarray(v) < 0.05) < 0.05 + 3 * np.sqrt(0.05 * 0.95 / 300), k
+
+
+def test_mc_p_values_are_deterministic_and_have_power():
+    rng = np.random.default_rng(2)
+    X = np.c_[np.ones(60), rng.normal(size=(60, 2))]
+    Q = np.linalg.qr(X)[0]
+    h = np.sum(Q ** 2, axis=1)
+    e = rng.standard_t(2, size=60)
+    e[7] += 30
+    e = e - Q @ (Q.T @ e)
+    a = residual_shape(e, h, NullSampler(Q, seed=3))
+    b = residual_shape(e, h, NullSampler(Q, seed=3))
+    assert a["p_outlying"] == b["p_outlying"] and a["p_outlying"] < 0.01 and a["p_kurtosis"] < 0.01
+
+
+def test_robust_outlier_bound_uses_df_and_leverage():
+    r = np.r_[np.linspace(-1.5, 1.5, 29), 8.0]
+    rows, cut, p = robust_outliers(r, 1.0, np.full(30, 0.1))
+    assert rows.tolist() == [29] and p < 0.05
+    from scipy import stats
+
+    assert cut == pytest.approx(stats.t.isf(0.05 / 60, 9))
+    # the same residual at leverage 0.9 is three times further out after the leverage adjustment
+    h = np.full(30, 0.1)
+    h[29] = 0.9
+    assert robust_outliers(r, 1.0, h)[2] < p
