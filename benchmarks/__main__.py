@@ -70,7 +70,8 @@ def render(results: list[dict]) -> str:
         lines += [f"| {r['module']} | {w} | {t} | {m} | {'yes' if ok else '**no**'} |" for w, t, m, ok in r["checks"]]
     for r in results:
         lines += ["", f"## {r['module']}", "",
-                  f"Run {r['date']} on {r['machine']}; load average {r['load']}"
+                  f"Run {r['date']} on {r['machine']}; "
+                  + ("load average not recorded" if r.get("load") is None else f"load average {r['load']}")
                   + (" (QUICK mode: sizes reduced, ratios not meaningful)" if r["quick"] else "") + "."]
         for title, body in r["sections"]:
             lines += ["", f"### {title}", "", body.rstrip()]
