@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 _BLOCK = re.compile(r"<!-- bench-results (\{.*?\}) -->", re.S)
 
@@ -96,7 +97,9 @@ def main(argv=None) -> int:
     results = _previous(args.out) if args.update else {}
     for name in names:
         print(f"\n=== {name}", flush=True)
+        start = time.perf_counter()
         results[name] = _run_module(name, args.quick, os.path.dirname(here))
+        print(f"=== {name} took {time.perf_counter() - start:.0f} s", flush=True)
     tmp = args.out + ".tmp"
     with open(tmp, "w") as fh:
         fh.write(render([results[k] for k in sorted(results)]))
