@@ -119,7 +119,7 @@ def weighted_gram(X: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -
     from scipy.linalg.blas import dsyrk
 
     n, k = X.shape
-    if X.dtype != np.float64 or w.dtype != np.float64:
+    if X.dtype != np.float64 or w.dtype != np.float64 or 0 in X.shape:   # dsyrk refuses an empty operand
         G = (X * w[:, None]).T @ X
         return G if out is None else out.__iadd__(G)
     up = np.zeros((k, k)) if out is None else np.triu(out)   # dsyrk fills the upper triangle
