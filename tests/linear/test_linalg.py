@@ -1,6 +1,8 @@
 """linear._linalg: edge shapes of the shared kernels."""
 
 import numpy as np
+
+
 def test_weighted_gram_of_an_empty_design():
     # an intercept-only robust fit passes a design of 0 columns (dsyrk raised "unexpected array size")
     from l2kit.linear._linalg import weighted_gram
