@@ -172,9 +172,9 @@ def _stability(report, seeds, names=None):
         if names is not None and name not in names:
             continue
         recs = [l2.diagnose(X, y, progress=False, seed=s).recommendation.name for s in range(seeds)]
-        names, counts = np.unique(recs, return_counts=True)
+        labels, counts = np.unique(recs, return_counts=True)   # not `names`: that is the table filter
         share = counts.max() / seeds
-        lines.append(f"| {name} | {y.size} | {dict(zip(names.tolist(), counts.tolist()))} | "
+        lines.append(f"| {name} | {y.size} | {dict(zip(labels.tolist(), counts.tolist()))} | "
                      f"{100 * share:.0f}% | >= 95% |")
         report.check(f"diagnose, {name}: same recommendation over {seeds} CV seeds", ">= 95%",
                      f"{100 * share:.0f}%", share >= 0.95)

@@ -1,8 +1,8 @@
 """High-breakdown robust regression: the MM-estimator (``method="mm"``) against robustbase's ``lmrob``.
 
-Speed at n = 1e5, p = 20 (lmrob through ``Rscript`` when R is installed), and over simulated data sets:
-the efficiency at Gaussian errors and the slope error under 10 % bad leverage points, with Monte-Carlo
-standard errors.
+Speed at n = 1e5, p = 20 and n = 1000, p = 100 (lmrob through ``Rscript`` when R is installed), and over
+simulated data sets: the efficiency at Gaussian errors and the slope error under 10 % bad leverage points,
+with Monte-Carlo standard errors.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ _R = textwrap.dedent("""
     y <- readBin(a[4], "double", n)
     set.seed(1)
     tm <- system.time(f <- lmrob(y ~ x))[["elapsed"]]
-    cat(tm, coef(f), sqrt(diag(vcov(f))), "\\n")
+    v <- vcov(f)   # not a matrix when lmrob's S refinement hit k.max (it does at p = 100, as ours)
+    cat(tm, coef(f), if (is.matrix(v)) sqrt(diag(v)) else rep(NA, p + 1), "\\n")
 """)
 
 
@@ -53,18 +54,22 @@ def _lmrob(X, y):
                              timeout=1800)
     if out.returncode != 0:
         return None
-    v = np.array(out.stdout.split(), dtype=float)
+    v = np.array([float("nan") if s == "NA" else float(s) for s in out.stdout.split()])
     return float(v[0]), v[1:p + 2], v[p + 2:]
 
 
 def _speed(report, quick):
+    for n, p in ((3000, 20), (500, 50)) if quick else ((100_000, 20), (1000, 100)):
+        _speed_one(report, quick, n, p)
+
+
+def _speed_one(report, quick, n, p):
     import l2kit as l2
 
-    n, p = (3000, 20) if quick else (100_000, 20)
     X, y = _data(n, p)
     loss = l2.Tukey(c=4.685061)
     out = {}
-    l2.fit(X[:300], y[:300], loss=loss, method="mm")           # first-use imports out of the timings
+    l2.fit(X[:300, :5], y[:300], loss=loss, method="mm")       # first-use imports out of the timings
 
     def ours():
         out["f"] = l2.fit(X, y, loss=loss, method="mm", seed=0)
@@ -84,11 +89,15 @@ def _speed(report, quick):
         body += f"| robustbase `lmrob` (R's system.time, one run) | {fmt_time(rt)} | {rt / ours_t:.2f}x |\n"
         body += (f"\nBoth from their own random subsamples: coefficients agree to "
                  f"{np.max(np.abs(f.params - rc) / np.abs(rc)):.1e} (max relative), standard errors to "
-                 f"{np.max(np.abs(f.bse - rse) / rse):.1e}.\n")
-    body += (f"\nl2kit: S-scale {f.scale:.5g}, {f.extra['s_iter']} S refinement steps, {f.n_iter} M-step "
+                 f"{np.nanmax(np.abs(f.bse - rse) / rse) if np.isfinite(rse).all() else float('nan'):.1e}"
+                 " (nan: lmrob gave none).\n")
+        report.check(f"MM n={n:.0e} p={p}: lmrob time / l2kit time", ">= 1", f"{rt / ours_t:.2f}x",
+                     rt / ours_t >= 1)
+    body += (f"\nl2kit: S-scale {f.scale:.5g}, {f.extra['s_iter']} S refinement steps (k.max = 200: at p = 100 "
+             f"neither l2kit nor lmrob reaches refine.tol, so their S-minima differ), {f.n_iter} M-step "
              f"iterations, status {f.status.value}. The S search above n = 2000 is lmrob's `fast_s_large_n` "
              "(5 groups of 400 rows).\n")
-    report.section("Robust regression: MM-estimator speed", body)
+    report.section(f"Robust regression: MM-estimator speed, {n}x{p}", body)
     report.check(f"MM n={n:.0e} p={p} (l2kit, seconds)", "< 10 s", fmt_time(ours_t), ours_t < 10)
 
 

@@ -41,6 +41,34 @@ def test_reset_bg_dw_vif_match_statsmodels(i):
     np.testing.assert_allclose(collinearity(X).vif, ref_vif, rtol=1e-8)
 
 
+@pytest.mark.parametrize("i", [0, 1])
+def test_reset_bg_reuse_the_influence_basis(i):
+    """Passing the OLS fit's orthonormal basis (one QR shared by the checks) gives statsmodels' values too."""
+    from l2kit.diagnosis.influence import influence
+
+    X, y = _tables()[i]
+    res = sm.OLS(y, sm.add_constant(X)).fit()
+    Q = influence(X, y).basis
+    r = reset(y, X, basis=Q)
+    assert r.fvalue == pytest.approx(float(linear_reset(res, power=3, use_f=True).fvalue), rel=1e-8)
+    assert (r.df_num, r.df_denom) == (2, y.size - X.shape[1] - 3)
+    fv = acorr_breusch_godfrey(res, nlags=3, result_object=False)[2]
+    assert breusch_godfrey(res.resid, X, nlags=3, basis=Q).fvalue == pytest.approx(fv, rel=1e-8)
+
+
+def test_reset_when_the_powers_add_nothing():
+    """A binary feature: the squared and cubed fitted values lie in the span of [1, x], so RESET has no
+    degrees of freedom and says so (NaN), as a pivoted QR of the augmented design does; with a second
+    feature the powers add two columns."""
+    rng = np.random.default_rng(3)
+    x = (rng.random(50) < 0.5).astype(float)
+    y = 2.0 * x + rng.normal(size=50)
+    r = reset(y, x[:, None])
+    assert r.df_num == 0 and np.isnan(r.fvalue)
+    X = np.c_[x, rng.normal(size=50)]
+    assert reset(y, X).df_num == 2
+
+
 def test_vif_on_longley_and_a_duplicated_column():
     X, y, _ = datasets.load("longley")
     X = np.asarray(X, float)

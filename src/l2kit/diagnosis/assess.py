@@ -80,7 +80,7 @@ def model_checks(inf, X: np.ndarray, names, *, ordered: bool, level: float) -> d
     """Linearity (RESET), heteroscedasticity (Breusch-Pagan), serial correlation, collinearity."""
     y = inf.fitted + inf.resid
     out = {}
-    r = reset(y, X)
+    r = reset(y, X, basis=inf.basis)
     out["linearity"] = Check("linearity", r.fvalue, r.f_pvalue, "pass",
                              f"RESET (squares and cubes of the fitted values): F = {r.fvalue:.3g} on "
                              f"({r.df_num}, {r.df_denom}) df, {_p(r.f_pvalue)}.",
@@ -93,7 +93,7 @@ def model_checks(inf, X: np.ndarray, names, *, ordered: bool, level: float) -> d
         "The variance changes with the features: keep squared error for the mean but use robust standard errors "
         "(cov_type='HC3') or model the variance (weights, a GLM); a robust loss does not fix this.", level)
     if ordered:
-        bg = breusch_godfrey(inf.resid, X)
+        bg = breusch_godfrey(inf.resid, X, basis=inf.basis)
         dw = durbin_watson(inf.resid)
         out["serial_correlation"] = Check(
             "serial_correlation", bg.fvalue, bg.f_pvalue, "pass",

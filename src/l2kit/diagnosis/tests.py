@@ -307,14 +307,46 @@ def zero_inflation(y, mu, *, theta: float | None = None) -> ZeroInflation:
 
 def _ols_rss(A: np.ndarray, y: np.ndarray) -> tuple[float, int]:
     """Residual sum of squares and rank of the least-squares fit of ``y`` on ``A`` (pivoted QR)."""
+    Q = _design_basis(A)
+    e = y - Q @ (Q.T @ y)
+    return float(e @ e), Q.shape[1]
+
+
+def _design_basis(A: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the column space of ``A`` (pivoted QR, the rank rule of :func:`_ols_rss`)."""
     from scipy import linalg
 
-    Q, R, _ = linalg.qr(A, mode="economic", pivoting=True)
+    Q, R, _ = linalg.qr(A, mode="economic", pivoting=True, check_finite=False)
     d = np.abs(np.diag(R))
     k = int(np.sum(d > d.max() * max(A.shape) * np.finfo(float).eps)) if d.size else 0
-    Q = Q[:, :k]
-    e = y - Q @ (Q.T @ y)
-    return float(e @ e), k
+    return Q[:, :k]
+
+
+def _added_rss(Q: np.ndarray, v: np.ndarray, F: np.ndarray, col_max: float) -> tuple[float, float, int]:
+    """Residual sums of squares of ``v`` on the basis ``Q`` and on ``Q`` plus the columns ``F``; the rank ``F`` adds.
+
+    One QR of the design serves both fits: ``F`` is projected off ``Q`` (twice: Gram-Schmidt needs it, Kahan)
+    and only that thin block is factored, instead of a QR of ``[A, F]`` and one of ``A``. ``col_max`` is the
+    largest column norm of the design: a column of ``F`` counts when its part off ``Q`` exceeds
+    ``max(col_max, |F|) * max(n, k) * eps``, the rank rule of a pivoted QR of ``[A, F]``.
+    """
+    from scipy import linalg
+
+    n, k = Q.shape
+    e = v - Q @ (Q.T @ v)
+    Fr = F - Q @ (Q.T @ F)
+    Fr -= Q @ (Q.T @ Fr)
+    Q2, R2, _ = linalg.qr(Fr, mode="economic", pivoting=True, check_finite=False)
+    d = np.abs(np.diag(R2))
+    big = max(col_max, float(np.linalg.norm(F, axis=0).max()))
+    q = int(np.sum(d > big * max(n, k + F.shape[1]) * np.finfo(float).eps))
+    Q2 = Q2[:, :q]
+    e2 = e - Q2 @ (Q2.T @ e)
+    return float(e @ e), float(e2 @ e2), q
+
+
+def _with_ones(X, n: int) -> np.ndarray:
+    return np.column_stack([np.ones(n), np.asarray(X, dtype=np.float64)])
 
 
 @dataclass(frozen=True)
@@ -329,7 +361,7 @@ class LinearTest:
     df_denom: int
 
 
-def reset(y, X, *, power: int = 3) -> LinearTest:
+def reset(y, X, *, power: int = 3, basis: np.ndarray | None = None) -> LinearTest:
     r"""Ramsey's RESET test of linearity: add :math:`\hat y^2, \dots, \hat y^{power}` to the regression.
 
     The F statistic compares the residual sums of squares with and without
@@ -337,6 +369,8 @@ def reset(y, X, *, power: int = 3) -> LinearTest:
     ``statsmodels.stats.diagnostic.linear_reset(res, power, test_type="fitted")``
     (``use_f=True`` for ``fvalue``, ``use_f=False`` for ``chi2``). The fitted
     values are standardised first: the span, hence the test, is unchanged.
+    ``basis``: an orthonormal basis of ``[1, X]`` (:attr:`Influence.basis`)
+    saves the one QR of the design that both fits share.
 
     Examples
     --------
@@ -348,15 +382,14 @@ def reset(y, X, *, power: int = 3) -> LinearTest:
     from scipy import stats
 
     y = np.asarray(y, dtype=np.float64)
-    A = np.column_stack([np.ones(y.size), np.asarray(X, dtype=np.float64)])
-    rss_r, k = _ols_rss(A, y)
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    f = A @ coef
+    A = _with_ones(X, y.size)
+    Q = _design_basis(A) if basis is None else basis
+    f = Q @ (Q.T @ y)       # the least-squares fitted values
     sd = f.std()
     f = (f - f.mean()) / (sd if sd > 0 else 1.0)
-    aug = np.column_stack([A, *[f ** j for j in range(2, power + 1)]])
-    rss_u, ku = _ols_rss(aug, y)
-    q, dfd = ku - k, y.size - ku
+    rss_r, rss_u, q = _added_rss(Q, y, np.column_stack([f ** j for j in range(2, power + 1)]),
+                                 float(np.linalg.norm(A, axis=0).max()))
+    dfd = y.size - Q.shape[1] - q
     if q <= 0 or dfd <= 0 or rss_u <= 0:
         return LinearTest(float("nan"), float("nan"), float("nan"), float("nan"), q, dfd)
     fval = (rss_r - rss_u) / q / (rss_u / dfd)
@@ -376,13 +409,13 @@ def durbin_watson(resid) -> float:
     return float(np.sum(np.diff(e) ** 2) / np.sum(e ** 2))
 
 
-def breusch_godfrey(resid, X, *, nlags: int | None = None) -> LinearTest:
+def breusch_godfrey(resid, X, *, nlags: int | None = None, basis: np.ndarray | None = None) -> LinearTest:
     r"""Breusch-Godfrey LM test of serial correlation up to ``nlags`` (default ``min(10, n // 5)``).
 
     Regress the OLS residuals on the design (with intercept) and their first
     ``nlags`` lags (zeros before the start); ``LM = n R^2`` is
     :math:`\chi^2_{nlags}` and the F form tests the lag coefficients, as
-    ``statsmodels.stats.diagnostic.acorr_breusch_godfrey``.
+    ``statsmodels.stats.diagnostic.acorr_breusch_godfrey``. ``basis`` as in :func:`reset`.
 
     Examples
     --------
@@ -399,10 +432,10 @@ def breusch_godfrey(resid, X, *, nlags: int | None = None) -> LinearTest:
     if nlags < 1:
         return LinearTest(float("nan"), float("nan"), float("nan"), float("nan"), 0, 0)
     lags = np.column_stack([np.r_[np.zeros(j), e[:n - j]] for j in range(1, nlags + 1)])
-    A = np.column_stack([np.ones(n), np.asarray(X, dtype=np.float64)])
-    rss_r, k = _ols_rss(A, e)
-    rss_u, ku = _ols_rss(np.column_stack([A, lags]), e)
-    q, dfd = ku - k, n - ku
+    A = _with_ones(X, n)
+    Q = _design_basis(A) if basis is None else basis
+    rss_r, rss_u, q = _added_rss(Q, e, lags, float(np.linalg.norm(A, axis=0).max()))
+    dfd = n - Q.shape[1] - q
     tss = float(np.sum((e - e.mean()) ** 2))
     lm = n * (1.0 - rss_u / tss) if tss > 0 else float("nan")
     fval = (rss_r - rss_u) / q / (rss_u / dfd) if q > 0 and dfd > 0 and rss_u > 0 else float("nan")
@@ -452,7 +485,7 @@ def collinearity(X) -> Collinearity:
         if tss == 0:
             vif[j] = np.inf
             continue
-        rss, _ = _ols_rss(np.column_stack([np.ones(n), np.delete(X, j, axis=1)]), X[:, j]) if p > 1 else (tss, 1)
+        rss, _ = _ols_rss(_with_ones(np.delete(X, j, axis=1), n), X[:, j]) if p > 1 else (tss, 1)
         vif[j] = tss / rss if rss > 1e-13 * tss else np.inf
     s = np.linalg.svd(Z / np.where(norms > 0, norms, 1.0), compute_uv=False) if p else np.ones(1)
     cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")

@@ -284,3 +284,36 @@ def test_columns_with_huge_means_keep_their_digits():
     np.testing.assert_allclose(g.stderr, f.stderr, rtol=1e-10)
     assert g.intercept == pytest.approx(f.intercept - 1e10 * f.coef.sum(), rel=1e-12)
     np.testing.assert_allclose(g.extra["s_params"][1:], f.extra["s_params"][1:], rtol=1e-9)
+
+
+def test_s_search_and_m_step_run_with_one_blas_thread(monkeypatch):
+    """The S search and the M-step are hundreds of small solves: a second OpenBLAS thread made them up to 20x
+    slower on a loaded 2-core machine (issue 17), so both run single-threaded, and the caller's setting is back
+    afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from l2kit.linear.robust import _sest, mm
+
+    seen = {}
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    real_s, real_m = _sest._fast_s, mm._m_step
+
+    def spy_s(*a, **k):
+        seen["s"] = blas_threads()
+        return real_s(*a, **k)
+
+    def spy_m(*a, **k):
+        seen["m"] = blas_threads()
+        return real_m(*a, **k)
+
+    monkeypatch.setattr(_sest, "_fast_s", spy_s)
+    monkeypatch.setattr(mm, "_m_step", spy_m)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2))
+    l2.fit(x, x @ [1.0, -1.0] + rng.normal(size=60), loss=l2.Tukey(), method="mm")
+    assert seen["s"] and set(seen["s"]) == {1} and set(seen["m"]) == {1}
+    assert blas_threads() == before

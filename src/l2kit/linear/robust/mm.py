@@ -28,6 +28,7 @@ from .._design import Design
 from .._linalg import x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
+from ..penalized import blas_threads_limit
 from ._problem import residual_training
 from ._sest import Chi, SOptions, SResult, _wls, _xp, centre_columns, check_s_design, fast_s, make_chi, read_seed
 
@@ -115,7 +116,8 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         raise InputError("n_group, groups", f"n_group > {k} parameters and groups * n_group <= n = {n}",
                          f"n_group={o.s.n_group}, groups={o.s.groups}", "keep the defaults (400, 5) or raise large_n")
     s = fast_s(Xa, y, chi, o.s, np.random.default_rng(o.seed))
-    beta, r, n_iter, converged = _m_step(Xa, y, s, loss, o.max_iter, o.tol)
+    with blas_threads_limit(1):     # small solves, as the S search (see fast_s)
+        beta, r, n_iter, converged = _m_step(Xa, y, s, loss, o.max_iter, o.tol)
     status, message = _status(s, converged, n_iter, o, n, k)
     cov = None
     if s.scale > 0 and converged:
