@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._linalg import blas_threads_limit
 from ._centred import Centred, NaiveCopy, positive_definite
 from ._kernels import cd_kernel
 from ._naive import conditioning, naive_kernel
@@ -189,32 +190,6 @@ def enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol=1e-10, max_iter=1000
     with blas_threads_limit(blas_threads):
         return _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, tol=tol, max_iter=max_iter,
                                 max_rounds=max_rounds, updates=updates)
-
-
-_CONTROLLER = None
-
-
-def blas_threads_limit(limit):
-    """A context limiting BLAS to ``limit`` threads (threadpoolctl), or nothing when ``limit`` is None.
-
-    The BLAS work here is thin: ``n x |S|`` blocks of about 2 MiB and
-    matrix-vector products, where a second thread costs more in wake-ups than
-    it saves (measured 1.1-1.9x slower on 2 cores, interleaved medians), so
-    the elastic net runs single-threaded by default (``blas_threads=1``, as
-    glmnet and scikit-learn's coordinate descent are). ``blas_threads=None``
-    leaves the caller's setting. The controller is built once: inspecting the
-    loaded libraries costs milliseconds.
-    """
-    global _CONTROLLER
-    if limit is None:
-        import contextlib
-
-        return contextlib.nullcontext()
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=int(limit), user_api="blas")
 
 
 def _enet_active_set(A, b, c, n_pen, alpha, l1_ratio, *, tol, max_iter, max_rounds, updates):
