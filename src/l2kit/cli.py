@@ -57,6 +57,9 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--sample", type=int, metavar="N", help="diagnose a random sample of N rows (seeded, stated in "
                    "the report); the recommended loss is then refitted on every row. Default: every row up to "
                    "50,000, else a sample of 20,000 (ample for residual diagnostics and cross-validation)")
+    r.add_argument("--ordered", action="store_true", help="the rows are in time (or another meaningful) order: run "
+                   "the serial-correlation check (Durbin-Watson, Breusch-Godfrey); default: rows are exchangeable "
+                   "and the check is skipped")
     r.set_defaults(handler=_cmd_report)
 
     f = sub.add_parser("fit", help="fit a linear model to a CSV/Parquet file (formulas, factors, missing values)")
@@ -115,7 +118,7 @@ def _cmd_report(args) -> int:
             print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
                   file=sys.stderr)
             d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None,
-                         random_state=args.seed)
+                         random_state=args.seed, ordered=args.ordered)
         else:
             source, target = prepared.path, prepared.target
             for line in prepared.describe():
@@ -127,7 +130,7 @@ def _cmd_report(args) -> int:
                 print(f"l2kit report: {sample_note}", file=sys.stderr)
                 full_design = design_prepared(prepared, args.missing, release=True)
             d = diagnose(prepared.formula, data=frame, missing=args.missing, folds=args.folds, progress=None,
-                         random_state=args.seed)
+                         random_state=args.seed, ordered=args.ordered)
             _print_missing("l2kit report", d.missing)
     except InputError as exc:   # name the file and the column the library's error is about
         from .tableinput import file_error
