@@ -368,7 +368,7 @@ def diagnose(X: Any, y: Any = None, *, data: Any = None, missing: str = "raise",
         mm = fits.get("tukey")
         inf = influence(Xn, yn)
         checks, _ = assess(inf, inf.basis, Xn, names, mm_fit=mm, positive=kind == "positive", ordered=ordered,
-                           seed=seed, level=level)
+                           seed=seed, level=level, row_labels=None if table is None else table.row_labels)
         needed = kind in ("counts", "binary") or any(checks[k].rejected for k in LOSS_FAMILY if k in checks)
         scores = {}
         if cv is True or needed:

@@ -9,14 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def label_rows(labels, rows) -> list[str]:
+    """Names of rows ``rows`` (0-based): ``labels[i]`` when the table has labels, else the number from 1."""
+    return [str(labels[int(i)]) if labels is not None else str(int(i) + 1) for i in rows]
+
+
 def row_name(d, i: int) -> str:
     """The name of row ``i`` (0-based) of a diagnosis: its label, or its number from 1."""
-    labels = getattr(d, "row_labels", None)
-    return str(labels[int(i)]) if labels is not None else str(int(i) + 1)
+    return label_rows(getattr(d, "row_labels", None), [i])[0]
 
 
 def row_names(d, rows) -> list[str]:
-    return [row_name(d, i) for i in rows]
+    return label_rows(getattr(d, "row_labels", None), rows)
 
 
 #: offsets in points tried in turn for each label: right-up, right-down, left-up, left-down
