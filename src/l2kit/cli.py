@@ -67,6 +67,12 @@ def _build_parser() -> argparse.ArgumentParser:
     _table_options(f)
     f.add_argument("--loss", default="squared", help="loss name from the registry, with parameters if any: "
                    "e.g. \"huber(delta=1.345)\", negative_binomial_nll, binomial (default: %(default)s)")
+    f.add_argument("--method", default="auto", help="solver: auto, or mm with a Tukey loss (the high-breakdown "
+                   "MM-estimator of robustbase's lmrob) (default: %(default)s)")
+    f.add_argument("--seed", type=int, help="seed of the MM fit's random subsamples (with --method mm; default 0)")
+    f.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1", "HC2", "HC3", "HAC"),
+                   help="standard errors: HC3 under heteroscedasticity, HAC (Newey-West) under serial correlation "
+                   "(default: the solver's own)")
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(handler=_cmd_fit)
 
@@ -151,9 +157,9 @@ def _cmd_report(args) -> int:
         if full_design is not None:   # the diagnosis saw a sample: the recommended loss on every row
             from .tableinput import fit_design
 
-            full = fit_design(prepared, full_design, loss)
+            full = fit_design(prepared, full_design, loss, **d.recommendation.options)
             print(f"the recommended loss refitted on all {full.n_obs:,} rows:\n{full.summary()}")
-        cmd, py = reproduce(prepared, loss, args.missing, args)
+        cmd, py = reproduce(prepared, loss, args.missing, args, options=d.recommendation.options)
         print(f"reproduce the recommended fit:\n  {cmd}\n  {py}")
     print(f"report written to {out}")
     return EXIT_OK
@@ -218,14 +224,14 @@ def _cmd_fit(args) -> int:
     import json
     import warnings
 
-    from .tableinput import fit_prepared, parse_loss, prepare_args
+    from .tableinput import fit_options, fit_prepared, parse_loss, prepare_args
     from .workflows import json_safe
 
     p = prepare_args(args)
     loss = parse_loss(args.loss)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_prepared(p, loss, args.missing, release=True)   # the table is not needed once coded
+        fit = fit_prepared(p, loss, args.missing, release=True, **fit_options(args))   # the table is then freed
     notes = [str(w.message) for w in caught]
     if args.json:
         out = fit.to_dict()
