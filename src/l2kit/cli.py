@@ -57,6 +57,10 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--sample", type=int, metavar="N", help="diagnose a random sample of N rows (seeded, stated in "
                    "the report); the recommended loss is then refitted on every row. Default: every row up to "
                    "50,000, else a sample of 20,000 (ample for residual diagnostics and cross-validation)")
+    r.add_argument("--family", choices=("auto", "counts", "continuous"), default="auto", help="the candidates: "
+                   "counts forces the count models (Poisson, negative binomial, ZINB) beside squared error and the "
+                   "robust losses; continuous leaves them out; auto (default) treats a target of non-negative "
+                   "integers with zeros as counts")
     r.add_argument("--ordered", action="store_true", help="the rows are in time (or another meaningful) order: run "
                    "the serial-correlation check (Durbin-Watson, Breusch-Godfrey); default: rows are exchangeable "
                    "and the check is skipped")
@@ -124,7 +128,7 @@ def _cmd_report(args) -> int:
             print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
                   file=sys.stderr)
             d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None,
-                         random_state=args.seed, ordered=args.ordered)
+                         random_state=args.seed, ordered=args.ordered, counts=_FAMILY[args.family])
         else:
             source, target = prepared.path, prepared.target
             for line in prepared.describe():
@@ -136,7 +140,7 @@ def _cmd_report(args) -> int:
                 print(f"l2kit report: {sample_note}", file=sys.stderr)
                 full_design = design_prepared(prepared, args.missing, release=True)
             d = diagnose(prepared.formula, data=frame, missing=args.missing, folds=args.folds, progress=None,
-                         random_state=args.seed, ordered=args.ordered)
+                         random_state=args.seed, ordered=args.ordered, counts=_FAMILY[args.family])
             _print_missing("l2kit report", d.missing)
     except InputError as exc:   # name the file and the column the library's error is about
         from .tableinput import file_error
@@ -163,6 +167,10 @@ def _cmd_report(args) -> int:
         print(f"reproduce the recommended fit:\n  {cmd}\n  {py}")
     print(f"report written to {out}")
     return EXIT_OK
+
+
+#: ``--family`` -> ``diagnose(counts=...)``
+_FAMILY = {"auto": None, "counts": True, "continuous": False}
 
 
 def _provenance(args, prepared, sample_note) -> dict:

@@ -243,7 +243,8 @@ def file_error(exc, path: str, columns: dict | None = None) -> DataError:
                          fix="pass e.g. --folds 5")
     m = re.search(r"first at row ([^;)]+)", got)
     row = m.group(1).strip("'") if m else None
-    fix = exc.fix.replace("missing='drop'", "--missing drop")   # the CLI's spelling of the API's option
+    # the CLI's spelling of the API's options
+    fix = exc.fix.replace("missing='drop'", "--missing drop").replace("pass counts=False", "pass --family continuous")
     return DataError(f"{exc.argument}: expected {exc.expected}, got {exc.got}", file=path, column=column, row=row,
                      fix=fix)
 
