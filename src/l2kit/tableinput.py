@@ -25,6 +25,15 @@ from .io.frame import Table, read_table
 __all__ = ["Prepared", "prepare", "parse_loss", "loss_spec", "quote"]
 
 
+def _set_params(loss) -> dict:
+    """The parameters of ``loss`` that differ from its class defaults."""
+    try:
+        default = type(loss)().params
+    except TypeError:   # a loss without defaults: every parameter is needed
+        default = {}
+    return {k: v for k, v in loss.params.items() if k not in default or default[k] != v}
+
+
 def quote(name: str) -> str:
     """A column name as a formula term: bare when it is an identifier, else in backticks."""
     return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f"`{name}`"
@@ -61,8 +70,9 @@ def parse_loss(text: str):
 
 
 def loss_spec(loss) -> str:
-    """The ``--loss`` text that rebuilds ``loss`` (``"huber(delta=1.345)"``)."""
-    params = ", ".join(f"{k}={v!r}" for k, v in loss.params.items())
+    """The ``--loss`` text that rebuilds ``loss`` (``"huber(delta=1.345)"``); parameters at their defaults are left
+    out (a count candidate's ``theta=1.0`` is only the start of its estimate, not the recommended value)."""
+    params = ", ".join(f"{k}={v!r}" for k, v in _set_params(loss).items())
     return f"{loss.name}({params})" if params else loss.name
 
 
@@ -339,7 +349,7 @@ def reproduce(p: Prepared, loss, missing: str, args=None, options: dict | None =
     opts += [x for k, v in options.items() for x in (_OPTION_FLAGS[k], str(v))]
     cmd = shlex.join(["l2kit", "fit", p.path, "--formula", p.formula, "--loss", loss_spec(loss), *opts])
     read = [repr(p.path)] + [f"{k}={v!r}" for k, v in dialect.items() if v is not None]
-    params = "".join(f", {k}={v!r}" for k, v in loss.params.items())
+    params = "".join(f", {k}={v!r}" for k, v in _set_params(loss).items())
     wts = f", weights=df[{args.weights!r}]" if getattr(args, "weights", None) else ""
     py = (f"import l2kit as l2; from l2kit.io.frame import read_table; df = read_table({', '.join(read)}).frame; "
           f"fit = l2.fit({p.formula!r}, data=df, loss=l2.get_loss({loss.name!r}{params}){wts}, missing={missing!r}"

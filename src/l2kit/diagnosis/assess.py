@@ -42,8 +42,8 @@ def shape_checks(inf, sampler: NullSampler, *, positive: bool, level: float) -> 
     }
     if positive:
         out["skewness"] = Check("skewness", s["skew"], s["p_skew"], "pass",
-                                f"The target is positive and the OLS residuals are right-skewed (skewness "
-                                f"{s['skew']:.2f}, one-sided {_p(s['p_skew'])} against {mc}).",
+                                f"The target is positive; skewness of the OLS residuals {s['skew']:.2f} (right skew: "
+                                f"one-sided {_p(s['p_skew'])} against {mc}).",
                                 "Model the mean on the log scale: a Gamma GLM with log link (or log-normal).", level)
     else:
         out["skewness"] = Check("skewness", s["skew"], float("nan"), "skipped",

@@ -120,7 +120,12 @@ def next_steps(d, rec) -> list[str]:
     steps = [f"Fit it: l2kit.fit(X, y, loss={rec.loss!r}{opts})."]
     if rec.name == "squared" and not rec.options:
         steps.append("Squared error is fine here: keep OLS and its usual standard errors.")
-    for c in d.checks.values():
+    # a likelihood for the target's kind (counts, 0/1, Gamma) models its own variance and tails: the OLS-residual
+    # checks' advice (a robust loss, HC3 for squared error) would contradict the recommendation
+    glm = rec.name not in ("squared", *ROBUST)
+    for k, c in d.checks.items():
+        if glm and k in (*LOSS_FAMILY, "normality", "heteroscedasticity"):
+            continue
         if c.advice and (c.rejected or (c.verdict == "info" and c.detail.get("high"))):
             steps.append(c.advice)
     if d.outliers.size:

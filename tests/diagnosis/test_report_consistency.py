@@ -1,0 +1,62 @@
+"""What reading the rendered reports of stackloss, quine and a 1e5-row table showed: text that disagreed."""
+
+import numpy as np
+import pytest
+
+import l2kit as l2
+from l2kit.diagnosis.html import _pills
+
+
+def _positive_left_skewed(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    y = 20.0 + X @ [1.0, -1.0] - rng.gamma(2.0, 1.0, size=n)   # positive target, left-skewed errors
+    return X, y
+
+
+def test_skewness_reason_does_not_call_left_skew_right_skewed():
+    X, y = _positive_left_skewed()
+    d = l2.diagnose(X, y, progress=False, cv="needed")
+    c = d.checks["skewness"]
+    assert c.tested and c.statistic < 0 and not c.rejected
+    assert "are right-skewed" not in c.reason and f"{c.statistic:.2f}" in c.reason, c.reason
+
+
+def test_pill_reads_p_below_not_p_equals_below():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 2))
+    y = X @ [1.0, 2.0] + rng.normal(size=200)
+    y[:20] += 40.0
+    d = l2.diagnose(X, y, progress=False, cv="needed")
+    text = [t for t, _ in _pills(d)]
+    out = next(t for t in text if "outlier" in t)
+    assert "Holm p < 1e-16" in out and "= <" not in out, out
+    assert all("= <" not in t for t in text)
+
+
+def test_count_recommendation_does_not_advise_a_robust_loss():
+    """quine-like overdispersed counts: NB recommended; the OLS-residual checks' advice would contradict it."""
+    rng = np.random.default_rng(2)
+    n = 300
+    x = rng.normal(size=n)
+    mu = np.exp(1.5 + 0.8 * x)
+    y = rng.negative_binomial(1.2, 1.2 / (1.2 + mu)).astype(float)
+    d = l2.diagnose(x[:, None], y, progress=False)
+    assert d.recommendation.name == "negative_binomial"
+    assert d.checks["heavy_tails"].rejected   # the OLS residuals are heavy-tailed, as counts are
+    steps = " ".join(d.next_steps)
+    assert "robust loss" not in steps and "HC3" not in steps and "MM fit" not in steps, d.next_steps
+    assert "negative binomial" in steps
+
+
+def test_reproduce_prints_no_default_theta(tmp_path):
+    """The NB candidate's theta=1.0 is the start of its estimate: printing it beside theta = 1.27 disagreed."""
+    pd = pytest.importorskip("pandas")
+    from l2kit.tableinput import loss_spec, prepare, reproduce
+
+    assert loss_spec(l2.get_loss("negative_binomial_nll")) == "negative_binomial_nll"
+    assert loss_spec(l2.get_loss("huber", delta=1.345)) == "huber(delta=1.345)"
+    path = tmp_path / "c.csv"
+    pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 3, 2]}).to_csv(path, index=False)
+    cmd, py = reproduce(prepare(str(path), target="y"), l2.get_loss("negative_binomial_nll"), "drop")
+    assert "theta" not in cmd and "theta" not in py
