@@ -60,3 +60,32 @@ def test_reproduce_prints_no_default_theta(tmp_path):
     pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 3, 2]}).to_csv(path, index=False)
     cmd, py = reproduce(prepare(str(path), target="y"), l2.get_loss("negative_binomial_nll"), "drop")
     assert "theta" not in cmd and "theta" not in py
+
+
+def test_quantile_residuals_are_uniform_under_the_model_and_not_otherwise():
+    """Dunn & Smyth: uniform under the true model (KS at level 0.001), far from it under the wrong one."""
+    from scipy import stats
+
+    from l2kit.diagnosis._fits import quantile_residuals
+
+    rng = np.random.default_rng(7)
+    n, theta, pi = 4000, 1.5, 0.3
+    mu = np.exp(rng.normal(1.0, 0.5, size=n))
+    y_nb = rng.negative_binomial(theta, theta / (theta + mu)).astype(float)
+    y_zi = np.where(rng.random(n) < pi, 0.0, y_nb)
+    assert stats.kstest(quantile_residuals(y_nb, mu, theta, rng=rng), "uniform").pvalue > 1e-3
+    assert stats.kstest(quantile_residuals(y_zi, mu, theta, pi, rng=rng), "uniform").pvalue > 1e-3
+    assert stats.kstest(quantile_residuals(y_nb, mu, rng=rng), "uniform").pvalue < 1e-6   # Poisson: wrong
+
+
+def test_count_report_has_the_quantile_residual_panel(tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    mu = np.exp(1.5 + 0.8 * x)
+    y = rng.negative_binomial(1.2, 1.2 / (1.2 + mu)).astype(float)
+    d = l2.diagnose(x[:, None], y, progress=False)
+    from l2kit.diagnosis.panels import panel_plots
+
+    panels = {ident: (caption, svg) for ident, caption, svg, _ in panel_plots(d)}
+    assert "quantres" in panels and panels["quantres"][1].lstrip().startswith("<svg"), panels.get("quantres")
+    assert "rootogram" in panels and "not drawn" not in panels["quantres"][0]

@@ -157,7 +157,7 @@ def count_checks(y: np.ndarray, fits: dict, X: np.ndarray, *, seed: int, level: 
     """
     from scipy import stats
 
-    from ._fits import count_parts
+    from ._fits import count_parts, quantile_residuals
 
     rng = np.random.default_rng([0, 23])   # fixed, as the Gaussian null (see assess); seed kept for the API
     del seed
@@ -181,13 +181,8 @@ def count_checks(y: np.ndarray, fits: dict, X: np.ndarray, *, seed: int, level: 
         mu, theta = model[0], model[1]
         if theta is None:
             sims = rng.poisson(mu, size=(B, mu.size))
-            cdf = stats.poisson.cdf
-            args = (mu,)
         else:
-            pr = theta / (theta + mu)
-            sims = rng.negative_binomial(theta, pr, size=(B, mu.size))
-            cdf = stats.nbinom.cdf
-            args = (theta, pr)
+            sims = rng.negative_binomial(theta, theta / (theta + mu), size=(B, mu.size))
         z = int(np.sum(y == 0))
         p = (1.0 + np.sum(np.sum(sims == 0, axis=1) >= z)) / (B + 1.0)
         name = "negative binomial" if theta is not None else "Poisson"
@@ -195,8 +190,7 @@ def count_checks(y: np.ndarray, fits: dict, X: np.ndarray, *, seed: int, level: 
                                       f"{z} zeros against {np.mean(np.sum(sims == 0, axis=1)):.1f} expected under "
                                       f"the {name} fit, {_p(p)} against {B} simulations.",
                                       "More zeros than the count model allows: try ZINB.", level)
-        lo, hi = cdf(y - 1, *args), cdf(y, *args)
-        u = lo + rng.uniform(size=y.size) * (hi - lo)
+        u = quantile_residuals(y, mu, theta, rng=rng)
         ks = stats.kstest(u, "uniform")
         out["count_fit"] = Check("count_fit", float(ks.statistic), float(ks.pvalue), "pass",
                                  f"Randomised quantile residuals of the {name} fit: Kolmogorov-Smirnov "
