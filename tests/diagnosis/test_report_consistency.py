@@ -89,3 +89,26 @@ def test_count_report_has_the_quantile_residual_panel(tmp_path):
     panels = {ident: (caption, svg) for ident, caption, svg, _ in panel_plots(d)}
     assert "quantres" in panels and panels["quantres"][1].lstrip().startswith("<svg"), panels.get("quantres")
     assert "rootogram" in panels and "not drawn" not in panels["quantres"][0]
+
+
+def test_labels_at_the_right_edge_are_placed_inside_the_axes():
+    """mtcars' influence panel cut 'Merc 230' and 'Ford Pantera L' at the right edge of the axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from l2kit.diagnosis._rows import place_labels
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    assert place_labels(ax, [0.99, 0.5, 0.5], [0.5, 0.5, 0.99], ["Ford Pantera L", "Merc 230", "Fiat 128"]) == 0
+    ha = {t.get_text(): t.get_ha() for t in ax.texts}
+    assert ha == {"Ford Pantera L": "right", "Merc 230": "left", "Fiat 128": "left"}
+    fig.canvas.draw()
+    frame = ax.get_window_extent()
+    for t in ax.texts:
+        box = t.get_window_extent()
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and box.y1 <= frame.y1 + 1, t.get_text()
+    plt.close(fig)
