@@ -107,3 +107,18 @@ def test_fit_negative_binomial_matches_glm_nb(tmp_path, capsys):
     fit = json.loads(out)
     np.testing.assert_allclose(list(fit["named_params"].values()), ref["coef"], rtol=1e-7)
     np.testing.assert_allclose(fit["extra"]["theta"], ref["theta"], rtol=1e-7)
+
+
+def test_report_prints_each_warning_once(tmp_path, capsys):
+    """bioChemists: the ZINB candidate's boundary warning came once per CV fold, with source lines."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=300)
+    mu = np.exp(0.5 + 0.6 * x)
+    y = rng.negative_binomial(1.5, 1.5 / (1.5 + mu))
+    path = tmp_path / "nb.csv"
+    path.write_text("x,y\n" + "".join(f"{a!r},{int(b)}\n" for a, b in zip(x.tolist(), y.tolist())))
+    rc, out, err = run(capsys, "report", path, "--target", "y", "--out", tmp_path / "r.html")
+    assert rc == 0, err
+    lines = [ln for ln in err.splitlines() if "BoundaryWarning" in ln]
+    assert len(lines) == 1 and lines[0].startswith("l2kit report: warning: BoundaryWarning: "), err
+    assert "more like it" in lines[0] and "fitter = " not in err

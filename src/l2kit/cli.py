@@ -8,6 +8,8 @@ fix; no traceback). Heavy imports happen inside the command handlers so that
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -139,8 +141,9 @@ def _cmd_report(args) -> int:
             if sample_note:   # code every row now, then drop the table: the recommended loss is refitted on them
                 print(f"l2kit report: {sample_note}", file=sys.stderr)
                 full_design = design_prepared(prepared, args.missing, release=True)
-            d = diagnose(prepared.formula, data=frame, missing=args.missing, folds=args.folds, progress=None,
-                         random_state=args.seed, ordered=args.ordered, counts=_FAMILY[args.family])
+            with _warnings_once("l2kit report"):   # one line per distinct warning, not one per CV fold
+                d = diagnose(prepared.formula, data=frame, missing=args.missing, folds=args.folds, progress=None,
+                             random_state=args.seed, ordered=args.ordered, counts=_FAMILY[args.family])
             _print_missing("l2kit report", d.missing)
     except InputError as exc:   # name the file and the column the library's error is about
         from .tableinput import file_error
@@ -167,6 +170,23 @@ def _cmd_report(args) -> int:
         print(f"reproduce the recommended fit:\n  {cmd}\n  {py}")
     print(f"report written to {out}")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _warnings_once(who: str):
+    """Collect the warnings of a block and print each distinct message once on stderr, with how often it came."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: dict[str, list] = {}   # the message with its numbers blanked -> [first message, count]
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        entry = seen.setdefault(re.sub(r"\d[\d.e+-]*", "#", text), [text, 0])
+        entry[1] += 1
+    for text, k in seen.values():
+        print(f"{who}: warning: {text}" + (f" (and {k - 1} more like it)" if k > 1 else ""), file=sys.stderr)
 
 
 #: ``--family`` -> ``diagnose(counts=...)``
