@@ -122,3 +122,12 @@ def test_report_prints_each_warning_once(tmp_path, capsys):
     lines = [ln for ln in err.splitlines() if "BoundaryWarning" in ln]
     assert len(lines) == 1 and lines[0].startswith("l2kit report: warning: BoundaryWarning: "), err
     assert "more like it" in lines[0] and "fitter = " not in err
+
+
+def test_report_refuses_weights_it_would_ignore(tmp_path, capsys):
+    """The diagnosis is unweighted while the reproduce lines and the full-data refit used --weights."""
+    path = tmp_path / "w.csv"
+    path.write_text("x,w,y\n" + "".join(f"{i},{1 + i % 3},{2 * i + (i % 5)}\n" for i in range(30)))
+    rc, out, err = run(capsys, "report", path, "--target", "y", "--weights", "w", "--out", tmp_path / "r.html")
+    line = err.strip().splitlines()[-1]
+    assert rc == 2 and "--weights" in line and "l2kit fit --weights w" in line and "Traceback" not in err, err

@@ -120,6 +120,10 @@ def _cmd_report(args) -> int:
     if not os.path.isdir(os.path.dirname(out)):
         raise DataError("the folder of --out does not exist", file=args.out,
                         fix="create the folder first or pick another path")
+    if args.weights:   # the diagnosis is unweighted: its numbers and the reproduce lines would disagree
+        raise DataError("l2kit report does not weight the diagnosis, so --weights would be ignored", file=args.data,
+                        column=args.weights, fix="run l2kit report without --weights, and l2kit fit --weights "
+                        f"{args.weights} for the weighted fit")
     from .diagnosis import diagnose
 
     prepared = _embedded_or_prepared(args)
