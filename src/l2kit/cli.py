@@ -8,6 +8,8 @@ fix; no traceback). Heavy imports happen inside the command handlers so that
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -57,6 +59,13 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--sample", type=int, metavar="N", help="diagnose a random sample of N rows (seeded, stated in "
                    "the report); the recommended loss is then refitted on every row. Default: every row up to "
                    "50,000, else a sample of 20,000 (ample for residual diagnostics and cross-validation)")
+    r.add_argument("--family", choices=("auto", "counts", "continuous"), default="auto", help="the candidates: "
+                   "counts forces the count models (Poisson, negative binomial, ZINB) beside squared error and the "
+                   "robust losses; continuous leaves them out; auto (default) treats a target of non-negative "
+                   "integers with zeros as counts")
+    r.add_argument("--ordered", action="store_true", help="the rows are in time (or another meaningful) order: run "
+                   "the serial-correlation check (Durbin-Watson, Breusch-Godfrey); default: rows are exchangeable "
+                   "and the check is skipped")
     r.set_defaults(handler=_cmd_report)
 
     f = sub.add_parser("fit", help="fit a linear model to a CSV/Parquet file (formulas, factors, missing values)")
@@ -64,6 +73,12 @@ def _build_parser() -> argparse.ArgumentParser:
     _table_options(f)
     f.add_argument("--loss", default="squared", help="loss name from the registry, with parameters if any: "
                    "e.g. \"huber(delta=1.345)\", negative_binomial_nll, binomial (default: %(default)s)")
+    f.add_argument("--method", default="auto", help="solver: auto, or mm with a Tukey loss (the high-breakdown "
+                   "MM-estimator of robustbase's lmrob) (default: %(default)s)")
+    f.add_argument("--seed", type=int, help="seed of the MM fit's random subsamples (with --method mm; default 0)")
+    f.add_argument("--cov-type", choices=("nonrobust", "HC0", "HC1", "HC2", "HC3", "HAC"),
+                   help="standard errors: HC3 under heteroscedasticity, HAC (Newey-West) under serial correlation "
+                   "(default: the solver's own)")
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
     f.set_defaults(handler=_cmd_fit)
 
@@ -105,6 +120,10 @@ def _cmd_report(args) -> int:
     if not os.path.isdir(os.path.dirname(out)):
         raise DataError("the folder of --out does not exist", file=args.out,
                         fix="create the folder first or pick another path")
+    if args.weights:   # the diagnosis is unweighted: its numbers and the reproduce lines would disagree
+        raise DataError("l2kit report does not weight the diagnosis, so --weights would be ignored", file=args.data,
+                        column=args.weights, fix="run l2kit report without --weights, and l2kit fit --weights "
+                        f"{args.weights} for the weighted fit")
     from .diagnosis import diagnose
 
     prepared = _embedded_or_prepared(args)
@@ -115,7 +134,7 @@ def _cmd_report(args) -> int:
             print(f"l2kit report: {source}: {y.size} rows, target {target!r}, features {', '.join(features)}",
                   file=sys.stderr)
             d = diagnose(X, y, feature_names=features, target=target, folds=args.folds, progress=None,
-                         random_state=args.seed)
+                         random_state=args.seed, ordered=args.ordered, counts=_FAMILY[args.family])
         else:
             source, target = prepared.path, prepared.target
             for line in prepared.describe():
@@ -126,8 +145,9 @@ def _cmd_report(args) -> int:
             if sample_note:   # code every row now, then drop the table: the recommended loss is refitted on them
                 print(f"l2kit report: {sample_note}", file=sys.stderr)
                 full_design = design_prepared(prepared, args.missing, release=True)
-            d = diagnose(prepared.formula, data=frame, missing=args.missing, folds=args.folds, progress=None,
-                         random_state=args.seed)
+            with _warnings_once("l2kit report"):   # one line per distinct warning, not one per CV fold
+                d = diagnose(prepared.formula, data=frame, missing=args.missing, folds=args.folds, progress=None,
+                             random_state=args.seed, ordered=args.ordered, counts=_FAMILY[args.family])
             _print_missing("l2kit report", d.missing)
     except InputError as exc:   # name the file and the column the library's error is about
         from .tableinput import file_error
@@ -148,12 +168,33 @@ def _cmd_report(args) -> int:
         if full_design is not None:   # the diagnosis saw a sample: the recommended loss on every row
             from .tableinput import fit_design
 
-            full = fit_design(prepared, full_design, loss)
+            full = fit_design(prepared, full_design, loss, **d.recommendation.options)
             print(f"the recommended loss refitted on all {full.n_obs:,} rows:\n{full.summary()}")
-        cmd, py = reproduce(prepared, loss, args.missing, args)
+        cmd, py = reproduce(prepared, loss, args.missing, args, options=d.recommendation.options)
         print(f"reproduce the recommended fit:\n  {cmd}\n  {py}")
     print(f"report written to {out}")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _warnings_once(who: str):
+    """Collect the warnings of a block and print each distinct message once on stderr, with how often it came."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: dict[str, list] = {}   # the message with its numbers blanked -> [first message, count]
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        entry = seen.setdefault(re.sub(r"\d[\d.e+-]*", "#", text), [text, 0])
+        entry[1] += 1
+    for text, k in seen.values():
+        print(f"{who}: warning: {text}" + (f" (and {k - 1} more like it)" if k > 1 else ""), file=sys.stderr)
+
+
+#: ``--family`` -> ``diagnose(counts=...)``
+_FAMILY = {"auto": None, "counts": True, "continuous": False}
 
 
 def _provenance(args, prepared, sample_note) -> dict:
@@ -215,14 +256,14 @@ def _cmd_fit(args) -> int:
     import json
     import warnings
 
-    from .tableinput import fit_prepared, parse_loss, prepare_args
+    from .tableinput import fit_options, fit_prepared, parse_loss, prepare_args
     from .workflows import json_safe
 
     p = prepare_args(args)
     loss = parse_loss(args.loss)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_prepared(p, loss, args.missing, release=True)   # the table is not needed once coded
+        fit = fit_prepared(p, loss, args.missing, release=True, **fit_options(args))   # the table is then freed
     notes = [str(w.message) for w in caught]
     if args.json:
         out = fit.to_dict()

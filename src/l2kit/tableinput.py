@@ -25,6 +25,15 @@ from .io.frame import Table, read_table
 __all__ = ["Prepared", "prepare", "parse_loss", "loss_spec", "quote"]
 
 
+def _set_params(loss) -> dict:
+    """The parameters of ``loss`` that differ from its class defaults."""
+    try:
+        default = type(loss)().params
+    except TypeError:   # a loss without defaults: every parameter is needed
+        default = {}
+    return {k: v for k, v in loss.params.items() if k not in default or default[k] != v}
+
+
 def quote(name: str) -> str:
     """A column name as a formula term: bare when it is an identifier, else in backticks."""
     return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f"`{name}`"
@@ -61,8 +70,9 @@ def parse_loss(text: str):
 
 
 def loss_spec(loss) -> str:
-    """The ``--loss`` text that rebuilds ``loss`` (``"huber(delta=1.345)"``)."""
-    params = ", ".join(f"{k}={v!r}" for k, v in loss.params.items())
+    """The ``--loss`` text that rebuilds ``loss`` (``"huber(delta=1.345)"``); parameters at their defaults are left
+    out (a count candidate's ``theta=1.0`` is only the start of its estimate, not the recommended value)."""
+    params = ", ".join(f"{k}={v!r}" for k, v in _set_params(loss).items())
     return f"{loss.name}({params})" if params else loss.name
 
 
@@ -243,7 +253,8 @@ def file_error(exc, path: str, columns: dict | None = None) -> DataError:
                          fix="pass e.g. --folds 5")
     m = re.search(r"first at row ([^;)]+)", got)
     row = m.group(1).strip("'") if m else None
-    fix = exc.fix.replace("missing='drop'", "--missing drop")   # the CLI's spelling of the API's option
+    # the CLI's spelling of the API's options
+    fix = exc.fix.replace("missing='drop'", "--missing drop").replace("pass counts=False", "pass --family continuous")
     return DataError(f"{exc.argument}: expected {exc.expected}, got {exc.got}", file=path, column=column, row=row,
                      fix=fix)
 
@@ -279,25 +290,52 @@ def design_prepared(p: Prepared, missing: str, *, release: bool = False):
     return td
 
 
-def fit_design(p: Prepared, td, loss):
-    """Fit ``loss`` on a coded table of ``p`` (see :func:`design_prepared`); a library error names the file."""
+def fit_options(args) -> dict:
+    """The fit options of ``l2kit fit`` (``--method``, ``--seed``, ``--cov-type``) as keywords of :func:`l2kit.fit`."""
+    out = {}
+    if getattr(args, "method", "auto") != "auto":
+        out["method"] = args.method
+    if getattr(args, "seed", None) is not None:
+        if out.get("method") != "mm":
+            raise DataError("--seed is used by --method mm only", fix="add --method mm, or leave out --seed")
+        out["seed"] = args.seed
+    if getattr(args, "cov_type", None):
+        out["cov_type"] = args.cov_type
+    return out
+
+
+#: fit options -> their ``l2kit fit`` flags (the reproduce lines of the report)
+_OPTION_FLAGS = {"method": "--method", "seed": "--seed", "cov_type": "--cov-type"}
+
+
+def fit_design(p: Prepared, td, loss, **options):
+    """Fit ``loss`` on a coded table of ``p`` (see :func:`design_prepared`) with :func:`l2kit.fit`'s ``options``;
+    a library error names the file."""
     from ._errors import InputError
     from .linear._api import fit_table_design
 
     try:
-        return fit_table_design(td, loss=loss, weights=p.weights)
+        return fit_table_design(td, loss=loss, weights=p.weights, **options)
     except InputError as exc:
         raise file_error(exc, p.path, {"y": p.target, "weights": getattr(p.weights, "name", None)}) from None
 
 
-def fit_prepared(p: Prepared, loss, missing: str, *, release: bool = False):
-    """``l2.fit(p.formula, data=p.frame, loss=loss, missing=missing)`` with errors naming the file
+def fit_prepared(p: Prepared, loss, missing: str, *, release: bool = False, **options):
+    """``l2.fit(p.formula, data=p.frame, loss=loss, missing=missing, **options)`` with errors naming the file
     (``release=True``: drop the table once coded, see :func:`design_prepared`)."""
-    return fit_design(p, design_prepared(p, missing, release=release), loss)
+    return fit_design(p, design_prepared(p, missing, release=release), loss, **options)
 
 
-def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:
-    """The ``l2kit fit`` command and the Python line that refit ``loss`` on this table with the same numbers."""
+def reproduce(p: Prepared, loss, missing: str, args=None, options: dict | None = None) -> tuple[str, str]:
+    """The ``l2kit fit`` command and the Python line that refit ``loss`` on this table with the same numbers.
+
+    ``options`` are the recommendation's fit options (``method="mm"``, ``seed``, ``cov_type``): both lines carry
+    them, so that they give the report's coefficients and standard errors.
+    """
+    options = dict(options or {})
+    unknown = set(options) - set(_OPTION_FLAGS)
+    if unknown:   # a new option must get its CLI flag before the report can print a command for it
+        raise ValueError(f"no l2kit fit flag for the fit option(s) {sorted(unknown)}")
     import shlex
 
     dialect = {"sep": p.table.sep if p.table.sep not in (None, ",") else None,
@@ -308,12 +346,14 @@ def reproduce(p: Prepared, loss, missing: str, args=None) -> tuple[str, str]:
         opts += ["--weights", args.weights]
     if missing != "drop":
         opts += ["--missing", missing]
+    opts += [x for k, v in options.items() for x in (_OPTION_FLAGS[k], str(v))]
     cmd = shlex.join(["l2kit", "fit", p.path, "--formula", p.formula, "--loss", loss_spec(loss), *opts])
     read = [repr(p.path)] + [f"{k}={v!r}" for k, v in dialect.items() if v is not None]
-    params = "".join(f", {k}={v!r}" for k, v in loss.params.items())
+    params = "".join(f", {k}={v!r}" for k, v in _set_params(loss).items())
     wts = f", weights=df[{args.weights!r}]" if getattr(args, "weights", None) else ""
     py = (f"import l2kit as l2; from l2kit.io.frame import read_table; df = read_table({', '.join(read)}).frame; "
-          f"fit = l2.fit({p.formula!r}, data=df, loss=l2.get_loss({loss.name!r}{params}){wts}, missing={missing!r})")
+          f"fit = l2.fit({p.formula!r}, data=df, loss=l2.get_loss({loss.name!r}{params}){wts}, missing={missing!r}"
+          + "".join(f", {k}={v!r}" for k, v in options.items()) + ")")
     return cmd, py
 
 

@@ -1,7 +1,8 @@
 """Recommendation objects and the wording helpers of the advice."""
 
 import l2kit as l2
-from l2kit.diagnosis.advice import Recommendation, _p, _rows
+from l2kit.diagnosis._rows import label_rows
+from l2kit.diagnosis.advice import Recommendation, _p
 
 
 def test_recommendation_is_a_registry_loss_with_options():
@@ -12,10 +13,9 @@ def test_recommendation_is_a_registry_loss_with_options():
     assert rec.robust and rec.params == {"delta": 1.345}
 
 
-def test_rows_are_counted_from_one_and_joined_in_plain_english():
-    assert _rows([0, 2, 3, 20]) == "1, 3, 4 and 21"
-    assert _rows([4]) == "5"
-    assert "(20 in all)" in _rows(list(range(20)))
+def test_rows_are_named_by_label_or_counted_from_one():
+    assert label_rows(None, [0, 2, 3, 20]) == ["1", "3", "4", "21"]
+    assert label_rows(("a", "b", "c"), [2, 0]) == ["c", "a"]
 
 
 def test_p_values_are_readable():

@@ -380,7 +380,7 @@ def _diagnose(X, y, data, missing, feature_names, target, counts, folds, repeats
         mm = fits.get("tukey")
         inf = influence(Xn, yn)
         checks, _ = assess(inf, inf.basis, Xn, names, mm_fit=mm, positive=kind == "positive", ordered=ordered,
-                           seed=seed, level=level)
+                           seed=seed, level=level, row_labels=None if table is None else table.row_labels)
         needed = kind in ("counts", "binary") or any(checks[k].rejected for k in LOSS_FAMILY if k in checks)
         scores = {}
         if cv is True or needed:
@@ -414,6 +414,7 @@ def _diagnose(X, y, data, missing, feature_names, target, counts, folds, repeats
                   checks=checks, kind=kind, level=float(level), seed=seed, repeats=repeats, notes=prep.notes,
                   dropped=prep.dropped)
     rec, reasons, verdict, steps, choice = advise(d)
+    _refit_recommended(fits, rec, Xn, yn, names)
     if counts and rec.name in COUNT_MODELS:
         outliers = _count_outliers(fits[rec.name], Xn, yn, outliers)
     object.__setattr__(d, "outliers", np.asarray(outliers, dtype=int))
@@ -425,6 +426,23 @@ def _diagnose(X, y, data, missing, feature_names, target, counts, folds, repeats
         object.__setattr__(d, "row_labels", table.row_labels)
         object.__setattr__(d, "missing", table.missing)
     return d
+
+
+def _refit_recommended(fits: dict, rec, Xn, yn, names) -> None:
+    """The recommended candidate fitted exactly as ``l2.fit(X, y, loss=rec.loss, **rec.options)``.
+
+    The report's coefficients and standard errors are then those of the fit its reproduce lines give:
+    HC3/HAC standard errors for squared error, and the MM fit on every row (the candidate's S search ran on
+    a subsample above ``MM_SUBSAMPLE`` rows). A candidate already fitted that way is kept.
+    """
+    from ..linear import fit as l2fit
+
+    f = fits.get(rec.name)
+    if f is None or not rec.options:
+        return
+    if rec.name == "tukey" and set(rec.options) == {"method", "seed"} and "mm_subsample" not in f.extra:
+        return   # fit_candidate already made this very call
+    fits[rec.name] = l2fit(Xn, yn, loss=rec.loss, feature_names=names, **rec.options)
 
 
 def _cv_options(mm, losses) -> dict:

@@ -136,3 +136,22 @@ def count_parts(fit, X: np.ndarray):
             logit = float(gamma[0])
         pi = float(1.0 / (1.0 + np.exp(-logit)))
     return mu, theta, pi
+
+
+def quantile_residuals(y: np.ndarray, mu: np.ndarray, theta=None, pi=None, *, rng) -> np.ndarray:
+    r"""Randomised quantile residuals :math:`u_i \sim U(F(y_i - 1), F(y_i))` of a count model (Dunn & Smyth 1996).
+
+    ``F`` is Poisson(``mu``), or negative binomial (variance :math:`\mu + \mu^2/\theta`) with ``theta``, mixed
+    with a point mass ``pi`` at zero; under the model the ``u_i`` are uniform on (0, 1), as DHARMa's residuals.
+    """
+    from scipy import stats
+
+    if theta is None:
+        lo, hi = stats.poisson.cdf(y - 1, mu), stats.poisson.cdf(y, mu)
+    else:
+        pr = theta / (theta + mu)
+        lo, hi = stats.nbinom.cdf(y - 1, theta, pr), stats.nbinom.cdf(y, theta, pr)
+    if pi is not None:   # zero inflation: F = pi + (1 - pi) F_count on y >= 0
+        lo = np.where(y > 0, pi + (1 - pi) * lo, 0.0)
+        hi = pi + (1 - pi) * hi
+    return lo + rng.uniform(size=y.size) * (hi - lo)

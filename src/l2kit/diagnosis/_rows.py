@@ -9,14 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def label_rows(labels, rows) -> list[str]:
+    """Names of rows ``rows`` (0-based): ``labels[i]`` when the table has labels, else the number from 1."""
+    return [str(labels[int(i)]) if labels is not None else str(int(i) + 1) for i in rows]
+
+
 def row_name(d, i: int) -> str:
     """The name of row ``i`` (0-based) of a diagnosis: its label, or its number from 1."""
-    labels = getattr(d, "row_labels", None)
-    return str(labels[int(i)]) if labels is not None else str(int(i) + 1)
+    return label_rows(getattr(d, "row_labels", None), [i])[0]
 
 
 def row_names(d, rows) -> list[str]:
-    return [row_name(d, i) for i in rows]
+    return label_rows(getattr(d, "row_labels", None), rows)
 
 
 #: offsets in points tried in turn for each label: right-up, right-down, left-up, left-down
@@ -32,15 +36,21 @@ def place_labels(ax, xs, ys, names, *, color: str = "#d62728", fontsize: int = 8
     skipped = 0
     pts = trans.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)])) if len(xs) else []
     dpi = fig.dpi / 72.0
+    frame = ax.bbox
     for k, ((px, py), name) in enumerate(zip(pts, names)):
         if k >= limit:
             skipped += 1
             continue
         w, h = (len(name) * 0.6 * fontsize + 2) * dpi, (fontsize + 2) * dpi
+        boxes = []
         for dx, dy in _OFFSETS:
             x0 = px + dx * dpi - (w if dx < 0 else 0)
             y0 = py + dy * dpi
-            box = (x0, y0, x0 + w, y0 + h)
+            boxes.append(((x0, y0, x0 + w, y0 + h), dx, dy))
+        # offsets whose label stays inside the axes first (a point at the right edge is named on its left)
+        boxes.sort(key=lambda t: not (frame.x0 <= t[0][0] and t[0][2] <= frame.x1 and frame.y0 <= t[0][1]
+                                      and t[0][3] <= frame.y1))
+        for box, dx, dy in boxes:
             if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
                 placed.append(box)
                 ax.annotate(name, (xs[k], ys[k]), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,

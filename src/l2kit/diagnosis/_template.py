@@ -68,7 +68,7 @@ footer { color:var(--muted); font-size:12.5px; text-align:center; padding:10px 0
   <ol>{% for r in verdict %}<li>{{ r }}</li>{% endfor %}</ol>
   <h3>What to do next</h3>
   <ul>{% for r in next_steps %}<li>{{ r }}</li>{% endfor %}</ul>
-  <p class="muted" style="margin:12px 0 0">Fit it with <code>l2kit.fit(X, y, loss={{ rec_repr }}{% for k, v in rec_options %}, {{ k }}={{ v }}{% endfor %})</code>{% if outliers %}; outliers (rows counted from 1): {{ outliers }}{% endif %}.</p>
+  <p class="muted" style="margin:12px 0 0">Fit it with <code>l2kit.fit(X, y, loss={{ rec_repr }}{% for k, v in rec_options %}, {{ k }}={{ v }}{% endfor %})</code>{% if outliers %}; outliers ({{ "rows counted from 1" if row_key == "row" else "row labels" }}): {{ outliers }}{% endif %}.</p>
 </section>
 
 <section class="card" id="checks">

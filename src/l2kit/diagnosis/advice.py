@@ -51,13 +51,6 @@ def _peq(p: float) -> str:
     return f"p {t}" if t.startswith("<") else f"p = {t}"
 
 
-def _rows(idx) -> str:
-    rows = [str(int(i) + 1) for i in idx]
-    if len(rows) > 12:
-        rows = rows[:12] + [f"... ({len(idx)} in all)"]
-    return ", ".join(rows[:-1]) + " and " + rows[-1] if len(rows) > 1 else (rows[0] if rows else "none")
-
-
 def _cv_sentence(d, keys=None) -> str:
     """The repeated-CV scores with their standard errors."""
     keys = [k for k in (keys or d.candidates) if k in d.cv and d.cv[k].ok]

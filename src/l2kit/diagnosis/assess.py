@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._rows import label_rows
 from .checks import LEVEL, LOSS_FAMILY, Check, NullSampler, holm, residual_shape, robust_outliers
 from .tests import breusch_godfrey, breusch_pagan, collinearity, durbin_watson, reset
 
@@ -18,8 +19,8 @@ def _p(p: float) -> str:
     return "p < 1e-16" if p < 1e-16 else (f"p = {p:.2g}" if p < 0.001 else f"p = {p:.3f}")
 
 
-def _rows(idx) -> str:
-    rows = [str(int(i) + 1) for i in idx[:12]]
+def _rows(idx, labels=None) -> str:
+    rows = label_rows(labels, idx[:12])
     more = f" ... ({len(idx)} in all)" if len(idx) > 12 else ""
     return ", ".join(rows) + more
 
@@ -41,8 +42,8 @@ def shape_checks(inf, sampler: NullSampler, *, positive: bool, level: float) -> 
     }
     if positive:
         out["skewness"] = Check("skewness", s["skew"], s["p_skew"], "pass",
-                                f"The target is positive and the OLS residuals are right-skewed (skewness "
-                                f"{s['skew']:.2f}, one-sided {_p(s['p_skew'])} against {mc}).",
+                                f"The target is positive; skewness of the OLS residuals {s['skew']:.2f} (right skew: "
+                                f"one-sided {_p(s['p_skew'])} against {mc}).",
                                 "Model the mean on the log scale: a Gamma GLM with log link (or log-normal).", level)
     else:
         out["skewness"] = Check("skewness", s["skew"], float("nan"), "skipped",
@@ -50,8 +51,11 @@ def shape_checks(inf, sampler: NullSampler, *, positive: bool, level: float) -> 
     return out, s
 
 
-def outlier_check(inf, shape: dict, mm_fit, level: float) -> Check:
-    """Outliers with leverage: OLS residuals in MAD units (Monte Carlo) and the MM fit (Bonferroni)."""
+def outlier_check(inf, shape: dict, mm_fit, level: float, row_labels=None) -> Check:
+    """Outliers with leverage: OLS residuals in MAD units (Monte Carlo) and the MM fit (Bonferroni).
+
+    The reason names the flagged rows by ``row_labels`` (the table's), or by their number from 1.
+    """
     p_ols = shape["p_outlying"]
     rows_mm, cut_mm, p_mm = np.zeros(0, dtype=int), float("nan"), 1.0
     if mm_fit is not None and mm_fit.residuals is not None and mm_fit.scale:
@@ -69,7 +73,9 @@ def outlier_check(inf, shape: dict, mm_fit, level: float) -> Check:
               f"Carlo); MM fit: {rows_mm.size} row(s) beyond the Bonferroni bound {cut_mm:.2f} ({_p(p_mm)}); "
               f"combined {_p(p)}.")
     if rows.size:
-        reason += f" Rows (from 1): {_rows(rows)}" + (f"; at high leverage: {_rows(high)}." if high.size else ".")
+        what = "Rows (from 1)" if row_labels is None else "Rows (row labels)"
+        reason += f" {what}: {_rows(rows, row_labels)}" + (
+            f"; at high leverage: {_rows(high, row_labels)}." if high.size else ".")
     return Check("outliers", float(shape["outlying"]), p, "pass", reason,
                  "Outliers at high leverage drag OLS and Huber alike: use the high-breakdown MM fit." if high.size
                  else "Down-weight them with a robust loss; check those rows for recording errors.", level,
@@ -120,15 +126,18 @@ def model_checks(inf, X: np.ndarray, names, *, ordered: bool, level: float) -> d
 
 
 def assess(inf, Q, X, names, *, mm_fit, positive: bool, ordered: bool, seed: int, level: float = LEVEL,
-           B: int | None = None) -> tuple[dict, dict]:
-    """All continuous-target checks, Holm-adjusted; returns ``(checks, shape statistics)``."""
+           B: int | None = None, row_labels=None) -> tuple[dict, dict]:
+    """All continuous-target checks, Holm-adjusted; returns ``(checks, shape statistics)``.
+
+    ``row_labels`` (a table's, one per row) name the rows in the reasons, as the summary and report do.
+    """
     # a fixed Monte Carlo stream: the checks are a function of the data alone, so a p-value near the level
     # cannot flip the recommendation between seeds (mtcars' skewness at p ~ 0.017 did); ``seed`` moves the
     # CV folds and the MM subsamples only
     del seed
     sampler = NullSampler(Q, seed=0, B=B)
     checks, shape = shape_checks(inf, sampler, positive=positive, level=level)
-    checks["outliers"] = outlier_check(inf, shape, mm_fit, level)
+    checks["outliers"] = outlier_check(inf, shape, mm_fit, level, row_labels)
     checks.update(model_checks(inf, X, names, ordered=ordered, level=level))
     checks = holm(checks, level, LOSS_FAMILY)
     return holm(checks, level, tuple(k for k in checks if k not in LOSS_FAMILY)), shape
@@ -148,7 +157,7 @@ def count_checks(y: np.ndarray, fits: dict, X: np.ndarray, *, seed: int, level: 
     """
     from scipy import stats
 
-    from ._fits import count_parts
+    from ._fits import count_parts, quantile_residuals
 
     rng = np.random.default_rng([0, 23])   # fixed, as the Gaussian null (see assess); seed kept for the API
     del seed
@@ -172,13 +181,8 @@ def count_checks(y: np.ndarray, fits: dict, X: np.ndarray, *, seed: int, level: 
         mu, theta = model[0], model[1]
         if theta is None:
             sims = rng.poisson(mu, size=(B, mu.size))
-            cdf = stats.poisson.cdf
-            args = (mu,)
         else:
-            pr = theta / (theta + mu)
-            sims = rng.negative_binomial(theta, pr, size=(B, mu.size))
-            cdf = stats.nbinom.cdf
-            args = (theta, pr)
+            sims = rng.negative_binomial(theta, theta / (theta + mu), size=(B, mu.size))
         z = int(np.sum(y == 0))
         p = (1.0 + np.sum(np.sum(sims == 0, axis=1) >= z)) / (B + 1.0)
         name = "negative binomial" if theta is not None else "Poisson"
@@ -186,8 +190,7 @@ def count_checks(y: np.ndarray, fits: dict, X: np.ndarray, *, seed: int, level: 
                                       f"{z} zeros against {np.mean(np.sum(sims == 0, axis=1)):.1f} expected under "
                                       f"the {name} fit, {_p(p)} against {B} simulations.",
                                       "More zeros than the count model allows: try ZINB.", level)
-        lo, hi = cdf(y - 1, *args), cdf(y, *args)
-        u = lo + rng.uniform(size=y.size) * (hi - lo)
+        u = quantile_residuals(y, mu, theta, rng=rng)
         ks = stats.kstest(u, "uniform")
         out["count_fit"] = Check("count_fit", float(ks.statistic), float(ks.pvalue), "pass",
                                  f"Randomised quantile residuals of the {name} fit: Kolmogorov-Smirnov "

@@ -79,7 +79,9 @@ def _pills(d) -> list[tuple[str, str]]:
         label = k.replace("_", " ")
         if k == "outliers" and d.outliers.size:
             label = f"{d.outliers.size} outlier{'s' if d.outliers.size != 1 else ''}"
-        pills.append((f"{label}: Holm p = {_p(c.p_adjusted)}", "bad" if c.rejected else "ok"))
+        p = _p(c.p_adjusted)
+        pills.append((f"{label}: Holm p {p}" if p.startswith("<") else f"{label}: Holm p = {p}",
+                      "bad" if c.rejected else "ok"))
     if d.is_count and d.outliers.size:
         pills.append((f"{d.outliers.size} outlier{'s' if d.outliers.size != 1 else ''} (count model)", "bad"))
     return pills

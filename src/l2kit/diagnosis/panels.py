@@ -257,6 +257,38 @@ def plot_rootogram(d) -> str:
     return _svg(fig)
 
 
+def plot_quantile_residuals(d) -> str:
+    """DHARMa's QQ plot: the recommended count model's randomised quantile residuals against the uniform.
+
+    The band is the pointwise 95% range of sorted uniform samples of the same size (199 simulations).
+    """
+    from ._fits import count_parts, quantile_residuals
+
+    name = d.recommendation.name if d.recommendation.name in COUNT_MODELS else next(
+        k for k in COUNT_MODELS if d.fits.get(k) is not None)
+    mu, theta, pi = count_parts(d.fits[name], d.X)
+    u = quantile_residuals(d.y, mu, theta, pi, rng=np.random.default_rng([0, 29]))
+    order = np.argsort(u, kind="stable")
+    n = u.size
+    ranks = np.unique(np.linspace(0, n - 1, min(n, 2000)).round().astype(int))
+    q = (ranks + 0.5) / n
+    sims = np.sort(np.random.default_rng(0).uniform(size=(N_SIM, n)), axis=1)[:, ranks]
+    lo, hi = np.quantile(sims, [0.025, 0.975], axis=0)
+    s = u[order][ranks]
+    fig, ax = _plt().subplots(figsize=FIGSIZE)
+    ax.fill_between(q, lo, hi, color="0.85", label="95% band (uniform)")
+    ax.plot([0, 1], [0, 1], color="0.3", lw=1)
+    outside = (s < lo) | (s > hi)
+    ax.scatter(q[~outside], s[~outside], s=10, color=COLORS.get(name, COLORS["squared"]), edgecolors="none")
+    ax.scatter(q[outside], s[outside], s=14, color=OUT, edgecolors="none", label="outside the band")
+    ax.set_xlabel("uniform quantile")
+    ax.set_ylabel(f"quantile residual ({LABELS.get(name, name)})")
+    ax.set_title(f"Simulated quantile residuals ({int(outside.sum())} of {s.size} shown points outside)")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return _svg(fig)
+
+
 def panel_plots(d) -> list[tuple[str, str, str, bool]]:
     """``(id, caption, svg, wide)`` of every panel that applies to ``d`` (a panel that fails says why)."""
     import matplotlib
@@ -280,6 +312,9 @@ def panel_plots(d) -> list[tuple[str, str, str, bool]]:
                             "collinearity.", plot_vif, False))
     if d.is_count and any(d.fits.get(k) is not None for k in COUNT_MODELS):
         figs.append(("rootogram", "Hanging rootogram of observed against expected counts.", plot_rootogram, False))
+        figs.append(("quantres", "Randomised quantile residuals of the count model against the uniform (as R's "
+                                 "DHARMa): on the line when the model is right, whatever the counts.",
+                     plot_quantile_residuals, False))
     out = []
     for ident, caption, fn, wide in figs:
         try:

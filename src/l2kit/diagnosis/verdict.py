@@ -83,7 +83,9 @@ def continuous_choice(d):
                          "Yet squared error predicts better out of sample by more than one standard error: "
                          + _cv_compare(d, "squared", choice) + ".",
                          f"Recommended: squared error ({rec.loss!r}); inspect the flagged rows."], {"diffs": diffs}
-        rec = Recommendation(choice, d.losses[choice])
+        # the MM fit is the Tukey candidate: its options (S start, seeded subsamples) are part of the answer
+        opts = {"method": "mm", "seed": d.seed} if choice == "tukey" else {}
+        rec = Recommendation(choice, d.losses[choice], opts)
         lines = [c[k].reason for k in drove[:2]]
         s = _cv_compare(d, choice, "squared")
         if s:
@@ -115,11 +117,15 @@ def _squared(d):
 def next_steps(d, rec) -> list[str]:
     """What to do next, most important first."""
     opts = "".join(f", {k}={v!r}" for k, v in rec.options.items())
-    mm = ", method='mm', seed=0" if rec.name == "tukey" else ""
-    steps = [f"Fit it: l2kit.fit(X, y, loss={rec.loss!r}{opts}{mm})."]
+    steps = [f"Fit it: l2kit.fit(X, y, loss={rec.loss!r}{opts})."]
     if rec.name == "squared" and not rec.options:
         steps.append("Squared error is fine here: keep OLS and its usual standard errors.")
-    for c in d.checks.values():
+    # a likelihood for the target's kind (counts, 0/1, Gamma) models its own variance and tails: the OLS-residual
+    # checks' advice (a robust loss, HC3 for squared error) would contradict the recommendation
+    glm = rec.name not in ("squared", *ROBUST)
+    for k, c in d.checks.items():
+        if glm and k in (*LOSS_FAMILY, "normality", "heteroscedasticity"):
+            continue
         if c.advice and (c.rejected or (c.verdict == "info" and c.detail.get("high"))):
             steps.append(c.advice)
     if d.outliers.size:
