@@ -185,7 +185,7 @@ def test_bad_folds_and_out_folder(tmp_path, stack_csv):
 def test_too_few_rows(tmp_path):
     path = tmp_path / "tiny.csv"
     path.write_text("a,b,c,y\n1,2,3,4\n2,3,4,5\n3,4,5,7\n")
-    assert_bad_input(run("report", path, "--out", tmp_path / "r.html"), "tiny.csv", "number of rows (3)")
+    assert_bad_input(run("report", path, "--out", tmp_path / "r.html"), "tiny.csv", "got 3 rows")
 
 
 def test_argparse_errors_exit_2():
