@@ -234,3 +234,17 @@ def test_fit_quantiles_refuses_bad_quantiles():
         l2.fit_quantiles(X, y, [0.5, 1.2])
     with pytest.raises(InputError, match="q"):
         l2.fit_quantiles(X, y, [])
+
+
+def test_lp_scaling_copies_X_only_for_extreme_columns():
+    """Ordinary columns are not copied (memory at 1e7 rows); a column near 2^20 or 2^-20 still is, exactly."""
+    rng = np.random.default_rng(3)
+    Xa = np.column_stack([np.ones(50), rng.normal(size=(50, 2)) * [3.0, 1e4]])
+    y = rng.normal(size=50)
+    Xs, ys, _, sc = lp_mod.lp_scaling(Xa, y, None)
+    assert Xs is Xa and np.all(sc.columns == 1.0)
+    for big in (2.0**20 * 1.5, 2.0**-20 * 1.5):
+        Xb = Xa * [1.0, 1.0, big / 1e4]
+        Xs, _, _, sc = lp_mod.lp_scaling(Xb, y, None)
+        assert Xs is not Xb and np.array_equal(Xs * sc.columns, Xb)
+        assert sc.columns[2] != 1.0 and np.all(sc.columns[:2] == 1.0)
