@@ -360,7 +360,7 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=1.5, max_rounds=20, shared=No
     rs = ys - Xs @ beta
     lo, hi = _band(rs, q, M, n)
     full = shared["full"]
-    cls, idx = np.empty(n, np.int8), np.empty(n, np.int64)
+    cls, idx = np.empty(n, np.int8), np.empty(n, np.int32 if n < 2**31 else np.int64)   # 4 bytes a row
     xa, xb = np.empty(k), np.empty(k)
     for rounds in range(1, max_rounds + 1):
         size = glob(Xa, y, beta, cw, lo, hi, cls, idx, xa, xb)
