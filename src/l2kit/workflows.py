@@ -27,9 +27,10 @@ __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 
 #: rows per batch for ``fit``: 256k rows keep peak RSS low (a few MB per column) however wide the table
 BATCH_ROWS = 1 << 18
-#: rows per batch for ``score`` (at most 3 columns): 1M-row batches amortise the per-batch Python work,
-#: which with 256k rows cost 1.5x the read time (GIL hand-offs); peak RSS stays ~310 MB on 20M rows
-SCORE_BATCH_ROWS = 1 << 20
+#: rows per batch for ``score`` (at most 3 columns): 256k rows keep the peak RSS of `l2kit score` under 300 MB
+#: on 2e7-row Parquet (1M-row batches peaked at 317-337 MB); about 240 MB of it is the imports (numba, scipy,
+#: pyarrow), the rest does not grow with the file (269-280 MB at 2e6 rows, 282-290 MB at 2e7, loaded machine)
+SCORE_BATCH_ROWS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -221,11 +222,15 @@ def fit_features(path: str, target: str, weights: str | None, features: Sequence
 def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", weights: str | None = None,
              features: Sequence[str] | None = None, batch_rows: int = BATCH_ROWS,
              show_progress: bool | None = None):
-    """Fit ``target ~ features`` from a CSV/Parquet file; Squared loss streams in bounded memory.
+    """Fit ``target ~ features`` from a CSV/Parquet file in bounded memory (Squared, robust and GLM losses).
 
     Squared error goes through the one-pass chunked least-squares path
-    (:func:`l2kit.linear.least_squares.fit_chunks`); other losses read the used
-    columns into memory and call :func:`l2kit.fit`. Rows with missing or
+    (:func:`l2kit.linear.least_squares.fit_chunks`). Robust (IRLS) and GLM
+    losses read a small file into memory (used columns up to
+    :data:`IN_MEMORY_BYTES` as float64) and stream a larger one, once per
+    iteration, over mergeable Gram states (:mod:`l2kit.linear._chunked`):
+    the same estimates in bounded memory. Other losses read the used columns
+    into memory and call :func:`l2kit.fit`. Rows with missing or
     non-finite values are refused with a DataError giving their count and
     the first one.
 
@@ -252,7 +257,8 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     if len(set(cols)) != len(cols):
         raise DataError("a column is used twice", file=path, fix="pass distinct --target, --weights and --features")
     fix = "clean or drop those rows first (fit never drops rows silently)"
-    if type(loss) is not Squared:
+    streamed = type(loss) is Squared or (loss.fit_family in ("irls", "glm") and not _fits_in_memory(path, len(cols)))
+    if not streamed:
         from . import linear
 
         names, data = read_columns(path, cols)
@@ -267,13 +273,14 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
             return linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats)
         except InputError as exc:
             raise _file_error(exc, path, target, weights) from None
-    from .linear.least_squares import fit_chunks
+    from . import linear
 
     bad_rows = _BadRows(path)
     total = total_rows(path)
     rows = [0]
 
     def chunks():
+        rows[0] = 0
         with progress(total, desc=f"fitting {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
             batches = iter_batches(path, cols, batch_rows=batch_rows)
             for start, batch in batches:
@@ -294,13 +301,32 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
                     X[:, j] = batch[c]
                 yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
 
+    class _Passes:
+        """The file as a re-iterable of chunks: iterative fits read it once per pass, in bounded memory."""
+
+        def __iter__(self):
+            return chunks()
+
     try:
-        return fit_chunks(chunks(), loss=loss, feature_names=feats)
+        return linear.fit(chunks() if type(loss) is Squared else _Passes(), loss=loss, feature_names=feats)
     except InputError as exc:
         if rows[0] == 0:
             raise DataError("the table has no data rows", file=path,
                             fix="pass a file with data below the header") from None
         raise _file_error(exc, path, target, weights) from None
+
+
+#: robust and GLM fits load a file whose used columns take at most this much as float64 (fast, one read);
+#: larger files are streamed once per iteration in bounded memory
+IN_MEMORY_BYTES = 16 << 20
+
+
+def _fits_in_memory(path: str, n_cols: int) -> bool:
+    """Whether the used columns of ``path`` fit in :data:`IN_MEMORY_BYTES` (CSV: bounded by its size on disk)."""
+    total = total_rows(path)
+    if total is not None:
+        return total * n_cols * 8 <= IN_MEMORY_BYTES
+    return os.path.getsize(path) <= IN_MEMORY_BYTES // 4   # a CSV cell takes >= 2 bytes; 8 as float64
 
 
 def _file_error(exc: InputError, path: str, target: str, weights: str | None) -> DataError:

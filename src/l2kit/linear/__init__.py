@@ -10,8 +10,10 @@ each family is a sub-package (:mod:`.least_squares`, :mod:`.penalized`,
 from .._errors import CollinearityWarning
 from .._status import Status
 from ._api import fit
+from ._chunked import WeightedGramState
 from ._result import Fit
 from .least_squares.path import PenaltyPath, enet_path
 from .robust.quantile import fit_quantiles
 
-__all__ = ["CollinearityWarning", "Fit", "PenaltyPath", "Status", "enet_path", "fit", "fit_quantiles"]
+__all__ = ["CollinearityWarning", "Fit", "PenaltyPath", "Status", "WeightedGramState", "enet_path", "fit",
+           "fit_quantiles"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+
 from .._array import as_numpy, from_frame
 from .._errors import InputError
 from ..frames import is_table
@@ -64,6 +66,34 @@ def _is_chunk_iterator(X: Any) -> bool:
                                        and not isinstance(X, (list, tuple, str, bytes)))
 
 
+def _fit_beyond(X: Any, y: Any, loss: Loss, family: str, common: dict) -> Fit:
+    """Robust IRLS and GLMs on chunks or Dask: one pass per iteration over mergeable Gram states."""
+    if family == "linprog":
+        raise InputError("loss", f"a loss l2kit fits exactly beyond one machine, not {loss!r}", "chunked or Dask "
+                         "data", "quantile/L1 regression is an LP over all rows; l2kit solves it exactly in "
+                         "memory only (no approximation presented as exact): load the rows, or a sample of them")
+    if family not in ("irls", "glm"):
+        raise InputError("loss", "Squared, a robust residual loss or a GLM likelihood for chunked or Dask data",
+                         repr(loss), "fit this loss in memory")
+    from ._chunked import make_source
+
+    for name in ("cov", "alpha"):
+        v = common.pop(name)
+        if v is not None and not (name == "alpha" and np.ndim(v) == 0 and v == 0):
+            raise InputError(name, f"None for {family.upper()} fits on chunked or Dask data", repr(v),
+                             "fit penalised or GLS models in memory")
+    if common.pop("l1_ratio", 0.0) not in (0, 0.0):
+        raise InputError("l1_ratio", "0 for chunked or Dask data", "a penalty mix", "fit penalised models in memory")
+    source = make_source(X, y, common.pop("weights"), family=f"{loss!r}")
+    if family == "glm":
+        from .glm import fit_glm_source
+
+        return fit_glm_source(source, loss, **common)
+    from .robust import fit_irls_source
+
+    return fit_irls_source(source, loss, **common)
+
+
 def resolve_loss(loss: Any) -> Loss:
     """Accept a loss object, a registry name, or None (Squared)."""
     if loss is None:
@@ -91,22 +121,9 @@ def fit(X: Any, y: Any = None, *, data: Any = None, loss: Any = None, weights: A
 
     Parameters
     ----------
-    X : array of shape (n, p), table, formula, torch tensor, Dask array, or iterator of (X, y) chunks
-        A table (pandas or eager polars DataFrame, dict of columns) has its
-        columns coded by name: numeric as is, bool as 0/1, strings and
-        categoricals as treatment-coded factors (first level the reference,
-        names such as ``g[T.b]``). A string is a Wilkinson formula
-        (formulaic, e.g. ``"y ~ x1 + C(g) + log(x2) + x1:x3"``) evaluated on
-        ``data``; its intercept decides ``fit_intercept``. ``fit.predict``
-        re-applies the coding to new tables by column name.
-    y : array of shape (n,) (omit when ``X`` is an iterator of chunks or a formula)
-        With a table ``X``, also the name of one of its columns.
-    data : table, optional
-        The table a formula is evaluated on.
-    missing : {"raise", "drop"}
-        For tables: refuse missing values (listing the count per column), or
-        drop those rows listwise (R's ``na.omit``; the count is on
-        ``fit.missing`` and in ``summary()``). Arrays are always refused with NaN.
+import numpy as np
+
+from .._array import as_numpy, from_frame
     loss : Loss or str, default Squared()
         Its ``fit_family`` picks the solver: least squares, IRLS (robust
         losses), linear programming (quantile/L1), GLM (count likelihoods),
@@ -170,8 +187,7 @@ def fit(X: Any, y: Any = None, *, data: Any = None, loss: Any = None, weights: A
         X, y, common["weights"] = from_frame(X), from_frame(y), from_frame(weights)
     if mod == "dask" or _is_chunk_iterator(X):
         if family != "least_squares":
-            raise InputError("X", "an in-memory array for loss " + repr(loss), "chunked/distributed data",
-                             "chunked and Dask fitting support Squared(); load the data for other losses")
+            return _fit_beyond(X, y, loss, family, common)
         if mod == "dask":
             from .least_squares import fit_dask
 

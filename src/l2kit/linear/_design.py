@@ -36,14 +36,18 @@ class Design:
 
     def with_intercept(self, fit_intercept: bool) -> np.ndarray:
         """``X`` with a leading column of ones when ``fit_intercept`` (the parameters' order everywhere)."""
-        return np.column_stack([np.ones(self.X.shape[0]), self.X]) if fit_intercept else self.X
+        if not fit_intercept:
+            return self.X
+        Xa = np.empty((self.X.shape[0], self.X.shape[1] + 1), dtype=np.result_type(self.X, np.float64))
+        Xa[:, 0] = 1.0
+        Xa[:, 1:] = self.X
+        return Xa
 
     def full_rank(self, Xa: np.ndarray, what: str) -> int:
         """The rank of the weighted design ``Xa``; refuses a rank-deficient one for a model that needs full rank."""
-        from ._linalg import gram_rank
+        from ._linalg import gram_rank, weighted_gram
 
-        w = self.case_weights
-        rank = gram_rank((Xa * w[:, None]).T @ Xa)
+        rank = gram_rank(weighted_gram(Xa, self.case_weights))
         if rank < Xa.shape[1]:
             raise InputError("X", f"a full-rank design for {what}", f"rank {rank} < {Xa.shape[1]} columns",
                              "drop collinear or constant columns")

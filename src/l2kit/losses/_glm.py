@@ -62,6 +62,10 @@ class GLMLoss(Loss):
     def glm_terms(self, y, lin: dict, need: bool = True, value: bool = True, **data):  # pragma: no cover
         """Per-row log-likelihood, and per-row first and second derivatives by block.
 
+        ``need`` is True, False, or the tuple of the estimated blocks (the
+        derivatives of a block held fixed may be left out). ``value="kernel"``
+        allows ``ll`` to be the log-likelihood less a term free of every parameter (what a line search compares; a loss
+        whose exact value is costly gives its kernel, others the exact value).
         Returns ``(ll, grads, hess)`` with ``ll`` (None when ``value`` is
         False), ``grads[block]`` and ``hess[(block_a, block_b)]`` (``block_a``
         not after ``block_b`` in ``glm_blocks``) arrays of shape (n,);

@@ -164,7 +164,10 @@ class PoissonNLL(CountGLM):
         if np.max(eta) > _MAX_ETA:
             return None
         mu = np.exp(eta)
-        ll = -poisson_nll(_np(), y, mu, eta) if value else None
+        if value == "kernel":
+            ll = y * eta - mu    # the log-likelihood less log(y!): all a line search needs
+        else:
+            ll = -poisson_nll(_np(), y, mu, eta) if value else None
         if not need:
             return ll, None, None
         return ll, {"mean": y - mu}, {("mean", "mean"): -mu}
@@ -267,9 +270,17 @@ class NegativeBinomialNLL(CountGLM):
             return None
         theta = math.exp(tau)
         mu = np.exp(eta)
-        ll = -nb_nll(_np(), y, mu, np.full(y.shape, theta)) if value else None
+        if value == "kernel":   # less log(y!), by scipy's lgamma (the exact form below avoids its cancellation)
+            from scipy.special import gammaln as lg
+
+            ll = y * eta + theta * tau - (y + theta) * np.log(theta + mu) + lg(y + theta) - math.lgamma(theta)
+        else:
+            ll = -nb_nll(_np(), y, mu, np.full(y.shape, theta)) if value else None
         if not need:
             return ll, None, None
+        if need is not True and "dispersion" not in need:   # theta held fixed: no digamma/trigamma terms
+            tm = theta + mu
+            return ll, {"mean": theta * (y - mu) / tm}, {("mean", "mean"): -theta * mu * (theta + y) / (tm * tm)}
         g_e, g_t, h_ee, h_et, h_tt = nb_log_terms(y, mu, theta)
         return ll, {"mean": g_e, "dispersion": g_t}, {("mean", "mean"): h_ee, ("mean", "dispersion"): h_et,
                                                        ("dispersion", "dispersion"): h_tt}

@@ -157,7 +157,7 @@ class Binomial(GLMLoss):
         ll = None
         if value:
             # log C(n, s), s = n y (n = 1: zero); then the Bernoulli kernel per trial
-            lchoose = 0.0 if trials is None else (gammaln(np, n + 1) - gammaln(np, n * y + 1)
+            lchoose = 0.0 if trials is None or value == "kernel" else (gammaln(np, n + 1) - gammaln(np, n * y + 1)
                                                    - gammaln(np, n - n * y + 1))
             ll = lchoose - n * (y * softplus(np, -eta) + (1 - y) * softplus(np, eta))
         if not need:

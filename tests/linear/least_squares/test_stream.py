@@ -169,7 +169,7 @@ def test_options_refused(rng):
         l2.fit(iter([(X, y)]), alpha=0.1, l1_ratio=0.5)
     with pytest.raises(InputError, match="bogus"):
         l2.fit(iter([(X, y)]), bogus=1)
-    with pytest.raises(InputError, match="Squared"):
+    with pytest.raises(InputError, match="re-iterable"):
         l2.fit(iter([(X, y)]), loss="huber")
 
 

@@ -31,7 +31,7 @@ from ..._status import Status
 from ...losses.links import get_link
 from .._covariance import sandwich
 from .._design import Training
-from .._linalg import hat_values, inverse
+from .._linalg import hat_values, inverse, weighted_gram
 from .._result import Estimates
 from .newton import inverse_negative, newton
 
@@ -56,7 +56,7 @@ def glm_estimates(model, loss, coefs: dict, res, k: int, *, spec, information, d
     phi, phi_how = _dispersion(loss, dispersion, y, mu, cw, pearson, df_resid)
     blocks = model.blocks(loss) if info == "observed" else ["mean"]
     Xa = model.designs["mean"][0]
-    bread = inverse_negative(res.H) if info == "observed" else inverse((Xa * (cw * hw)[:, None]).T @ Xa, True)
+    bread = inverse_negative(res.H) if info == "observed" else inverse(weighted_gram(Xa, cw * hw), True)
     notes: list[str] = []
     cov_full = None
     if bread is None or not np.all(np.isfinite(bread)):
@@ -78,7 +78,8 @@ def glm_estimates(model, loss, coefs: dict, res, k: int, *, spec, information, d
         if loglike is None:
             undefined["loglike"] = f"{type(loss).__name__} has no closed-form density: no log-likelihood, AIC or BIC"
     else:
-        loglike = float(res.f)
+        # the Newton value was the kernel (up to a term free of the parameters): the exact one, once
+        loglike = float(cw @ loss.glm_terms(y, lin, need=False, value=True, **data)[0])
     sizes = {b: model.designs[b][0].shape[1] for b in model.blocks(loss)}
     n_params = sum(sizes.values()) + (1 if loss.glm_dispersion == "estimated" else 0)
     status, message = _status(res, notes)

@@ -1,0 +1,61 @@
+"""`l2kit score` and `l2kit fit` stream: their peak RSS does not grow with the file (CSV and Parquet)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+BIN = os.path.join(os.path.dirname(sys.executable), "l2kit")
+_PEAK = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+         "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
+         "print(r.stdout, file=sys.stderr)")
+
+
+def _peak_mb(cmd):
+    """Peak RSS (MB) of ``cmd``, run as the only child of a fresh helper; its stdout."""
+    out = subprocess.run([sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, check=True)
+    rc, mb = out.stdout.split()
+    assert rc == "0", out.stderr
+    return float(mb), out.stderr
+
+
+def _write(path, n):
+    import pyarrow as pa
+    import pyarrow.csv as pc
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    schema = pa.schema([("x", pa.float64()), ("y", pa.float64()), ("p", pa.float64())])
+    writer = pc.CSVWriter(path, schema) if path.endswith(".csv") else pq.ParquetWriter(path, schema)
+    with writer:
+        for i in range(0, n, 1 << 18):
+            m = min(1 << 18, n - i)
+            x = rng.normal(size=m)
+            y = np.round(2 * x + rng.normal(size=m), 4)
+            writer.write_table(pa.table({"x": np.round(x, 4), "y": y, "p": np.round(y + rng.normal(size=m), 4)}))
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_peak_rss_does_not_grow_with_the_file(tmp_path, fmt):
+    # the 300 MB target on 2e7 rows is bench_streaming's (about 240 MB of it is imports, and it varies with
+    # the machine's load); here: no growth with the file, both sizes above the largest batch (1M rows)
+    peaks = {}
+    sizes = (1_200_000, 3_600_000)
+    for n in sizes:
+        path = str(tmp_path / f"d{n}.{fmt}")
+        _write(path, n)
+        rss_s, out = _peak_mb([BIN, "score", path, "--true", "y", "--pred", "p", "--json"])
+        assert json.loads(out)["n"] == n
+        rss_f, out = _peak_mb([BIN, "fit", path, "--target", "y", "--features", "x", "--json"])
+        peaks[n] = (rss_s, rss_f)
+        if fmt == "parquet":   # a robust fit streams the file once per pass (larger than its in-memory limit)
+            peaks[n] += _peak_mb([BIN, "fit", path, "--target", "y", "--features", "x", "--loss", "huber",
+                                  "--json"])[:1]
+        os.remove(path)
+    for small, big, what in zip(peaks[sizes[0]], peaks[sizes[1]], ("score", "fit", "fit --loss huber")):
+        assert big <= 1.10 * small, f"{what}: {small:.0f} MB at {sizes[0]:.1e} rows, {big:.0f} MB at {sizes[1]:.1e}"
