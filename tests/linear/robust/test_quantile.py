@@ -180,6 +180,21 @@ def test_frisch_newton_with_preprocessing_equals_highs(monkeypatch, q):
     np.testing.assert_allclose(f.params, ref.params, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("q", [0.1, 0.9])
+def test_wide_design_preprocesses_at_quantregs_subsample_size(q):
+    """12000 x 20: quantreg's m = sqrt(k) n^(2/3) (2400 rows) makes preprocessing pay (with (kn)^(2/3) it ran
+    the interior point on all rows); the band's optimum is the plain LP's, heavy tails and skewed q included."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(12000, 20))
+    y = 1.0 + X @ rng.normal(size=20) + (1 + 0.5 * np.abs(X[:, 0])) * rng.standard_t(3, size=12000)
+    f = l2.fit(X, y, loss=l2.Quantile(q), cov_type="none")
+    ref = l2.fit(X, y, loss=l2.Quantile(q), cov_type="none", method="dual")
+    assert f.method == "frisch-newton" and "Portnoy-Koenker" in f.message and f.status is Status.SUCCESS
+    assert objective(q, y, f.predict(X)) == pytest.approx(objective(q, y, ref.predict(X)), rel=1e-12)
+    assert f.extra["objective"] == pytest.approx(ref.extra["objective"], rel=1e-12)
+    np.testing.assert_allclose(f.params, ref.params, rtol=1e-8, atol=1e-8)
+
+
 def test_vertex_check_rejects_a_non_optimal_basis():
     """KKT at a vertex: the least-squares fit's nearest vertex is not the quantile optimum, and says so."""
     from l2kit.linear.robust._fn import frisch_newton, vertex
@@ -234,3 +249,17 @@ def test_fit_quantiles_refuses_bad_quantiles():
         l2.fit_quantiles(X, y, [0.5, 1.2])
     with pytest.raises(InputError, match="q"):
         l2.fit_quantiles(X, y, [])
+
+
+def test_lp_scaling_copies_X_only_for_extreme_columns():
+    """Ordinary columns are not copied (memory at 1e7 rows); a column near 2^20 or 2^-20 still is, exactly."""
+    rng = np.random.default_rng(3)
+    Xa = np.column_stack([np.ones(50), rng.normal(size=(50, 2)) * [3.0, 1e4]])
+    y = rng.normal(size=50)
+    Xs, ys, _, sc = lp_mod.lp_scaling(Xa, y, None)
+    assert Xs is Xa and np.all(sc.columns == 1.0)
+    for big in (2.0**20 * 1.5, 2.0**-20 * 1.5):
+        Xb = Xa * [1.0, 1.0, big / 1e4]
+        Xs, _, _, sc = lp_mod.lp_scaling(Xb, y, None)
+        assert Xs is not Xb and np.array_equal(Xs * sc.columns, Xb)
+        assert sc.columns[2] != 1.0 and np.all(sc.columns[:2] == 1.0)

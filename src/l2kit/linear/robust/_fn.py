@@ -124,14 +124,19 @@ def _kernels():
     return None if any(k is None for k in ks) else ks
 
 
-def _gram(X, d):
-    """``X^T diag(d) X`` by BLAS: ``syrk`` on the rows scaled by ``sqrt(d)`` (half the flops) for wide ``X``."""
+def _gram(X, d, block=4096):
+    """``X^T diag(d) X`` by BLAS: ``syrk`` on row blocks scaled by ``sqrt(d)`` (half the flops; a block stays
+    in cache instead of a scaled copy of all of ``X``) for wide ``X``."""
     if X.shape[1] <= 8:
         return (X * d[:, None]).T @ X
     from scipy.linalg.blas import dsyrk
 
-    Y = X * np.sqrt(d)[:, None]
-    M = dsyrk(1.0, Y.T, trans=0, lower=0)           # Y.T is Fortran-ordered: no copy
+    r = np.sqrt(d)
+    M = None
+    for i in range(0, X.shape[0], block):
+        Y = X[i:i + block] * r[i:i + block, None]
+        M = dsyrk(1.0, Y.T, trans=0, lower=0) if M is None else dsyrk(1.0, Y.T, beta=1.0, c=M, trans=0,
+                                                                       lower=0, overwrite_c=1)
     return np.triu(M) + np.triu(M, 1).T
 
 
@@ -306,13 +311,14 @@ def fn_verify(X, y, beta, cls, tol):  # pragma: no cover - compiled by numba
     return bad, lo, hi
 
 
-def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20, shared=None):
+def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=1.5, max_rounds=20, shared=None):
     r"""The exact quantile LP by Frisch-Newton and a verified vertex, with Portnoy-Koenker preprocessing.
 
     Up to :data:`FN_DIRECT_ROWS` rows, or while ``4m >= n``: :func:`frisch_newton` on all rows, then
     :func:`vertex`. Above: the interior point on a random subsample of
-    :math:`m = \max(20k, (kn)^{2/3})` rows; the rows whose residuals fall outside the subsample's
-    residual quantiles ``q -+ m/n`` (a band of about ``2m`` rows) are globbed at their bounds (as in
+    :math:`m = \max(20k, \sqrt{k}\,n^{2/3})` rows (``quantreg::rq.fit.pfn``'s size); the rows whose
+    residuals fall outside the subsample's residual quantiles ``q -+ band m/(2n)`` (a band of about
+    ``1.5m`` rows) are globbed at their bounds (as in
     :func:`._lp.solve_quantile_globbed`), the reduced problem is solved the same way, and every
     globbed row's residual sign is checked against its bound; violators join the band and the round
     repeats. Each round is two compiled passes over ``X`` (:func:`fn_glob`, :func:`fn_verify`); memory
@@ -330,7 +336,7 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20, shared=No
             Xa, y, c = Xa[keep], y[keep], c[keep]
     n, k = Xa.shape
     cw = np.ones(n) if c is None else np.asarray(c, dtype=np.float64)
-    m = int(min(n, max(20 * k, (k * n) ** (2 / 3))))
+    m = int(min(n, max(20 * k, np.sqrt(k) * n ** (2 / 3))))     # quantreg's rq.fit.pfn subsample size
     if n <= FN_DIRECT_ROWS or _PK_RATIO * m >= n:     # preprocessing pays once the band is a small part
         beta, it, _ = frisch_newton(Xa, y, cw, q)
         if beta is None:
@@ -354,7 +360,7 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=2.0, max_rounds=20, shared=No
     rs = ys - Xs @ beta
     lo, hi = _band(rs, q, M, n)
     full = shared["full"]
-    cls, idx = np.empty(n, np.int8), np.empty(n, np.int64)
+    cls, idx = np.empty(n, np.int8), np.empty(n, np.int32 if n < 2**31 else np.int64)   # 4 bytes a row
     xa, xb = np.empty(k), np.empty(k)
     for rounds in range(1, max_rounds + 1):
         size = glob(Xa, y, beta, cw, lo, hi, cls, idx, xa, xb)

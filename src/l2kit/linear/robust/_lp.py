@@ -35,12 +35,18 @@ class LPScaling:
         return beta_scaled * (self.target / self.columns)
 
 
+#: column maxima in this range keep their column unscaled (see :func:`lp_scaling`)
+_UNSCALED = (2.0**-16, 2.0**16)
+
+
 def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
     r"""Scale the quantile LP's columns, target and weights by powers of two near their maxima.
 
     HiGHS treats matrix entries below about 1e-9 as zero and stops on costs
     or bounds near 1e100, so a column of values near 1e-10 was ignored (its
     coefficient 0, the LP still "optimal") and large weights or targets failed.
+    Columns whose largest ``|x|`` lies within :math:`2^{\pm 16}` are kept as they
+    are (``Xs`` is then ``Xa`` itself, not a copy).
     With :math:`X = X_s D`, :math:`y = s\,y_s` and :math:`c = t\,c_s` the pinball
     objective is :math:`s\,t` times the scaled one, so the optimum is
     :math:`eta = s D^{-1} eta_s` exactly; powers of two make the scaling
@@ -59,9 +65,12 @@ def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
     """
     # max |x| per column from the two extremes: no |Xa| temporary (an extra copy of X at 1e7 rows)
     cols = _power_of_two(np.maximum(Xa.max(axis=0), -Xa.min(axis=0)) if Xa.size else np.ones(Xa.shape[1]))
+    # columns within 2^-16..2^16 of 1 are left as they are: no scaled copy of X (at 1e7 rows a copy is the
+    # largest allocation of the fit), and HiGHS handles such entries
+    cols = np.where((cols >= _UNSCALED[0]) & (cols <= _UNSCALED[1]), 1.0, cols)
     target = float(_power_of_two(np.max(np.abs(y)) if y.size else 0.0))
     weights = 1.0 if c is None else float(_power_of_two(np.max(c)))
-    Xs = Xa / cols
+    Xs = Xa if np.all(cols == 1.0) else Xa / cols
     cs = None if c is None else c / weights
     return Xs, y / target, cs, LPScaling(cols, target, weights)
 
