@@ -65,6 +65,11 @@ def _build_parser() -> argparse.ArgumentParser:
     f.add_argument("--loss", default="squared", help="loss name from the registry, with parameters if any: "
                    "e.g. \"huber(delta=1.345)\", negative_binomial_nll, binomial (default: %(default)s)")
     f.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    f.add_argument("--stream", choices=("auto", "always", "never"), default="auto", help="read the file in "
+                   "batches in bounded memory: auto (default) when the used columns exceed 16 MB as float64 "
+                   "(a CSV: 16 MB on disk) and the fit needs no whole-table view (no --formula/--factor, every "
+                   "used column numeric, comma CSV or Parquet); always when possible (else a note says why); "
+                   "never. Both paths choose, type and drop rows the same way")
     f.set_defaults(handler=_cmd_fit)
 
     s = sub.add_parser("score", help="stream a CSV/Parquet file of any size and print n, mse, rmse, mae, r2")
@@ -215,25 +220,32 @@ def _cmd_fit(args) -> int:
     import json
     import warnings
 
-    from .tableinput import fit_prepared, parse_loss, prepare_args
+    from .tableinput import fit_prepared, parse_loss, prepare_args, stream_plan
     from .workflows import json_safe
 
-    p = prepare_args(args)
     loss = parse_loss(args.loss)
+    p, why = stream_plan(args)
+    if why and args.stream == "always":
+        print(f"l2kit fit: reading {args.data} in memory: {why}", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_prepared(p, loss, args.missing, release=True)   # the table is not needed once coded
+        if p is not None:
+            fit = _fit_streamed(args, p, loss)
+        else:
+            p = prepare_args(args)
+            fit = fit_prepared(p, loss, args.missing, release=True)   # the table is not needed once coded
     notes = [str(w.message) for w in caught]
     if args.json:
         out = fit.to_dict()
         out.update(file=args.data, target=p.target, formula=fit.formula, weights=args.weights, label=p.label,
+                   streamed=not hasattr(p, "frame"),
                    factors=dict(p.factors), excluded=dict(p.excluded), rows=int(fit.n_obs + fit.n_dropped),
                    n_dropped=fit.n_dropped, missing_by_column=dict(fit.missing.by_column), warnings=notes,
                    named_params=dict(fit.named_params))
         print(json.dumps(json_safe(out), indent=2))
     else:
         print(f"{args.data}: {fit.formula}" + (f"  (weights: {args.weights})" if args.weights else ""))
-        for line in p.describe():
+        for line in p.describe() if hasattr(p, "frame") else _describe_plan(p):
             print(f"  {line}")
         if fit.n_dropped:
             print(f"  {fit.missing.describe()}")
@@ -241,6 +253,26 @@ def _cmd_fit(args) -> int:
         for n in notes:
             print(f"warning: {n}", file=sys.stderr)
     return EXIT_OK
+
+
+def _fit_streamed(args, plan, loss):
+    """``fit_file`` over the plan's columns (batches, bounded memory), carrying the formula the in-memory path has."""
+    import dataclasses
+    import os
+
+    from .workflows import fit_file
+
+    print(f"l2kit fit: streaming {args.data} in batches ({os.path.getsize(args.data) / 2**20:.0f} MB on disk; "
+          "--stream never reads it in memory)", file=sys.stderr)
+    fit = fit_file(args.data, plan.target, loss=loss, weights=args.weights, features=plan.features,
+                   missing=args.missing)
+    return dataclasses.replace(fit, formula=plan.formula)
+
+
+def _describe_plan(plan) -> list[str]:
+    """The lines :meth:`Prepared.describe` prints, for a streamed file (no factors: they need the whole table)."""
+    out = [f"row labels: column {plan.label!r}"] if plan.label else []
+    return out + [f"left out: {c!r} ({why})" for c, why in plan.excluded]
 
 
 def _cmd_score(args) -> int:

@@ -195,27 +195,32 @@ def column_names(path: str | os.PathLike) -> list[str]:
         raise _arrow_error(path, exc, fmt) from None
 
 
-def numeric_columns(path: str | os.PathLike) -> list[str]:
-    """Columns whose type (Parquet schema; CSV: inferred from the first block) is numeric or boolean."""
+def schema(path: str | os.PathLike):
+    """The pyarrow schema of a Parquet file, or of a CSV file as inferred from its first block."""
     path = os.fspath(path)
     fmt = table_format(path)
-    import pyarrow.types as pt
-
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            schema = pq.ParquetFile(path).schema_arrow
+            sch = pq.ParquetFile(path).schema_arrow
         else:
             import pyarrow.csv as pcsv
 
             read, parse, _ = _csv_options(path, None)
             with pcsv.open_csv(path, read_options=read, parse_options=parse) as r:
-                schema = r.schema
-        _unique(path, list(schema.names))
+                sch = r.schema
+        _unique(path, list(sch.names))
     except _arrow_errors() as exc:
         raise _arrow_error(path, exc, fmt) from None
-    return [f.name for f in schema
+    return sch
+
+
+def numeric_columns(path: str | os.PathLike) -> list[str]:
+    """Columns whose type (Parquet schema; CSV: inferred from the first block) is numeric or boolean."""
+    import pyarrow.types as pt
+
+    return [f.name for f in schema(path)
             if pt.is_integer(f.type) or pt.is_floating(f.type) or pt.is_boolean(f.type) or pt.is_decimal(f.type)
             or pt.is_null(f.type)]
 
