@@ -82,11 +82,16 @@ class _BadRows:
         self.count = 0
         self.first: dict[str, Any] | None = None
 
-    def scan(self, start: int, cols: dict[str, np.ndarray]) -> np.ndarray | None:
-        """Boolean mask of bad rows in this batch, or None when all are finite (the fast path)."""
+    def scan(self, start: int, cols: dict[str, np.ndarray], allow_nan=()) -> np.ndarray | None:
+        """Boolean mask of bad rows in this batch, or None when all are finite (the fast path).
+
+        A NaN (missing value) in a column of ``allow_nan`` is not bad: those rows are dropped listwise later.
+        """
         bad = None
-        for a in cols.values():
+        for c, a in cols.items():
             fin = np.isfinite(a)
+            if c in allow_nan:
+                fin |= np.isnan(a)
             if not fin.all():
                 bad = ~fin if bad is None else bad | ~fin
         if bad is None:
@@ -95,7 +100,7 @@ class _BadRows:
         self.count += idx.size
         if self.first is None:
             i = int(idx[0])
-            col = next(c for c, a in cols.items() if not np.isfinite(a[i]))
+            col = next(c for c, a in cols.items() if not np.isfinite(a[i]) and not (c in allow_nan and np.isnan(a[i])))
             self.first = {"row": start + i + 1, "column": col, "value": _describe(cols[col][i])}
         return bad
 
@@ -235,7 +240,8 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     the first one; with ``missing="drop"`` rows with a missing value (empty
     cell, NaN) in a used column are dropped listwise, batch by batch, and
     counted in ``fit.missing`` exactly as :func:`l2kit.fit` counts them on a
-    table (``n_dropped``, ``by_column``); infinite values are still refused.
+    table (``n_dropped``, ``by_column``); infinite values and missing weights
+    are still refused.
 
     Returns
     -------
@@ -267,19 +273,21 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     if missing not in ("raise", "drop"):
         raise DataError(f"missing={missing!r} is not 'raise' or 'drop'", file=path, fix="pass 'raise' or 'drop'")
     streamed = type(loss) is Squared or (loss.fit_family in ("irls", "glm") and not _fits_in_memory(path, len(cols)))
-    drop = _Dropper(cols) if missing == "drop" else None
+    # as l2kit.fit on a table: weights are not part of the listwise drop (a missing weight is refused)
+    drop = _Dropper(feats + [target]) if missing == "drop" else None
+    allow = set(drop.cols) if drop is not None else set()
     if not streamed:
         from . import linear
 
         names, data = read_columns(path, cols)
+        bad_rows = _BadRows(path)
+        if bad_rows.scan(0, data, allow) is not None:   # before the drop: rows keep their numbers
+            raise bad_rows.error(f"of {len(data[target])}", fix)
+        if weights:
+            _check_weights(path, weights, 0, data[weights], None)
         if drop is not None:
             data = drop.batch(data)
-        bad_rows = _BadRows(path)
-        if bad_rows.scan(0, data) is not None:
-            raise bad_rows.error(f"of {len(data[target])}", fix)
         w = data[weights] if weights else None
-        if w is not None:
-            _check_weights(path, weights, 0, w, None)
         X = np.column_stack([data[c] for c in feats])
         try:
             return _with_missing(linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats), drop)
@@ -301,17 +309,17 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
                 m = len(batch[target])
                 rows[0] += m
                 bar.update(m)
-                if drop is not None:
-                    batch = drop.batch(batch)
-                bad = bad_rows.scan(start, batch)
+                bad = bad_rows.scan(start, batch, allow)   # before the drop: rows keep their numbers
                 if weights:
                     _check_weights(path, weights, start, batch[weights], bad)
                 if bad is not None:
                     for s2, b2 in batches:  # count the rest, then refuse
                         rows[0] += len(b2[target])
                         bar.update(len(b2[target]))
-                        bad_rows.scan(s2, b2)
+                        bad_rows.scan(s2, b2, allow)
                     raise bad_rows.error(f"of {rows[0]}", fix)
+                if drop is not None:
+                    batch = drop.batch(batch)
                 if not len(batch[target]):   # every row of this batch dropped for missing values
                     continue
                 X = np.empty((len(batch[target]), len(feats)), order="F")  # column copies are contiguous
