@@ -321,10 +321,14 @@ def _to_float(path: str, column: str, arr, start: int) -> np.ndarray:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise DataError(f"column of type {arr.type} cannot be read as numbers ({exc})", file=path,
                             column=column, fix="pick a numeric column") from None
-    if arr.null_count:
-        arr = pc.fill_null(arr, float("nan"))  # missing -> NaN, counted by the callers
     # zero-copy view of the value buffer; Array.to_numpy would import pandas (~1 s of start-up)
-    return np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    values = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    if arr.null_count:   # missing -> NaN, counted by the callers
+        # from the validity bitmap in numpy: pc.fill_null converts its Python fill value, which imports pandas
+        bits = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
+        values = values.copy()
+        values[~bits[arr.offset:arr.offset + len(arr)].astype(bool)] = np.nan
+    return values
 
 
 #: the largest CSV block pyarrow's streaming reader gets: its peak RSS grows with the block size and, for blocks of
