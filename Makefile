@@ -40,8 +40,9 @@ test: lint
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -n 2 --timeout=300 -m "not integration" $(PYTEST_ARGS)
 
+# ONLY="bench_linear bench_peers" reruns those modules and keeps the others' results in BENCHMARKS.md
 bench: $(VENV)/.installed-test
-	$(PY) -m benchmarks --out BENCHMARKS.md
+	$(PY) -m benchmarks --out BENCHMARKS.md $(if $(ONLY),--update --only $(ONLY))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info
