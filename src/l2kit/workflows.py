@@ -28,8 +28,8 @@ __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 #: rows per batch for ``fit``: 256k rows keep peak RSS low (a few MB per column) however wide the table
 BATCH_ROWS = 1 << 18
 #: rows per batch for ``score`` (at most 3 columns): 256k rows keep the peak RSS of `l2kit score` under 300 MB
-#: on 2e7-row Parquet (1M-row batches peaked at 317-337 MB); about 240 MB of it is the imports (numba, scipy,
-#: pyarrow), the rest does not grow with the file (269-280 MB at 2e6 rows, 282-290 MB at 2e7, loaded machine)
+#: on 2e7-row Parquet (1M-row batches peaked at 317-337 MB); `l2kit score` imports about 125 MB (pyarrow, no
+#: numba, scipy or pandas) and peaks at about 215 MB on 2e6 and 2e7 rows alike (loaded machine)
 SCORE_BATCH_ROWS = 1 << 18
 
 
