@@ -1,5 +1,7 @@
 """``l2kit report`` / ``l2kit fit`` options from issues 17 and 18's gaps: --ordered, --family, count losses."""
 
+import shlex
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,11 @@ def test_report_ordered_runs_the_serial_correlation_check(tmp_path, capsys):
     line = _check_line(out, "serial_correlation")
     assert rc == 0 and "reject" in line, line
     assert "HAC" in out   # serial correlation changes the standard errors, not the loss
+    # the reproduce command carries Newey-West's lag rule floor(4 (120/100)^(2/9)) = 4, and runs
+    cmd = next(shlex.split(ln) for ln in out.splitlines() if ln.strip().startswith("l2kit fit "))
+    assert cmd[cmd.index("--cov-type") + 1] == "HAC" and cmd[cmd.index("--maxlags") + 1] == "4", cmd
+    rc, fit_out, _ = run(capsys, *cmd[1:])
+    assert rc == 0 and "HAC" in fit_out, fit_out
 
 
 def test_report_help_documents_ordered(capsys):

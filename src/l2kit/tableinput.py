@@ -15,6 +15,7 @@ drop by default, counted and printed; ``--missing raise`` refuses).
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -291,7 +292,7 @@ def design_prepared(p: Prepared, missing: str, *, release: bool = False):
 
 
 def fit_options(args) -> dict:
-    """The fit options of ``l2kit fit`` (``--method``, ``--seed``, ``--cov-type``) as keywords of :func:`l2kit.fit`."""
+    """The fit options of ``l2kit fit`` (``--method``, ``--seed``, ``--cov-type``, ``--maxlags``) as keywords of :func:`l2kit.fit`."""
     out = {}
     if getattr(args, "method", "auto") != "auto":
         out["method"] = args.method
@@ -301,11 +302,16 @@ def fit_options(args) -> dict:
         out["seed"] = args.seed
     if getattr(args, "cov_type", None):
         out["cov_type"] = args.cov_type
+    if getattr(args, "maxlags", None) is not None:
+        if out.get("cov_type") != "HAC":
+            raise DataError("--maxlags is the lag truncation of --cov-type HAC only",
+                            fix="add --cov-type HAC, or leave out --maxlags")
+        out["maxlags"] = args.maxlags
     return out
 
 
 #: fit options -> their ``l2kit fit`` flags (the reproduce lines of the report)
-_OPTION_FLAGS = {"method": "--method", "seed": "--seed", "cov_type": "--cov-type"}
+_OPTION_FLAGS = {"method": "--method", "seed": "--seed", "cov_type": "--cov-type", "maxlags": "--maxlags"}
 
 
 def fit_design(p: Prepared, td, loss, **options):
@@ -379,3 +385,92 @@ def sample_rows(frame, n: int | None, seed: int):
     keep = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
     return frame.iloc[keep], (f"a uniform random sample of {n:,} of {total:,} rows (seed {seed}, without "
                               "replacement) is diagnosed")
+
+
+#: ``l2kit fit --stream auto`` streams a file whose used columns would take more than this as float64 (a CSV: whose
+#: size on disk is above it); below it the in-memory path (factors, formulas, row labels) costs little
+STREAM_ABOVE = 16 << 20
+
+
+@dataclass
+class StreamPlan:
+    """What ``l2kit fit`` streams: the columns :func:`prepare` would choose for the same options, all numeric."""
+
+    target: str
+    features: list
+    label: str | None
+    excluded: list
+    formula: str
+    factors: list = field(default_factory=list)   # never any: a factor needs the whole table
+
+
+def _dialect_problem(path: str, args) -> str | None:
+    """Why the streaming reader (comma CSV or Parquet, UTF-8) would not read ``path`` as :func:`read_table` does."""
+    low = path.lower()
+    if not low.endswith((".csv", ".parquet", ".pq")):
+        return "only uncompressed .csv and .parquet files are streamed"
+    if low.endswith(".csv"):
+        if args.sep not in (None, ",") or args.decimal not in (None, ".") or args.encoding not in (None, "utf-8"):
+            return "--sep/--decimal/--encoding other than comma, '.' and UTF-8 are read in memory"
+        with open(path, "rb") as fh:
+            head = fh.readline(1 << 16)
+        if max(head.count(s) for s in (b";", b"\t", b"|")) > head.count(b","):
+            return "the header is not comma-separated (the delimiter is sniffed in memory)"
+    return None
+
+
+def stream_plan(args) -> tuple[StreamPlan | None, str | None]:
+    """``(plan, None)`` when ``l2kit fit`` can stream ``args.data``; else ``(None, why not)``.
+
+    The file streams when ``--stream always``, or ``--stream auto`` and its used columns exceed
+    :data:`STREAM_ABOVE`, and the fit needs no whole-table view: no ``--formula`` or ``--factor``, a comma CSV
+    or Parquet file, every used column numeric (a text or bool column would be a factor or a row label, which
+    need the whole table). The columns are chosen as :func:`prepare` chooses them. A plan is never made when
+    the options have a problem: the in-memory path reports those, every column checked at once.
+    """
+    from .io.tables import column_names, numeric_columns, table_format, total_rows
+
+    if args.stream == "never":
+        return None, None
+    if args.formula is not None or args.factor:
+        return None, "--formula and --factor code the table as a whole"
+    path = args.data
+    try:
+        table_format(path)
+    except DataError:
+        return None, None
+    why = _dialect_problem(path, args)
+    if why:
+        return None, why
+    cols = column_names(path)
+    named = [c for c in (*args.exclude, *(args.features or ()), args.target, args.id, args.weights) if c]
+    if any(c not in cols for c in named) or len(set(cols)) != len(cols):
+        return None, None   # the in-memory path names every problem at once
+    skip = set(args.exclude) | {c for c in (args.weights, args.id) if c}
+    label = args.id or ("rownames" if "rownames" in cols and "rownames" not in skip else None)
+    skip |= {label} if label else set()
+    target = args.target or next((c for c in reversed(cols) if c not in skip), None)
+    feats = list(args.features) if args.features else [c for c in cols if c not in skip and c != target]
+    if target is None or not feats or target in feats or args.weights in feats:
+        return None, None
+    numeric = set(numeric_columns(path)) - _factor_or_empty(path)
+    text = [c for c in (target, *feats, *([args.weights] if args.weights else [])) if c not in numeric]
+    if text:
+        return None, (f"column {text[0]!r} is not numeric: a factor or row label needs the whole table")
+    if args.stream == "auto":
+        rows = total_rows(path)
+        size = rows * 8 * (len(feats) + 1 + bool(args.weights)) if rows is not None else os.path.getsize(path)
+        if size <= STREAM_ABOVE:
+            return None, None
+    formula = f"{quote(target)} ~ " + " + ".join(quote(c) for c in feats)
+    excluded = [(c, "--exclude") for c in args.exclude]
+    return StreamPlan(target, feats, label, excluded, formula), None
+
+
+def _factor_or_empty(path: str) -> set:
+    """Boolean columns (factors in memory) and all-null ones (refused in memory), as the schema types them."""
+    import pyarrow.types as pt
+
+    from .io.tables import schema
+
+    return {f.name for f in schema(path) if pt.is_boolean(f.type) or pt.is_null(f.type)}

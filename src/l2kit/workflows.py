@@ -28,8 +28,8 @@ __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 #: rows per batch for ``fit``: 256k rows keep peak RSS low (a few MB per column) however wide the table
 BATCH_ROWS = 1 << 18
 #: rows per batch for ``score`` (at most 3 columns): 256k rows keep the peak RSS of `l2kit score` under 300 MB
-#: on 2e7-row Parquet (1M-row batches peaked at 317-337 MB); about 240 MB of it is the imports (numba, scipy,
-#: pyarrow), the rest does not grow with the file (269-280 MB at 2e6 rows, 282-290 MB at 2e7, loaded machine)
+#: on 2e7-row Parquet (1M-row batches peaked at 317-337 MB); `l2kit score` imports about 125 MB (pyarrow, no
+#: numba, scipy or pandas) and peaks at about 215 MB on 2e6 and 2e7 rows alike (loaded machine)
 SCORE_BATCH_ROWS = 1 << 18
 
 
@@ -82,11 +82,16 @@ class _BadRows:
         self.count = 0
         self.first: dict[str, Any] | None = None
 
-    def scan(self, start: int, cols: dict[str, np.ndarray]) -> np.ndarray | None:
-        """Boolean mask of bad rows in this batch, or None when all are finite (the fast path)."""
+    def scan(self, start: int, cols: dict[str, np.ndarray], allow_nan=()) -> np.ndarray | None:
+        """Boolean mask of bad rows in this batch, or None when all are finite (the fast path).
+
+        A NaN (missing value) in a column of ``allow_nan`` is not bad: those rows are dropped listwise later.
+        """
         bad = None
-        for a in cols.values():
+        for c, a in cols.items():
             fin = np.isfinite(a)
+            if c in allow_nan:
+                fin |= np.isnan(a)
             if not fin.all():
                 bad = ~fin if bad is None else bad | ~fin
         if bad is None:
@@ -95,7 +100,7 @@ class _BadRows:
         self.count += idx.size
         if self.first is None:
             i = int(idx[0])
-            col = next(c for c, a in cols.items() if not np.isfinite(a[i]))
+            col = next(c for c, a in cols.items() if not np.isfinite(a[i]) and not (c in allow_nan and np.isnan(a[i])))
             self.first = {"row": start + i + 1, "column": col, "value": _describe(cols[col][i])}
         return bad
 
@@ -221,7 +226,7 @@ def fit_features(path: str, target: str, weights: str | None, features: Sequence
 
 def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", weights: str | None = None,
              features: Sequence[str] | None = None, batch_rows: int = BATCH_ROWS,
-             show_progress: bool | None = None):
+             show_progress: bool | None = None, missing: str = "raise"):
     """Fit ``target ~ features`` from a CSV/Parquet file in bounded memory (Squared, robust and GLM losses).
 
     Squared error goes through the one-pass chunked least-squares path
@@ -232,7 +237,11 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     the same estimates in bounded memory. Other losses read the used columns
     into memory and call :func:`l2kit.fit`. Rows with missing or
     non-finite values are refused with a DataError giving their count and
-    the first one.
+    the first one; with ``missing="drop"`` rows with a missing value (empty
+    cell, NaN) in a used column are dropped listwise, batch by batch, and
+    counted in ``fit.missing`` exactly as :func:`l2kit.fit` counts them on a
+    table (``n_dropped``, ``by_column``); infinite values and missing weights
+    are still refused.
 
     Returns
     -------
@@ -246,6 +255,10 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     >>> f = fit_file(p, "y")
     >>> np.round(f.coef, 6), f.feature_names
     (array([2.15]), ('x',))
+    >>> _ = open(p, "w").write("x,y\\n0,1\\n1,3\\n,4\\n2,5\\n3,7.5\\n")
+    >>> f = fit_file(p, "y", missing="drop")
+    >>> np.round(f.coef, 6), f.missing.n_dropped, dict(f.missing.by_column)
+    (array([2.15]), 1, {'x': 1})
     """
     from .linear._api import resolve_loss
     from .losses import Squared
@@ -257,20 +270,27 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     if len(set(cols)) != len(cols):
         raise DataError("a column is used twice", file=path, fix="pass distinct --target, --weights and --features")
     fix = "clean or drop those rows first (fit never drops rows silently)"
+    if missing not in ("raise", "drop"):
+        raise DataError(f"missing={missing!r} is not 'raise' or 'drop'", file=path, fix="pass 'raise' or 'drop'")
     streamed = type(loss) is Squared or (loss.fit_family in ("irls", "glm") and not _fits_in_memory(path, len(cols)))
+    # as l2kit.fit on a table: weights are not part of the listwise drop (a missing weight is refused)
+    drop = _Dropper(feats + [target]) if missing == "drop" else None
+    allow = set(drop.cols) if drop is not None else set()
     if not streamed:
         from . import linear
 
         names, data = read_columns(path, cols)
         bad_rows = _BadRows(path)
-        if bad_rows.scan(0, data) is not None:
+        if bad_rows.scan(0, data, allow) is not None:   # before the drop: rows keep their numbers
             raise bad_rows.error(f"of {len(data[target])}", fix)
+        if weights:
+            _check_weights(path, weights, 0, data[weights], None)
+        if drop is not None:
+            data = drop.batch(data)
         w = data[weights] if weights else None
-        if w is not None:
-            _check_weights(path, weights, 0, w, None)
         X = np.column_stack([data[c] for c in feats])
         try:
-            return linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats)
+            return _with_missing(linear.fit(X, data[target], loss=loss, weights=w, feature_names=feats), drop)
         except InputError as exc:
             raise _file_error(exc, path, target, weights) from None
     from . import linear
@@ -281,22 +301,28 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
 
     def chunks():
         rows[0] = 0
+        if drop is not None:
+            drop.reset()   # an iterative fit reads the file once per pass: count one pass
         with progress(total, desc=f"fitting {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
             batches = iter_batches(path, cols, batch_rows=batch_rows)
             for start, batch in batches:
                 m = len(batch[target])
                 rows[0] += m
                 bar.update(m)
-                bad = bad_rows.scan(start, batch)
+                bad = bad_rows.scan(start, batch, allow)   # before the drop: rows keep their numbers
                 if weights:
                     _check_weights(path, weights, start, batch[weights], bad)
                 if bad is not None:
                     for s2, b2 in batches:  # count the rest, then refuse
                         rows[0] += len(b2[target])
                         bar.update(len(b2[target]))
-                        bad_rows.scan(s2, b2)
+                        bad_rows.scan(s2, b2, allow)
                     raise bad_rows.error(f"of {rows[0]}", fix)
-                X = np.empty((m, len(feats)), order="F")  # column copies are contiguous
+                if drop is not None:
+                    batch = drop.batch(batch)
+                if not len(batch[target]):   # every row of this batch dropped for missing values
+                    continue
+                X = np.empty((len(batch[target]), len(feats)), order="F")  # column copies are contiguous
                 for j, c in enumerate(feats):
                     X[:, j] = batch[c]
                 yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
@@ -308,12 +334,53 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
             return chunks()
 
     try:
-        return linear.fit(chunks() if type(loss) is Squared else _Passes(), loss=loss, feature_names=feats)
+        fit = linear.fit(chunks() if type(loss) is Squared else _Passes(), loss=loss, feature_names=feats)
+        return _with_missing(fit, drop)
     except InputError as exc:
         if rows[0] == 0:
             raise DataError("the table has no data rows", file=path,
                             fix="pass a file with data below the header") from None
         raise _file_error(exc, path, target, weights) from None
+
+
+class _Dropper:
+    """Listwise drop of rows with a missing value (NaN) in a batch, counted per column as ``l2kit.fit`` counts."""
+
+    def __init__(self, cols: Sequence[str]):
+        self.cols = list(cols)
+        self.reset()
+
+    def reset(self) -> None:
+        self.n_dropped = 0
+        self.by_column = dict.fromkeys(self.cols, 0)
+
+    def batch(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        miss = None
+        for c in self.cols:
+            na = np.isnan(batch[c])
+            k = int(np.count_nonzero(na))
+            if k:
+                self.by_column[c] += k
+                miss = na if miss is None else miss | na
+        if miss is None:
+            return batch
+        self.n_dropped += int(np.count_nonzero(miss))
+        keep = ~miss
+        return {c: a[keep] for c, a in batch.items()}
+
+    def missing(self):
+        from .frames import Missing
+
+        return Missing(self.n_dropped, {c: k for c, k in self.by_column.items() if k})
+
+
+def _with_missing(fit, drop: _Dropper | None):
+    """``fit`` carrying the rows dropped for missing values (``fit.missing``), when rows were dropped listwise."""
+    if drop is None:
+        return fit
+    import dataclasses
+
+    return dataclasses.replace(fit, missing=drop.missing())
 
 
 #: robust and GLM fits load a file whose used columns take at most this much as float64 (fast, one read);

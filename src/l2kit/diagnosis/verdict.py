@@ -101,7 +101,8 @@ def _squared(d):
     if c["heteroscedasticity"].rejected:
         opts["cov_type"] = "HC3"
     if c.get("serial_correlation") is not None and c["serial_correlation"].rejected:
-        opts["cov_type"] = "HAC"
+        # Newey-West's rule of thumb for the lag truncation (statsmodels' and sandwich's usual choice)
+        opts["cov_type"], opts["maxlags"] = "HAC", int(4 * (d.y.size / 100) ** (2 / 9))
     rec = Recommendation("squared", d.losses["squared"], opts)
     tested = [k for k, v in c.items() if v.tested and k in LOSS_FAMILY]
     lines = [f"No check of the error distribution rejects at level {d.level:g} (Holm over {len(tested)} tests): "

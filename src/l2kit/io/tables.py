@@ -195,27 +195,32 @@ def column_names(path: str | os.PathLike) -> list[str]:
         raise _arrow_error(path, exc, fmt) from None
 
 
-def numeric_columns(path: str | os.PathLike) -> list[str]:
-    """Columns whose type (Parquet schema; CSV: inferred from the first block) is numeric or boolean."""
+def schema(path: str | os.PathLike):
+    """The pyarrow schema of a Parquet file, or of a CSV file as inferred from its first block."""
     path = os.fspath(path)
     fmt = table_format(path)
-    import pyarrow.types as pt
-
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            schema = pq.ParquetFile(path).schema_arrow
+            sch = pq.ParquetFile(path).schema_arrow
         else:
             import pyarrow.csv as pcsv
 
             read, parse, _ = _csv_options(path, None)
             with pcsv.open_csv(path, read_options=read, parse_options=parse) as r:
-                schema = r.schema
-        _unique(path, list(schema.names))
+                sch = r.schema
+        _unique(path, list(sch.names))
     except _arrow_errors() as exc:
         raise _arrow_error(path, exc, fmt) from None
-    return [f.name for f in schema
+    return sch
+
+
+def numeric_columns(path: str | os.PathLike) -> list[str]:
+    """Columns whose type (Parquet schema; CSV: inferred from the first block) is numeric or boolean."""
+    import pyarrow.types as pt
+
+    return [f.name for f in schema(path)
             if pt.is_integer(f.type) or pt.is_floating(f.type) or pt.is_boolean(f.type) or pt.is_decimal(f.type)
             or pt.is_null(f.type)]
 
@@ -316,10 +321,14 @@ def _to_float(path: str, column: str, arr, start: int) -> np.ndarray:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise DataError(f"column of type {arr.type} cannot be read as numbers ({exc})", file=path,
                             column=column, fix="pick a numeric column") from None
-    if arr.null_count:
-        arr = pc.fill_null(arr, float("nan"))  # missing -> NaN, counted by the callers
     # zero-copy view of the value buffer; Array.to_numpy would import pandas (~1 s of start-up)
-    return np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    values = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    if arr.null_count:   # missing -> NaN, counted by the callers
+        # from the validity bitmap in numpy: pc.fill_null converts its Python fill value, which imports pandas
+        bits = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
+        values = values.copy()
+        values[~bits[arr.offset:arr.offset + len(arr)].astype(bool)] = np.nan
+    return values
 
 
 #: the largest CSV block pyarrow's streaming reader gets: its peak RSS grows with the block size and, for blocks of

@@ -1,0 +1,60 @@
+"""Streamed commands stay light: no pandas for missing cells, no numba/scipy/pandas in `l2kit score`."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyarrow")
+
+_CHECK = """
+import sys
+import numpy as np
+from l2kit.io.tables import iter_batches
+got = [b for _, b in iter_batches(sys.argv[1], ["x", "y"])]
+x = np.concatenate([b["x"] for b in got])
+assert np.isnan(x[[1, 3]]).all() and np.isfinite(np.delete(x, [1, 3])).all(), x
+assert x[2] == 2.5 and "pandas" not in sys.modules, sorted(m for m in sys.modules if m.startswith("pandas"))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_missing_cells_become_nan_without_pandas(tmp_path, fmt):
+    import pyarrow as pa
+    import pyarrow.csv as pc
+    import pyarrow.parquet as pq
+
+    t = pa.table({"x": pa.array([0.5, None, 2.5, None, 4.0]), "y": pa.array([1, 2, 3, 4, 5])})
+    path = str(tmp_path / f"d.{fmt}")
+    (pc.write_csv if fmt == "csv" else pq.write_table)(t, path)
+    r = subprocess.run([sys.executable, "-c", _CHECK, path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+_SCORE = """
+import io, json, sys
+from contextlib import redirect_stdout
+import numpy as np
+from l2kit.cli import main
+buf = io.StringIO()
+with redirect_stdout(buf):
+    assert main(["score", sys.argv[1], "--true", "y", "--pred", "p", "--json"]) == 0
+got = json.loads(buf.getvalue())
+heavy = sorted(m for m in ("numba", "llvmlite", "scipy", "pandas", "matplotlib") if m in sys.modules)
+assert not heavy, heavy
+y, p = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1, unpack=True)
+assert got["n"] == y.size and abs(got["mse"] - np.mean((y - p) ** 2)) <= 1e-12 * got["mse"], got
+"""
+
+
+def test_score_imports_neither_numba_nor_scipy_nor_pandas(tmp_path):
+    # large enough for the compiled kernels (metrics._fused.SMALL); one pass does not repay numba's ~140 MB
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=50_000)
+    path = tmp_path / "s.csv"
+    np.savetxt(path, np.column_stack([y, y + rng.normal(size=y.size)]), delimiter=",", header="y,p", comments="")
+    r = subprocess.run([sys.executable, "-c", _SCORE, str(path)], capture_output=True, text=True,
+                       env={k: v for k, v in os.environ.items() if k != "L2KIT_DISABLE_NUMBA"})
+    assert r.returncode == 0, r.stderr
