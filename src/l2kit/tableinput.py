@@ -292,7 +292,8 @@ def design_prepared(p: Prepared, missing: str, *, release: bool = False):
 
 
 def fit_options(args) -> dict:
-    """The fit options of ``l2kit fit`` (``--method``, ``--seed``, ``--cov-type``, ``--maxlags``) as keywords of :func:`l2kit.fit`."""
+    """The fit options of ``l2kit fit`` (``--method``, ``--seed``, ``--cov-type``, ``--maxlags``) as keywords
+    of :func:`l2kit.fit`."""
     out = {}
     if getattr(args, "method", "auto") != "auto":
         out["method"] = args.method
