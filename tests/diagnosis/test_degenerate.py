@@ -74,3 +74,10 @@ def test_report_cli_on_degenerate_tables(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "const.csv" in err and "constant target" in err and "Traceback" not in err
     assert not os.path.exists(tmp_path / "c.html")
+
+
+def test_no_usable_feature_skips_the_feature_checks():
+    # every column constant: Breusch-Pagan and VIF have nothing to test (they raised ZeroDivisionError/IndexError)
+    d = l2.diagnose(np.ones((6, 2)), np.array([1.0, 5, 2, 8, 3, 9]), folds=2, progress=False)
+    assert d.recommendation.name == "squared"
+    assert d.checks["heteroscedasticity"].verdict == "skipped" and d.checks["collinearity"].verdict == "skipped"

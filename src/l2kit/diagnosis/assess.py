@@ -92,12 +92,22 @@ def model_checks(inf, X: np.ndarray, names, *, ordered: bool, level: float) -> d
                              f"({r.df_num}, {r.df_denom}) df, {_p(r.f_pvalue)}.",
                              "The mean is not linear in the features: add terms (splines, interactions, a "
                              "transformed feature) before choosing a loss; see the residual smoother plot.", level)
+    if X.shape[1] == 0:   # every column was constant or dependent: the variance has nothing to depend on
+        out["heteroscedasticity"] = Check(
+            "heteroscedasticity", float("nan"), float("nan"), "skipped",
+            "No usable feature is left (constant or dependent columns were dropped): nothing to test against.")
+        return _serial_and_collinearity(out, inf, X, names, ordered=ordered, level=level)
     bp = breusch_pagan(inf.resid, X)
     out["heteroscedasticity"] = Check(
         "heteroscedasticity", bp.lm, bp.lm_pvalue, "pass",
         f"Breusch-Pagan (Koenker) LM = {bp.lm:.3g}, {_p(bp.lm_pvalue)}.",
         "The variance changes with the features: keep squared error for the mean but use robust standard errors "
         "(cov_type='HC3') or model the variance (weights, a GLM); a robust loss does not fix this.", level)
+    return _serial_and_collinearity(out, inf, X, names, ordered=ordered, level=level)
+
+
+def _serial_and_collinearity(out: dict, inf, X: np.ndarray, names, *, ordered: bool, level: float) -> dict:
+    """Serial correlation (when row order is meaningful) and collinearity, added to ``out``."""
     if ordered:
         bg = breusch_godfrey(inf.resid, X, basis=inf.basis)
         dw = durbin_watson(inf.resid)
@@ -112,6 +122,10 @@ def model_checks(inf, X: np.ndarray, names, *, ordered: bool, level: float) -> d
             "serial_correlation", float("nan"), float("nan"), "skipped",
             "Row order was not declared meaningful (pass ordered=True for time series; l2kit cannot tell "
             "from the numbers whether rows are in time order).")
+    if X.shape[1] == 0:
+        out["collinearity"] = Check("collinearity", float("nan"), float("nan"), "skipped",
+                                    "No usable feature is left: nothing can be collinear.")
+        return out
     c = collinearity(X)
     worst = int(np.argmax(c.vif)) if c.vif.size else 0
     high = bool((c.vif.size and c.vif.max() > 10) or c.condition_number > 30)
