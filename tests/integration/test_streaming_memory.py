@@ -60,4 +60,5 @@ def test_peak_rss_does_not_grow_with_the_file(tmp_path, fmt):
     for small, big, what in zip(peaks[sizes[0]], peaks[sizes[1]], ("score", "fit", "fit --loss huber")):
         # 10% plus 24 MB of allocator noise (170 -> 196 MB seen once at load 14 on 2 cores); holding the extra
         # 2.4M rows of the three columns would add about 58 MB
-        assert big <= 1.10 * small + 24, f"{what}: {small:.0f} MB at {sizes[0]:.1e} rows, {big:.0f} MB at {sizes[1]:.1e}"
+        assert big <= 1.10 * small + 24, (
+            f"{what}: {small:.0f} MB at {sizes[0]:.1e} rows, {big:.0f} MB at {sizes[1]:.1e}")
