@@ -73,3 +73,61 @@ def run(report, quick: bool) -> None:
                 ratio = mine / native
                 report.check(f"{what}: l2kit loss / native loss at n={n}", "<= 1.5x", f"{ratio:.2f}x",
                              ratio <= 1.5)
+    keras_tensorflow(report, quick)
+
+
+_TF_SCRIPT = r"""
+import json, os, sys
+import numpy as np, keras, tensorflow as tf
+import l2kit as l2
+from l2kit.keras import Loss
+from benchmarks._harness import interleaved
+quick, out = sys.argv[1] == "1", {}
+for n in ((64, 100_000) if quick else (64, 1_000_000)):
+    rng = np.random.default_rng(0)
+    y = tf.constant(rng.normal(size=(n, 1)).astype("float32"))
+    p = tf.constant(rng.normal(size=(n, 1)).astype("float32"))
+    ours, theirs = Loss(l2.Huber(delta=1.0)), keras.losses.Huber(delta=1.0)
+    @tf.autograph.experimental.do_not_convert
+    def call_ours(a, b):
+        return ours(a, b)
+    @tf.autograph.experimental.do_not_convert
+    def call_theirs(a, b):
+        return theirs(a, b)
+    f_ours, f_theirs = tf.function(call_ours), tf.function(call_theirs)
+    t = interleaved({"eager ours": lambda: ours(y, p), "eager native": lambda: theirs(y, p),
+                     "tf.function ours": lambda: f_ours(y, p), "tf.function native": lambda: f_theirs(y, p)},
+                    repeats=5 if quick else 31, inner=20 if n == 64 else 1, warmup=3)
+    out[n] = {k: v.median for k, v in t.items()}
+print(json.dumps(out))
+"""
+
+
+def keras_tensorflow(report, quick: bool) -> None:
+    """Keras on its default TensorFlow backend (fixed per process: a subprocess), eager and in ``tf.function``."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", _TF_SCRIPT, "1" if quick else "0"], capture_output=True,
+                          text=True, env=env, cwd=root, timeout=600)
+    if proc.returncode != 0:
+        report.section("adapters: Keras (TensorFlow backend)", "not measured: " + proc.stderr.strip()[-300:] + "\n")
+        return
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    rows = ["| n | mode | l2kit.keras.Loss(Huber) | keras.losses.Huber | ratio |", "|---:|---|---:|---:|---:|"]
+    for n, m in res.items():
+        for mode in ("eager", "tf.function"):
+            mine, native = m[f"{mode} ours"], m[f"{mode} native"]
+            rows.append(f"| {n} | {mode} | {fmt_time(mine)} | {fmt_time(native)} | {mine / native:.2f}x |")
+            if int(n) == 64:
+                report.check(f"Keras (TensorFlow backend, {mode}): extra time per call at n=64", "<= 20 µs",
+                             f"{fmt_time(max(mine - native, 0.0))} extra ({fmt_time(mine)} vs {fmt_time(native)})",
+                             mine - native <= 20e-6)
+            else:
+                report.check(f"Keras (TensorFlow backend, {mode}): l2kit loss / native loss at n={n}", "<= 1.5x",
+                             f"{mine / native:.2f}x", mine / native <= 1.5)
+    report.section("adapters: Keras (TensorFlow backend)", "\n".join(rows) + "\n")
