@@ -160,7 +160,7 @@ def _cmd_report(args) -> int:
         from .tableinput import file_error
 
         raise file_error(exc, args.data or "the embedded dataset", {"y": target}) from None
-    except ArithmeticError as exc:   # a degenerate design the diagnosis cannot handle yet (issue 17)
+    except ArithmeticError as exc:   # a safety net: degenerate designs get an InputError in diagnose
         raise DataError(f"the diagnosis cannot be computed on this data ({type(exc).__name__}: {exc})",
                         file=args.data, fix="check for constant or duplicated columns and for columns on very "
                         "different scales (standardise them)") from None
