@@ -356,7 +356,10 @@ def _raw_batches(path: str, fmt: str, columns: list[str], batch_rows: int) -> It
             # pre_buffer=True (the default) reads ahead whole column chunks of every row group:
             # RSS grows with the file. A buffered stream keeps memory to a few pages.
             pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 22)
-            yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
+            # one decoding thread: the batches are read ahead in a thread of their own (_prefetch) while the
+            # caller computes, and pyarrow's pool on top of that cost ~20-40 % more CPU for the same wall time
+            # (2e7 rows x 4 columns on 2 cores: 0.33-0.43 s of CPU instead of 0.41-0.74 s)
+            yield from pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False)
         except _arrow_errors() as exc:
             raise _arrow_error(path, exc, fmt) from None
         return
