@@ -21,7 +21,7 @@ import numpy as np
 from ._errors import InputError
 from .io.errors import DataError
 from .io.progress import progress
-from .io.tables import ROW_NOTE, column_names, iter_batches, numeric_columns, read_columns, total_rows
+from .io.tables import ROW_NOTE, column_names, iter_batches, numeric_columns, read_ahead, read_columns, total_rows
 
 __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 
@@ -314,7 +314,7 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
         if drop is not None:
             drop.reset()   # an iterative fit reads the file once per pass: count one pass
         with progress(total, desc=f"fitting {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
-            batches = iter_batches(path, cols, batch_rows=batch_rows)
+            batches = iter_batches(path, cols, batch_rows=batch_rows, prefetch=0)   # read_ahead below
             for start, batch in batches:
                 m = len(batch[target])
                 rows[0] += m
@@ -338,14 +338,18 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
                     X[:, j] = batch[c]
                 yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
 
+    def ahead():
+        # reading, the checks and the copy into X run in a thread two chunks ahead of the fit's own work
+        return read_ahead(chunks(), 2)
+
     class _Passes:
         """The file as a re-iterable of chunks: iterative fits read it once per pass, in bounded memory."""
 
         def __iter__(self):
-            return chunks()
+            return ahead()
 
     try:
-        fit = linear.fit(chunks() if type(loss) is Squared else _Passes(), loss=loss, feature_names=feats)
+        fit = linear.fit(ahead() if type(loss) is Squared else _Passes(), loss=loss, feature_names=feats)
         return _with_missing(fit, drop)
     except InputError as exc:
         if rows[0] == 0:
