@@ -25,7 +25,7 @@ import numpy as np
 from ..._errors import InputError
 from ..._status import Status
 from .._design import Design
-from .._linalg import x_dot, xt_dot
+from .._linalg import weighted_gram, x_dot, xt_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
 from ..penalized import blas_threads_limit
@@ -236,7 +236,7 @@ def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
     # chi' = psi_chi / sup (the normalised rho's derivative); chi itself
     dchi0 = np.asarray(chi.loss._psi(xp, u0), dtype=float) / chi.sup
     chi0 = chi.rho(u0)
-    xwx = X.T @ (X * dpsi[:, None])
+    xwx = weighted_gram(X, dpsi)   # by row blocks: X * dpsi[:, None] would be an n x p copy
     try:
         A = np.linalg.solve(xwx, np.eye(X.shape[1])) * scale
     except np.linalg.LinAlgError:
@@ -245,7 +245,7 @@ def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
         return None
     a = A @ xt_dot(X, dpsi * u) / float(np.mean(dchi0 * u0))
     v = xt_dot(X, psi * chi0)
-    u1 = A @ (X.T @ (X * (psi ** 2)[:, None])) @ A
+    u1 = A @ weighted_gram(X, psi ** 2) @ A
     u23 = (np.outer(a, v @ A) + np.outer(A @ v, a)) / n
     u4 = float(np.mean(chi0 ** 2 - b ** 2)) * np.outer(a, a) / n
     V = u1 - u23 + u4
