@@ -25,7 +25,7 @@ import numpy as np
 from ..._errors import InputError
 from ..._status import Status
 from .._design import Design
-from .._linalg import weighted_gram, x_dot, xt_dot
+from .._linalg import weighted_gram, x_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
 from ..penalized import blas_threads_limit
@@ -197,6 +197,33 @@ def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
     return beta, r, it, converged
 
 
+#: rows per block of :func:`_avar1_sums` (its per-row vectors are 512 KiB each)
+_AVAR_BLOCK = 1 << 16
+
+
+def _avar1_sums(X, u, u0, loss, chi: Chi, b: float):
+    r"""The row sums of :func:`avar1` over row blocks: :math:`X^\top\mathrm{diag}\,\psi'(u)X`,
+    :math:`X^\top\psi'(u)u`, :math:`\sum\chi'(u_0)u_0`, :math:`X^\top\psi(u)\chi(u_0)`,
+    :math:`X^\top\mathrm{diag}\,\psi(u)^2X` and :math:`\sum(\chi(u_0)^2 - b^2)` (the dozen full-length
+    vectors of the loss functions at once were the peak memory of an MM fit on 1e6 rows)."""
+    xp = _xp()
+    k = X.shape[1]
+    xwx, xpsi2x, xpu, v = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k), np.zeros(k)
+    dchi_u = chi2 = 0.0
+    for i in range(0, X.shape[0], _AVAR_BLOCK):
+        Xi, ui, u0i = X[i:i + _AVAR_BLOCK], u[i:i + _AVAR_BLOCK], u0[i:i + _AVAR_BLOCK]
+        dpsi = np.asarray(loss._psi_prime(xp, ui), dtype=float)
+        psi = np.asarray(loss._psi(xp, ui), dtype=float)
+        chi0 = chi.rho(u0i)
+        weighted_gram(Xi, dpsi, out=xwx)
+        weighted_gram(Xi, psi ** 2, out=xpsi2x)
+        xpu += Xi.T @ (dpsi * ui)
+        v += Xi.T @ (psi * chi0)
+        dchi_u += float(np.sum(chi.dchi(u0i) * u0i))   # chi' = psi_chi / sup, the normalised rho's derivative
+        chi2 += float(np.sum(chi0 ** 2 - b ** 2))
+    return xwx, xpu, dchi_u, v, xpsi2x, chi2
+
+
 def _status(s: SResult, converged: bool, n_iter: int, o: _Options, n: int, k: int) -> tuple[Status, str]:
     if s.exact_fit:
         few = (f" (with n = {n} rows and {k} parameters, any {k} rows are more than half: add rows)"
@@ -228,26 +255,18 @@ def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
     then negative eigenvalues set to 0 and the diagonal restored (robustbase's
     ``posdef.meth = "posdefify"``).
     """
-    xp = _xp()
     n = X.shape[0]
-    u, u0 = r / scale, r0 / scale
-    dpsi = np.asarray(loss._psi_prime(xp, u), dtype=float)
-    psi = np.asarray(loss._psi(xp, u), dtype=float)
-    # chi' = psi_chi / sup (the normalised rho's derivative); chi itself
-    dchi0 = np.asarray(chi.loss._psi(xp, u0), dtype=float) / chi.sup
-    chi0 = chi.rho(u0)
-    xwx = weighted_gram(X, dpsi)   # by row blocks: X * dpsi[:, None] would be an n x p copy
+    xwx, xpu, dchi_u, v, xpsi2x, chi2 = _avar1_sums(X, r / scale, r0 / scale, loss, chi, b)
     try:
         A = np.linalg.solve(xwx, np.eye(X.shape[1])) * scale
     except np.linalg.LinAlgError:
         return None
     if not np.all(np.isfinite(A)):
         return None
-    a = A @ xt_dot(X, dpsi * u) / float(np.mean(dchi0 * u0))
-    v = xt_dot(X, psi * chi0)
-    u1 = A @ weighted_gram(X, psi ** 2) @ A
+    a = A @ xpu / (dchi_u / n)
+    u1 = A @ xpsi2x @ A
     u23 = (np.outer(a, v @ A) + np.outer(A @ v, a)) / n
-    u4 = float(np.mean(chi0 ** 2 - b ** 2)) * np.outer(a, a) / n
+    u4 = (chi2 / n) * np.outer(a, a) / n
     V = u1 - u23 + u4
     V = (V + V.T) / 2
     lam, Q = np.linalg.eigh(V)
