@@ -30,7 +30,19 @@ from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
 from ..penalized import blas_threads_limit
 from ._problem import residual_training
-from ._sest import Chi, SOptions, SResult, _wls, _xp, centre_columns, check_s_design, fast_s, make_chi, read_seed
+from ._sest import (
+    Chi,
+    SOptions,
+    SResult,
+    _wls,
+    _xp,
+    by_blocks,
+    centre_columns,
+    check_s_design,
+    fast_s,
+    make_chi,
+    read_seed,
+)
 
 __all__ = ["fit_mm"]
 
@@ -130,8 +142,9 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         T[0, 1:] = -means
         beta, s_params = T @ beta, T @ s.beta
         cov = None if cov is None else T @ cov @ T.T
-    u = r / s.scale if s.scale > 0 else np.where(r == 0, 0.0, np.inf)
-    rweights = np.asarray(loss._weight(_xp(), u), dtype=float)
+    def weight(u):
+        return np.asarray(loss._weight(_xp(), u), dtype=float)
+    rweights = by_blocks(weight, r, s.scale) if s.scale > 0 else weight(np.where(r == 0, 0.0, np.inf))
     return build_design_fit(Estimates(
         params=beta, cov=cov, status=status, message=message, method="mm", rank=k, scale=float(s.scale),
         residuals=r, n_obs=int(n), df_resid=float(n - k), n_iter=int(n_iter), cov_type="avar1", dist="t",
@@ -189,7 +202,7 @@ def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
     converged = False
     while not converged and it + 1 < max_iter:
         it += 1
-        w = np.asarray(loss._weight(xp, r / s.scale), dtype=float)
+        w = by_blocks(lambda u: np.asarray(loss._weight(xp, u), dtype=float), r, s.scale)
         new = _wls(X, y, w)
         r = y - x_dot(X, new)
         converged = float(np.abs(beta - new).sum()) <= tol * max(tol, float(np.abs(new).sum()))
