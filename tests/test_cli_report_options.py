@@ -138,3 +138,20 @@ def test_report_refuses_weights_it_would_ignore(tmp_path, capsys):
     rc, out, err = run(capsys, "report", path, "--target", "y", "--weights", "w", "--out", tmp_path / "r.html")
     line = err.strip().splitlines()[-1]
     assert rc == 2 and "--weights" in line and "l2kit fit --weights w" in line and "Traceback" not in err, err
+
+
+def test_an_internal_error_is_one_paragraph_and_exit_1(tmp_path, capsys, monkeypatch):
+    import l2kit.cli as cli
+
+    def boom(args):
+        raise ValueError("The truth value of a Series is ambiguous.")
+
+    parser = cli._build_parser()
+    monkeypatch.setattr(cli, "_build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["datasets"].set_defaults(handler=boom)
+    assert main(["datasets"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: ValueError" in err and "Traceback" not in err and "L2KIT_DEBUG" in err
+    monkeypatch.setenv("L2KIT_DEBUG", "1")
+    with pytest.raises(ValueError):
+        main(["datasets"])

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+#: set it to see the traceback of an internal error instead of its one-paragraph summary
+DEBUG_ENV = "L2KIT_DEBUG"
 
 
 def _table_options(p: argparse.ArgumentParser) -> None:
@@ -453,6 +456,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("l2kit: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one paragraph and exit 1, never a traceback (unless asked for)
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(_paragraph(f"l2kit {args.command}: internal error: {type(exc).__name__}: {exc}. This is a bug in "
+                         f"l2kit: please report it with the command line (l2kit {' '.join(args.argv)}); set "
+                         f"{DEBUG_ENV}=1 to see the traceback."), file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _paragraph(text: str) -> str:
