@@ -48,7 +48,7 @@ from ..._status import Status
 from ...losses.links import get_link
 from .._covariance import COV_KINDS, read_cov_options
 from .._design import Design
-from .._linalg import blas_threads_limit, weighted_gram, x_dot, xt_dot
+from .._linalg import WithOnes, blas_threads_limit
 from .._options import check_common, iteration_options
 from .._result import Fit, build_design_fit
 from ._statistics import glm_estimates
@@ -151,10 +151,10 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
     n = design.y.shape[0]
     y, data = loss.glm_prepare(design.y, _row_data(loss, opts, n))
     cw = design.case_weights
-    Xa = design.with_intercept(fit_intercept)
+    Xa = WithOnes(design.X, fit_intercept)   # the intercept column implicit: no copy of X
     k = Xa.shape[1]
     if not opts["alpha"] > 0:   # a ridge penalty makes the Newton system positive definite at any rank
-        design.full_rank(Xa, "a GLM")
+        design.full_rank(design.X, "a GLM", ones=fit_intercept)
     spec = read_cov_options(opts, solver="GLM", supported=COV_KINDS, default="nonrobust", n=n)
     offset = _offset(opts, n)
     model = _Model(loss, y, cw, offset, _designs(loss, Xa, opts, fit_intercept),
@@ -266,10 +266,11 @@ def _offset(opts: dict, n: int) -> np.ndarray:
     return offset
 
 
-def _designs(loss: Any, Xa: np.ndarray, opts: dict, fit_intercept: bool) -> dict:
-    """The design of each block: ``(matrix, has a constant first column, column names)``."""
+def _designs(loss: Any, Xa: WithOnes, opts: dict, fit_intercept: bool) -> dict:
+    """The design of each block: ``(WithOnes, has a constant first column, column names)``."""
     n = Xa.shape[0]
-    designs = {"mean": (Xa, fit_intercept, ()), "dispersion": (np.ones((n, 1)), True, ("log_theta",))}
+    ones = WithOnes(np.empty((n, 0)), True)
+    designs = {"mean": (Xa, fit_intercept, ()), "dispersion": (ones, True, ("log_theta",))}
     Zin = opts.get("inflation_X")
     if "inflation" not in loss.glm_blocks:
         if Zin is not None:
@@ -277,7 +278,7 @@ def _designs(loss: Any, Xa: np.ndarray, opts: dict, fit_intercept: bool) -> dict
                              "an inflation design", "use loss=l2kit.ZINB() for a zero-inflated model")
         return designs
     if Zin is None:
-        designs["inflation"] = (np.ones((n, 1)), True, ("intercept",))
+        designs["inflation"] = (ones, True, ("intercept",))
         return designs
     Zr = np.asarray(to_numpy(Zin), dtype=float)
     Zr = Zr.reshape(-1, 1) if Zr.ndim == 1 else Zr
@@ -287,7 +288,7 @@ def _designs(loss: Any, Xa: np.ndarray, opts: dict, fit_intercept: bool) -> dict
     if not np.all(np.isfinite(Zr)):
         raise InputError("inflation_X", "finite values", "NaN or inf", "drop or impute those rows")
     names = (("intercept",) if fit_intercept else ()) + tuple(f"z{j}" for j in range(Zr.shape[1]))
-    designs["inflation"] = (np.column_stack([np.ones(n), Zr]) if fit_intercept else Zr, fit_intercept, names)
+    designs["inflation"] = (WithOnes(Zr, fit_intercept), fit_intercept, names)
     return designs
 
 
@@ -298,11 +299,10 @@ class _Model:
         self.loss, self.y, self.cw, self.offset = loss, y, cw, offset
         self.designs, self.estimate, self.data = designs, estimate, data
         self.has_offset = bool(np.any(offset != 0))
-        self.ones = {id(D) for D, constant, _ in designs.values() if constant and D.shape[1] == 1}
 
     def rows(self, sl: slice) -> _Model:
         """The model of the rows ``sl`` (contiguous copies)."""
-        designs = {b: (np.ascontiguousarray(D[sl]), c, names) for b, (D, c, names) in self.designs.items()}
+        designs = {b: (D.rows(sl), c, names) for b, (D, c, names) in self.designs.items()}
         return _Model(self.loss, self.y[sl].copy(), self.cw[sl].copy(), self.offset[sl].copy(), designs,
                       self.estimate, {k: v[sl].copy() for k, v in self.data.items()})
 
@@ -346,7 +346,7 @@ class _Model:
             if b == "dispersion":
                 lin[b] = float(c[0])
             elif b in stage.glm_blocks:
-                eta = x_dot(self.designs[b][0], c)
+                eta = self.designs[b][0].dot(c)
                 if b == "mean" and self.has_offset:
                     eta += self.offset
                 lin[b] = eta
@@ -392,7 +392,7 @@ class _Model:
             if not need:
                 return ll, None, None
             D = [self.designs[b][0] for b in blocks]
-            g = np.concatenate([xt_dot(Db, cw * grads[b]) for b, Db in zip(blocks, D)])
+            g = np.concatenate([Db.tdot(cw * grads[b]) for b, Db in zip(blocks, D)])
             H = np.block([[self._cross(D[i], D[j], hess, order, a, b) for j, b in enumerate(blocks)]
                           for i, a in enumerate(blocks)])
             return ll, g, H
@@ -409,9 +409,5 @@ class _Model:
         if h is None:
             return np.zeros((Da.shape[1], Db.shape[1]))
         if Da is Db:
-            return weighted_gram(Da, self.cw * h)
-        if id(Db) in self.ones:   # a block's constant design: column sums
-            return xt_dot(Da, self.cw * h)[:, None]
-        if id(Da) in self.ones:
-            return xt_dot(Db, self.cw * h)[None, :]
-        return (Da * (self.cw * h)[:, None]).T @ Db
+            return Da.gram(self.cw * h)
+        return Da.cross(self.cw * h, Db)
