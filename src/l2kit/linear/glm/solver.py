@@ -48,7 +48,7 @@ from ..._status import Status
 from ...losses.links import get_link
 from .._covariance import COV_KINDS, read_cov_options
 from .._design import Design
-from .._linalg import WithOnes, blas_threads_limit
+from .._linalg import WithOnes, single_blas_thread
 from .._options import check_common, iteration_options
 from .._result import Fit, build_design_fit
 from ._statistics import glm_estimates
@@ -133,13 +133,13 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     >>> b.link, b.converged
     ('logit', True)
     """
-    # single-threaded BLAS throughout: the k x k factorisations and row-block products are too small for
-    # OpenBLAS's busy-waiting threads (1e5 x 201 Poisson on a loaded 2-core machine: each 201 x 201 Cholesky
-    # took 0.6 s with 2 threads); the weighted Gram runs its row parts on threads of its own
-    with blas_threads_limit(1):
-        return _fit_glm(design, loss, options)
+    return _fit_glm(design, loss, options)
 
 
+# single-threaded BLAS throughout: the k x k factorisations and row-block products are too small for
+# OpenBLAS's busy-waiting threads (1e5 x 201 Poisson on a loaded 2-core machine: each 201 x 201 Cholesky
+# took 0.6 s with 2 threads); the weighted Gram runs its row parts on threads of its own
+@single_blas_thread
 def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
     """The body of :func:`fit_glm`."""
     opts = check_common(options, "GLM", _OPTIONS, penalty="l2")
