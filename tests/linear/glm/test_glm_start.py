@@ -27,3 +27,21 @@ def test_subsample_start_reaches_the_same_optimum(family, monkeypatch):
                                atol=1e-10)
     np.testing.assert_allclose(fast.stderr, plain.stderr, rtol=1e-9)
     assert fast.loglike == pytest.approx(plain.loglike, rel=1e-13)
+
+
+def test_rank_check_on_the_subsample_refuses_collinear_and_keeps_rare_columns(monkeypatch):
+    """A subsample of full rank proves X's; a rank-deficient one defers to the full-data check: a collinear X is
+    still refused, and a column nonzero only in rows the subsample skips still fits."""
+    rng = np.random.default_rng(9)
+    n = 8000
+    X = rng.normal(size=(n, 3))
+    y = rng.poisson(np.exp(0.3 + X @ [0.2, -0.1, 0.3])).astype(float)
+    monkeypatch.setattr(solver, "SUBSAMPLE_ROWS", 1000)      # every 8th row
+    with pytest.raises(l2.InputError, match="full-rank"):
+        l2.fit(np.column_stack([X, X[:, 0] - 2 * X[:, 1]]), y, loss="poisson")
+    rare = np.zeros(n)
+    rare[1::8] = rng.normal(size=n // 8)                       # zero on every row of the subsample
+    f = l2.fit(np.column_stack([X, rare]), y, loss="poisson")
+    ref = l2.fit(np.column_stack([X, rare]), y, loss="poisson", method="gradient")
+    assert f.converged
+    np.testing.assert_allclose(f.coef, ref.coef, atol=1e-6)

@@ -48,7 +48,7 @@ from ..._status import Status
 from ...losses.links import get_link
 from .._covariance import COV_KINDS, read_cov_options
 from .._design import Design
-from .._linalg import WithOnes, single_blas_thread
+from .._linalg import WithOnes, gram_rank, single_blas_thread
 from .._options import check_common, iteration_options
 from .._result import Fit, build_design_fit
 from ._statistics import glm_estimates
@@ -153,16 +153,19 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
     cw = design.case_weights
     Xa = WithOnes(design.X, fit_intercept)   # the intercept column implicit: no copy of X
     k = Xa.shape[1]
-    if not opts["alpha"] > 0:   # a ridge penalty makes the Newton system positive definite at any rank
-        design.full_rank(design.X, "a GLM", ones=fit_intercept)
     spec = read_cov_options(opts, solver="GLM", supported=COV_KINDS, default="nonrobust", n=n)
     offset = _offset(opts, n)
     model = _Model(loss, y, cw, offset, _designs(loss, Xa, opts, fit_intercept),
                    {"dispersion": bool(opts.get("estimate_theta", True))}, data)
+    sub = _subsample(model)
+    # a ridge penalty makes the Newton system positive definite at any rank; a subset of the rows of full
+    # column rank proves X's (a rank cannot grow by dropping rows), and saves a Gram over all of them
+    if not opts["alpha"] > 0 and (sub is None or not sub.full_rank()):
+        design.full_rank(design.X, "a GLM", ones=fit_intercept)
     stages = [loss]
     while stages[0].glm_start() is not None:
         stages.insert(0, stages[0].glm_start())
-    coefs = _subsample_start(model, stages, fit_intercept, max_iter)
+    coefs = None if sub is None else _subsample_start(sub, stages, fit_intercept, max_iter)
     start_iterations = None
     if coefs is not None:   # started at the subsample's optimum: the final model's Newton steps only
         start_iterations, stages = ("subsample", len(stages)), stages[-1:]
@@ -196,12 +199,14 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
 SUBSAMPLE_ROWS = 50_000
 
 
-def _subsample_start(model, stages, fit_intercept: bool, max_iter: int) -> dict | None:
-    """Coefficients of every block fitted on every m-th row (None when small, or when that fit does not converge)."""
+def _subsample(model) -> _Model | None:
+    """The model of every m-th row, about ``SUBSAMPLE_ROWS`` of them; None for a model of fewer than 4x that."""
     m = model.y.shape[0] // SUBSAMPLE_ROWS
-    if m < 4:
-        return None
-    sub = model.rows(slice(None, None, m))
+    return model.rows(slice(None, None, m)) if m >= 4 else None
+
+
+def _subsample_start(sub, stages, fit_intercept: bool, max_iter: int) -> dict | None:
+    """Coefficients of every block fitted on the subsample ``sub`` (None when that fit does not converge)."""
     try:
         coefs = {"mean": sub.mean_start(fit_intercept)}
     except InputError:    # e.g. no y > 0 among the subsample's rows
@@ -305,6 +310,11 @@ class _Model:
         designs = {b: (D.rows(sl), c, names) for b, (D, c, names) in self.designs.items()}
         return _Model(self.loss, self.y[sl].copy(), self.cw[sl].copy(), self.offset[sl].copy(), designs,
                       self.estimate, {k: v[sl].copy() for k, v in self.data.items()})
+
+    def full_rank(self) -> bool:
+        """Whether the mean design, weighted by the case weights, has full column rank."""
+        D = self.designs["mean"][0]
+        return gram_rank(D.gram(self.cw)) == D.shape[1]
 
     def blocks(self, stage) -> list[str]:
         """The estimated blocks of ``stage`` (a block held fixed, e.g. theta, is not a parameter)."""
