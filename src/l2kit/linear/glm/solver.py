@@ -165,10 +165,11 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
     stages = [loss]
     while stages[0].glm_start() is not None:
         stages.insert(0, stages[0].glm_start())
-    coefs = None if sub is None else _subsample_start(sub, stages, fit_intercept, max_iter)
+    coefs, H0 = _subsample_start(sub, stages, fit_intercept, max_iter) if sub is not None else (None, None)
     start_iterations = None
     if coefs is not None:   # started at the subsample's optimum: the final model's Newton steps only
         start_iterations, stages = ("subsample", len(stages)), stages[-1:]
+        H0 = None if opts["alpha"] > 0 else H0 * (float(cw.sum()) / float(sub.cw.sum()))   # all rows' scale
     else:
         coefs = {"mean": model.mean_start(fit_intercept)}
     for i, stage in enumerate(stages):
@@ -178,7 +179,8 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
         # ridge: (1/sum c)(-loglike) + alpha/2 |beta_mean|^2 (sklearn's PoissonRegressor(alpha) scaling)
         fgh = _ridge(model.fgh(stage), opts["alpha"] * float(cw.sum()), k, fit_intercept)
         res = newton(fgh, model.pack(stage, coefs), max_iter, tol if final or i else 1e-3,
-                     xtol=XTOL if final else np.inf, stop=model.boundary(stage) if final else None)
+                     xtol=XTOL if final else np.inf, stop=model.boundary(stage) if final else None,
+                     H0=H0 if final else None)
         coefs.update(model.unpack(stage, res.x))
         if not final:
             start_iterations = (stage.name, res.n_iter)
@@ -193,9 +195,10 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
     return build_design_fit(est, design, loss, fit_intercept)
 
 
-#: a GLM of more than 4x this many rows starts at the fit of an evenly spaced subsample of about this many:
-#: Newton's quadratic convergence then needs 2-3 full-data steps instead of 4-6 (each one weighted Gram);
-#: the full-data iterations still decide convergence, so the estimate is the same
+#: a GLM of more than 4x this many rows starts at the fit of an evenly spaced subsample of about this many,
+#: and takes chord steps with the subsample's Hessian (newton's H0: a gradient pass each, no Gram) before
+#: one or two Newton steps (each one weighted Gram) instead of 4-6; the full-data Newton iterations still
+#: decide convergence, so the estimate is the same
 SUBSAMPLE_ROWS = 50_000
 
 
@@ -205,19 +208,20 @@ def _subsample(model) -> _Model | None:
     return model.rows(slice(None, None, m)) if m >= 4 else None
 
 
-def _subsample_start(sub, stages, fit_intercept: bool, max_iter: int) -> dict | None:
-    """Coefficients of every block fitted on the subsample ``sub`` (None when that fit does not converge)."""
+def _subsample_start(sub, stages, fit_intercept: bool, max_iter: int) -> tuple[dict | None, np.ndarray | None]:
+    """Coefficients of every block fitted on the subsample ``sub`` and the last stage's Hessian there
+    (None, None when that fit does not converge)."""
     try:
         coefs = {"mean": sub.mean_start(fit_intercept)}
     except InputError:    # e.g. no y > 0 among the subsample's rows
-        return None
+        return None, None
     for stage in stages:
         coefs.update(sub.start_values(stage, coefs))
         res = newton(sub.fgh(stage), sub.pack(stage, coefs), max_iter, 1e-6, xtol=np.inf)
         if res.status is not Status.SUCCESS:
-            return None
+            return None, None
         coefs.update(sub.unpack(stage, res.x))
-    return coefs
+    return coefs, res.H
 
 
 def _ridge(fgh, lam: float, k: int, fit_intercept: bool):
@@ -403,6 +407,8 @@ class _Model:
                 return ll, None, None
             D = [self.designs[b][0] for b in blocks]
             g = np.concatenate([Db.tdot(cw * grads[b]) for b, Db in zip(blocks, D)])
+            if need == "gradient":   # a chord step (newton's H0): no Hessian
+                return ll, g, None
             H = np.block([[self._cross(D[i], D[j], hess, order, a, b) for j, b in enumerate(blocks)]
                           for i, a in enumerate(blocks)])
             return ll, g, H
