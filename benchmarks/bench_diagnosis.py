@@ -5,7 +5,7 @@ Every rate comes with its Monte Carlo standard error sqrt(p(1-p)/m) over the m d
 simulations call ``diagnose(..., cv="needed")``: the same decision rule as the default (cross-validation runs
 whenever the decision uses it, i.e. when a loss check rejects), without cross-validating candidates that
 cannot change the answer. ``L2KIT_BENCH_DIAG_M`` overrides the number of datasets per cell (default 400,
-quick mode 4; the n = 1000 cells use an eighth of it, because the MM fit costs seconds there).
+quick mode 4).
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ def leverage(rng, n=100, p=2):
     return X, y, {"bad": bad, "beta": b}
 
 
+def hetero(rng, n=200, p=2):
+    """Gaussian errors whose standard deviation is proportional to x1 ~ U(1, 4): heteroscedastic, not heavy-tailed."""
+    X = np.c_[rng.uniform(1.0, 4.0, size=n), rng.normal(size=(n, p - 1))]
+    return X, 1.0 + X @ np.r_[1.0, -0.5][:p] + X[:, 0] * rng.normal(size=n), {}
+
+
 def gamma(rng, n=200, p=2):
     X = rng.normal(size=(n, p))
     mu = np.exp(1.0 + X @ np.r_[0.5, -0.3][:p])
@@ -89,12 +95,11 @@ def _gaussian_grid(report, m, sizes=(20, 50, 100, 1000)):
     rows = ["| n | p | non-squared recommended | target |", "|---:|---:|---:|---|"]
     for n in sizes:
         for p in sorted({1, 3, max(1, n // 10), max(1, n // 4)}):
-            mm = m if n <= 100 else max(m // 8, 4)   # MM at n = 1000 costs seconds a fit
-            res = _cell(gaussian, mm, 1000 * n + p, n=n, p=p)
+            res = _cell(gaussian, m, 1000 * n + p, n=n, p=p)
             k = sum(d.recommendation.name != "squared" for d, *_ in res)
-            rows.append(f"| {n} | {p} | {_fmt(k, mm)} | <= 5% |")
+            rows.append(f"| {n} | {p} | {_fmt(k, m)} | <= 5% |")
             report.check(f"diagnose, Gaussian errors n={n} p={p}: non-squared recommended", "<= 5%",
-                         _fmt(k, mm), _rate(k, mm)[0] <= 0.05)
+                         _fmt(k, m), _rate(k, m)[0] <= 0.05)
     report.section("Diagnosis: false alarms on Gaussian errors", "\n".join(rows) + "\n")
 
 
@@ -133,6 +138,12 @@ def _alternatives(report, m):
     ratio = float(np.sqrt(np.mean(np.square(err_rec)) / np.mean(np.square(err_clean))))
     lines.append(f"| high leverage: RMS slope error of the recommended fit / clean-data OLS | {ratio:.2f} | <= 2 |")
     report.check("diagnose, high leverage: slope error / clean-data OLS error", "<= 2", f"{ratio:.2f}", ratio <= 2)
+
+    res = _cell(hetero, m, 9)
+    k = sum(d.recommendation.name == "squared" and d.recommendation.options.get("cov_type") == "HC3"
+            for d, *_ in res)
+    add("heteroscedastic Gaussian (SD proportional to x1 ~ U(1, 4)), n=200: squared error with HC3 standard "
+        "errors recommended", k, m, ">= 90%", k / m >= 0.9)
 
     res = _cell(gamma, m, 6)
     k = sum(d.recommendation.name == "gamma" for d, *_ in res)

@@ -134,3 +134,46 @@ def test_robust_outlier_bound_uses_df_and_leverage():
     h = np.full(30, 0.1)
     h[29] = 0.9
     assert robust_outliers(r, 1.0, h)[2] < p
+
+
+def test_heteroscedastic_null_is_exact_given_the_standard_deviations():
+    # errors with known SDs: the standardised residuals' p-values against the heteroscedastic null are uniform,
+    # while the homoscedastic null rejects heavy tails far above the level (the scale mixture)
+    from scipy import stats
+
+    rng = np.random.default_rng(4)
+    n = 40
+    x = rng.uniform(0.0, 3.0, size=n)
+    X = np.c_[np.ones(n), x]
+    Q = np.linalg.qr(X)[0]
+    h = np.sum(Q ** 2, axis=1)
+    sd = np.exp(x)
+    het, hom = [], []
+    for s in range(300):
+        e = sd * rng.normal(size=n)
+        e = e - Q @ (Q.T @ e)
+        het.append(residual_shape(e / sd, h, NullSampler(Q, seed=s, B=199, sd=sd))["p_kurtosis"])
+        hom.append(residual_shape(e, h, NullSampler(Q, seed=s, B=199))["p_kurtosis"])
+    assert stats.kstest(het, "uniform").pvalue > 0.001
+    assert np.mean(np.asarray(hom) < 0.05) > 0.3
+
+
+def test_heteroscedastic_draws_are_the_standardised_ols_residuals():
+    rng = np.random.default_rng(5)
+    Q = np.linalg.qr(np.c_[np.ones(12), rng.normal(size=12)])[0]
+    sd = rng.uniform(0.5, 2.0, size=12)
+    z = np.random.default_rng([7, 17]).standard_normal((12, 5))
+    want = (sd[:, None] * z - Q @ (Q.T @ (sd[:, None] * z))) / sd[:, None]
+    got = next(iter(NullSampler(Q, seed=7, B=5, sd=sd).draws()))
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_variance_function_recovers_a_log_linear_variance():
+    from l2kit.diagnosis.assess import variance_sd
+
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0.0, 2.0, size=(4000, 1))
+    sd = variance_sd(1.5 * np.exp(0.8 * x[:, 0]) * rng.normal(size=4000), x)
+    slope = np.polyfit(x[:, 0], np.log(sd), 1)[0]
+    assert abs(slope - 0.8) < 0.08          # standard error of the Gamma-GLM slope here is ~0.04
+    assert variance_sd(np.zeros(10), x[:10]) is None

@@ -165,6 +165,22 @@ def test_frisch_newton_vertex_equals_highs(q, p, weighted):
     assert np.sum(f.residuals == 0.0) >= p + 1 or f.extra["n_zero_residuals"] >= p + 1
 
 
+def test_a_variable_exactly_at_its_bound_ends_the_interior_point_without_warnings():
+    """A CV fold on which Frisch-Newton hit a bound exactly (non-finite scaling, NaN in the Gram): the iteration
+    stops there and the verified vertex step finishes, with no RuntimeWarning and the HiGHS optimum."""
+    import json
+    import pathlib
+
+    case = json.loads((pathlib.Path(__file__).parents[2] / "fixtures" / "fn_bound_case.json").read_text())
+    X, y = np.asarray(case["X"]), np.asarray(case["y"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        f = l2.fit(X, y, loss=l2.Absolute())
+    ref = l2.fit(X, y, loss=l2.Absolute(), method="dual")
+    assert f.status is Status.SUCCESS
+    assert objective(0.5, y, f.predict(X), None) == pytest.approx(objective(0.5, y, ref.predict(X), None), rel=1e-12)
+
+
 @pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
 def test_frisch_newton_with_preprocessing_equals_highs(monkeypatch, q):
     """Portnoy-Koenker preprocessing (forced at 4000 rows) around the interior point: the same optimum."""

@@ -202,6 +202,8 @@ def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
         if abs(gap) <= tol * (1.0 + abs(yx)):
             return -v, it, True
         scale(x, s, z, w, d, dr, ix, is_)
+        if not np.isfinite(d).all():   # a variable reached its bound exactly: the caller's vertex step finishes
+            return -v, it, False
         F = _factor(_gram(X, d))
         dv = _solve(F, X.T @ dr)
         predict(z, w, d, X @ dv, dx, dz, dw, ix, is_)
