@@ -173,7 +173,9 @@ def _cmd_report(args) -> int:
 
         loss = d.losses[d.recommendation.name]
         if full_design is not None:   # the diagnosis saw a sample: the recommended loss on every row
-            from .tableinput import fit_design
+            from .tableinput import _trim, fit_design
+
+            _trim()   # the diagnosis's and the plots' freed heap, before the largest arrays of the run
 
             full = fit_design(prepared, full_design, loss, **d.recommendation.options)
             print(f"the recommended loss refitted on all {full.n_obs:,} rows:\n{full.summary()}")

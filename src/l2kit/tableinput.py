@@ -265,7 +265,10 @@ def _trim() -> None:
     import ctypes
     import gc
 
+    from .io.frame import release_arrow_memory
+
     gc.collect()
+    release_arrow_memory()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):   # not glibc: nothing to do

@@ -130,10 +130,14 @@ def test_robust_outlier_bound_uses_df_and_leverage():
     from scipy import stats
 
     assert cut == pytest.approx(stats.t.isf(0.05 / 60, 9))
-    # the same residual at leverage 0.9 is three times further out after the leverage adjustment
+    # a residual the robust fit leaves alone varies as a prediction error, sigma^2 (1 + h): the same residual at
+    # leverage 0.9 is less surprising (z = 8 / sqrt(1.9) instead of 8 / sqrt(1.1))
     h = np.full(30, 0.1)
     h[29] = 0.9
-    assert robust_outliers(r, 1.0, h)[2] < p
+    p_high = robust_outliers(r, 1.0, h)[2]
+    k = h.sum()   # the rank the scale correction sqrt(n / (n - 1.5 k)) uses
+    z = 8.0 / np.sqrt(1.9) / np.sqrt(30 / (30 - 1.5 * k))
+    assert p < p_high == pytest.approx(min(1.0, 60 * stats.t.sf(z, (30 - k) / 3)))
 
 
 def test_heteroscedastic_null_is_exact_given_the_standard_deviations():

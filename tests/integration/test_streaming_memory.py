@@ -42,8 +42,8 @@ def _write(path, n):
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_peak_rss_does_not_grow_with_the_file(tmp_path, fmt):
-    # the 300 MB target on 2e7 rows is bench_streaming's (about 240 MB of it is imports, and it varies with
-    # the machine's load); here: no growth with the file, both sizes above the largest batch (1M rows)
+    # the 300 MB target on 2e7 rows is bench_streaming's (the streamed commands peak near 170-190 MB, about 100 MB
+    # of it the interpreter, NumPy and pyarrow); here: no growth with the file, both sizes above the largest batch
     peaks = {}
     sizes = (1_200_000, 3_600_000)
     for n in sizes:

@@ -7,7 +7,6 @@ in :func:`l2kit.fit`).
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 __all__ = ["WithOnes", "blas_threads_limit", "block_rows", "centre", "gram_rank", "gram_workers", "hat_values",
            "intercept_column", "inverse", "pinvh", "single_blas_thread", "small_solve", "uncentre", "weighted_gram",
@@ -30,9 +29,11 @@ def uncentre(params: np.ndarray, cov: np.ndarray | None, mean, fit_intercept: bo
 def small_solve(G: np.ndarray, b: np.ndarray, rank_full: bool) -> np.ndarray:
     """Solve the k x k SPD system by Cholesky; pseudo-inverse (eigh) when rank deficient."""
     if rank_full:
+        from scipy import linalg  # lazily: scipy.linalg costs ~0.3 s, and streamed least squares never needs it
+
         try:
             return linalg.cho_solve(linalg.cho_factor(G, check_finite=False), b, check_finite=False)
-        except linalg.LinAlgError:
+        except np.linalg.LinAlgError:   # scipy's is numpy's
             pass
     return pinvh(G) @ b
 
@@ -52,7 +53,7 @@ def inverse(G: np.ndarray, full: bool) -> np.ndarray:
     if full:
         try:
             return small_solve(G, np.eye(G.shape[0]), True)
-        except linalg.LinAlgError:  # pragma: no cover - small_solve already falls back
+        except np.linalg.LinAlgError:  # pragma: no cover - small_solve already falls back
             pass
     return pinvh(G)
 
@@ -356,6 +357,8 @@ def hat_values(Xa: np.ndarray, hw: np.ndarray, cw: np.ndarray | None = None) -> 
     True
     """
     w = hw if cw is None else cw * hw
+    from scipy import linalg
+
     G = weighted_gram(Xa, w)
     L = linalg.cholesky(G, lower=True, check_finite=False)
     Z = linalg.solve_triangular(L, Xa.T, lower=True, check_finite=False)

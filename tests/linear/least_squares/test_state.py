@@ -96,3 +96,22 @@ def test_every_factor_path_matches_lstsq(rng, eps_col, path):
     kappa = np.linalg.cond(Xc / np.linalg.norm(Xc, axis=0))
     np.testing.assert_allclose(solve_state(s).coef, ref, rtol=max(1e-12, 50 * kappa**2 * 2.2e-16) if
                                path == "cholesky" else 1e-12 * max(1.0, kappa))
+
+
+@given(m=st.integers(1, 3000), p=st.integers(1, 6), seed=st.integers(0, 2**16), y_stride=st.sampled_from([1, 2]))
+def test_column_major_chunks_centre_while_copying_to_the_same_bits(m, p, seed, y_stride):
+    # the column-major path (l2kit fit's batches) takes the means on X and y before the copy; the state must be
+    # bit for bit the one of the copy-then-centre path (which row-major and weighted chunks still take)
+    from l2kit.linear.least_squares.state import _r_factor
+
+    r = np.random.default_rng(seed)
+    X = np.asfortranarray(r.normal(size=(m, p)) * r.uniform(0.1, 1e3, size=p) + r.normal(size=p) * 1e4)
+    y = (r.normal(size=m * y_stride) * 7 - 3e5)[::y_stride]
+    got = GramState.from_chunk(X, y)
+    # what the copy-then-centre path did with this chunk (a one-column X is also row-major: it stays on that path)
+    Z = np.empty((m, p + 1), order="F" if X.flags.f_contiguous and not X.flags.c_contiguous else "C")
+    Z[:, :p], Z[:, p] = X, y
+    mean = Z.mean(axis=0)
+    Z -= mean
+    assert np.array_equal(got.mean, mean) and np.array_equal(got.R, _r_factor(Z))
+    assert (got.sw, got.n_rows, got.n_pos) == (float(m), m, m)

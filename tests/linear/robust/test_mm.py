@@ -318,3 +318,53 @@ def test_s_search_and_m_step_run_with_one_blas_thread(monkeypatch):
     l2.fit(x, x @ [1.0, -1.0] + rng.normal(size=60), loss=l2.Tukey(), method="mm")
     assert seen["s"] and set(seen["s"]) == {1} and set(seen["m"]) == {1}
     assert blas_threads() == before
+
+
+def test_covariance_summed_by_row_blocks_equals_one_block(monkeypatch):
+    """avar1 sums its rows in blocks (the full-length vectors of the loss were the report's peak memory at 1e6
+    rows): many small blocks give the one-block covariance, hence lmrob's."""
+    from l2kit.linear.robust import mm
+
+    X, y = data("large_n")
+    one = l2.fit(X, y, loss=LMROB, method="mm", seed=0, **TIGHT)
+    monkeypatch.setattr(mm, "_AVAR_BLOCK", 7)   # 2500 rows: 358 blocks, the last one short
+    many = l2.fit(X, y, loss=LMROB, method="mm", seed=0, **TIGHT)
+    np.testing.assert_array_equal(many.params, one.params)
+    np.testing.assert_allclose(many.cov_params, one.cov_params, rtol=1e-11, atol=0)
+    assert rel(many.bse, REF["large_n"]["tight"]["se"]) < 1e-9
+
+
+@pytest.mark.parametrize("ratio, centred", [(29.0, False), (31.0, True)])
+def test_centring_check_by_row_blocks(monkeypatch, ratio, centred):
+    """The check 'a column's mean exceeds 30 standard deviations' reads the rows in blocks (no n x p temporary):
+    on either side of the threshold it decides as the whole-column formula does, and centres in place."""
+    from l2kit.linear.robust import _sest
+
+    monkeypatch.setattr(_sest, "block_rows", lambda X: 7)
+    z = np.random.default_rng(0).normal(size=1000)
+    col = ratio * z.std() + (z - z.mean())   # mean ratio * sd exactly, up to rounding
+    Xa = np.column_stack([np.ones(1000), z, col])
+    before = Xa.copy()
+    m = _sest.centre_columns(Xa, True)
+    assert (m is not None) is centred
+    if centred:
+        np.testing.assert_allclose(m, before[:, 1:].mean(axis=0), rtol=1e-14)
+        np.testing.assert_allclose(Xa[:, 1:], before[:, 1:] - m, rtol=0, atol=1e-12)
+    else:
+        np.testing.assert_array_equal(Xa, before)
+
+
+def test_loss_evaluated_by_row_blocks_gives_the_same_fit(monkeypatch):
+    """The S refinement and the M-step evaluate rho and the weights in row blocks (their temporaries were ~90 MB
+    at 1e6 rows); elementwise, so the fit is the same to the last bit."""
+    from l2kit.linear.robust import _sest
+
+    X, y = data("large_n")
+    one = l2.fit(X, y, loss=LMROB, method="mm", seed=0)
+    monkeypatch.setattr(_sest, "_LOSS_BLOCK", 100)   # 2500 rows: 25 blocks
+    many = l2.fit(X, y, loss=LMROB, method="mm", seed=0)
+    for name in ("params", "bse", "residuals", "weights"):
+        a = many.extra["weights"] if name == "weights" else getattr(many, name)
+        b = one.extra["weights"] if name == "weights" else getattr(one, name)
+        np.testing.assert_array_equal(a, b)
+    assert many.scale == one.scale

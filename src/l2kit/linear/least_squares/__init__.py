@@ -7,14 +7,29 @@
 * :func:`lstsq`, :func:`centred_gram`, :func:`solve_normal_equations` — the direct solvers underneath.
 """
 
+from typing import Any
+
 from ._direct import CollinearityWarning, lstsq
 from ._gram import centred_gram, gram_inverse, solve_normal_equations
-from .dask import fit_dask
-from .path import PenaltyPath, cross_validate, enet_path
-from .solver import fit_least_squares
 from .state import GramState, solve_state
 from .stream import fit_chunks
 
 __all__ = ["CollinearityWarning", "GramState", "PenaltyPath", "centred_gram", "cross_validate", "enet_path",
            "fit_chunks", "fit_dask", "fit_least_squares", "gram_inverse", "lstsq", "solve_normal_equations",
            "solve_state"]
+
+
+def __getattr__(name: str) -> Any:
+    # the in-memory solver, the penalty paths and the Dask fit load on first use: a streamed fit
+    # (`l2kit fit` on a large file) needs only the chunk states above
+    if name in ("PenaltyPath", "cross_validate", "enet_path"):
+        from . import path as module
+    elif name == "fit_dask":
+        from . import dask as module
+    elif name == "fit_least_squares":
+        from . import solver as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value

@@ -355,14 +355,30 @@ def _best(betas, scales, k):
     return betas[order], scales[order]
 
 
+#: rows per block of :func:`by_blocks`
+_LOSS_BLOCK = 1 << 16
+
+
+def by_blocks(f, r: np.ndarray, scale: float) -> np.ndarray:
+    """``f(r / scale)`` for a residual vector, evaluated in row blocks into one output: a loss function holds a
+    handful of full-length temporaries (about 90 MB at 1e6 rows); elementwise, so equal to one call."""
+    n = r.shape[0]
+    if n <= _LOSS_BLOCK:
+        return f(r / scale)
+    out = np.empty(n)
+    for i in range(0, n, _LOSS_BLOCK):
+        out[i:i + _LOSS_BLOCK] = f(r[i:i + _LOSS_BLOCK] / scale)
+    return out
+
+
 def refine(X, y, beta, s0, chi: Chi, o: SOptions) -> tuple[np.ndarray, float, np.ndarray, bool, int]:
     """I-steps until convergence (robustbase's ``refine_fast_s(conv = TRUE)``): beta, scale, residuals, conv, steps."""
     n, p = X.shape
     r = y - x_dot(X, beta)
     s = float(s0)
     for it in range(o.k_max):
-        s = s * math.sqrt(float(chi.rho(r / s).sum()) / ((n - p) * o.b))
-        new = _wls(X, y, chi.weight(r / s))
+        s = s * math.sqrt(float(by_blocks(chi.rho, r, s).sum()) / ((n - p) * o.b))
+        new = _wls(X, y, by_blocks(chi.weight, r, s))
         if np.linalg.norm(beta - new) <= o.refine_tol * max(o.refine_tol, float(np.linalg.norm(beta))):
             return new, s, y - x_dot(X, new), True, it
         beta = new
@@ -435,7 +451,9 @@ def centre_columns(Xa: np.ndarray, intercept: bool) -> np.ndarray | None:
     if not intercept or Xa.shape[1] < 2:
         return None
     m = Xa[:, 1:].mean(axis=0)
-    if not np.any(np.abs(m) > 30 * Xa[:, 1:].std(axis=0)):
+    B = block_rows(Xa)   # the spread in row blocks: Xa[:, 1:].std(axis=0) holds an n x p temporary (160 MB at 1e6 x 20)
+    ss = sum(np.square(Xa[i:i + B, 1:] - m).sum(axis=0) for i in range(0, Xa.shape[0], B))
+    if not np.any(np.abs(m) > 30 * np.sqrt(ss / Xa.shape[0])):
         return None
     Xa[:, 1:] -= m
     return m

@@ -25,11 +25,23 @@ import numpy as np
 from ..._errors import InputError
 from ..._status import Status
 from .._design import Design
-from .._linalg import single_blas_thread, x_dot, xt_dot
+from .._linalg import single_blas_thread, weighted_gram, x_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
 from ._problem import residual_training
-from ._sest import Chi, SOptions, SResult, _wls, _xp, centre_columns, check_s_design, fast_s, make_chi, read_seed
+from ._sest import (
+    Chi,
+    SOptions,
+    SResult,
+    _wls,
+    _xp,
+    by_blocks,
+    centre_columns,
+    check_s_design,
+    fast_s,
+    make_chi,
+    read_seed,
+)
 
 __all__ = ["fit_mm"]
 
@@ -128,8 +140,9 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         T[0, 1:] = -means
         beta, s_params = T @ beta, T @ s.beta
         cov = None if cov is None else T @ cov @ T.T
-    u = r / s.scale if s.scale > 0 else np.where(r == 0, 0.0, np.inf)
-    rweights = np.asarray(loss._weight(_xp(), u), dtype=float)
+    def weight(u):
+        return np.asarray(loss._weight(_xp(), u), dtype=float)
+    rweights = by_blocks(weight, r, s.scale) if s.scale > 0 else weight(np.where(r == 0, 0.0, np.inf))
     return build_design_fit(Estimates(
         params=beta, cov=cov, status=status, message=message, method="mm", rank=k, scale=float(s.scale),
         residuals=r, n_obs=int(n), df_resid=float(n - k), n_iter=int(n_iter), cov_type="avar1", dist="t",
@@ -188,12 +201,39 @@ def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
     converged = False
     while not converged and it + 1 < max_iter:
         it += 1
-        w = np.asarray(loss._weight(xp, r / s.scale), dtype=float)
+        w = by_blocks(lambda u: np.asarray(loss._weight(xp, u), dtype=float), r, s.scale)
         new = _wls(X, y, w)
         r = y - x_dot(X, new)
         converged = float(np.abs(beta - new).sum()) <= tol * max(tol, float(np.abs(new).sum()))
         beta = new
     return beta, r, it, converged
+
+
+#: rows per block of :func:`_avar1_sums` (its per-row vectors are 512 KiB each)
+_AVAR_BLOCK = 1 << 16
+
+
+def _avar1_sums(X, u, u0, loss, chi: Chi, b: float):
+    r"""The row sums of :func:`avar1` over row blocks: :math:`X^\top\mathrm{diag}\,\psi'(u)X`,
+    :math:`X^\top\psi'(u)u`, :math:`\sum\chi'(u_0)u_0`, :math:`X^\top\psi(u)\chi(u_0)`,
+    :math:`X^\top\mathrm{diag}\,\psi(u)^2X` and :math:`\sum(\chi(u_0)^2 - b^2)` (the dozen full-length
+    vectors of the loss functions at once were the peak memory of an MM fit on 1e6 rows)."""
+    xp = _xp()
+    k = X.shape[1]
+    xwx, xpsi2x, xpu, v = np.zeros((k, k)), np.zeros((k, k)), np.zeros(k), np.zeros(k)
+    dchi_u = chi2 = 0.0
+    for i in range(0, X.shape[0], _AVAR_BLOCK):
+        Xi, ui, u0i = X[i:i + _AVAR_BLOCK], u[i:i + _AVAR_BLOCK], u0[i:i + _AVAR_BLOCK]
+        dpsi = np.asarray(loss._psi_prime(xp, ui), dtype=float)
+        psi = np.asarray(loss._psi(xp, ui), dtype=float)
+        chi0 = chi.rho(u0i)
+        weighted_gram(Xi, dpsi, out=xwx)
+        weighted_gram(Xi, psi ** 2, out=xpsi2x)
+        xpu += Xi.T @ (dpsi * ui)
+        v += Xi.T @ (psi * chi0)
+        dchi_u += float(np.sum(chi.dchi(u0i) * u0i))   # chi' = psi_chi / sup, the normalised rho's derivative
+        chi2 += float(np.sum(chi0 ** 2 - b ** 2))
+    return xwx, xpu, dchi_u, v, xpsi2x, chi2
 
 
 def _status(s: SResult, converged: bool, n_iter: int, o: _Options, n: int, k: int) -> tuple[Status, str]:
@@ -227,26 +267,18 @@ def avar1(X, r, r0, scale, loss, chi: Chi, b: float):
     then negative eigenvalues set to 0 and the diagonal restored (robustbase's
     ``posdef.meth = "posdefify"``).
     """
-    xp = _xp()
     n = X.shape[0]
-    u, u0 = r / scale, r0 / scale
-    dpsi = np.asarray(loss._psi_prime(xp, u), dtype=float)
-    psi = np.asarray(loss._psi(xp, u), dtype=float)
-    # chi' = psi_chi / sup (the normalised rho's derivative); chi itself
-    dchi0 = np.asarray(chi.loss._psi(xp, u0), dtype=float) / chi.sup
-    chi0 = chi.rho(u0)
-    xwx = X.T @ (X * dpsi[:, None])
+    xwx, xpu, dchi_u, v, xpsi2x, chi2 = _avar1_sums(X, r / scale, r0 / scale, loss, chi, b)
     try:
         A = np.linalg.solve(xwx, np.eye(X.shape[1])) * scale
     except np.linalg.LinAlgError:
         return None
     if not np.all(np.isfinite(A)):
         return None
-    a = A @ xt_dot(X, dpsi * u) / float(np.mean(dchi0 * u0))
-    v = xt_dot(X, psi * chi0)
-    u1 = A @ (X.T @ (X * (psi ** 2)[:, None])) @ A
+    a = A @ xpu / (dchi_u / n)
+    u1 = A @ xpsi2x @ A
     u23 = (np.outer(a, v @ A) + np.outer(A @ v, a)) / n
-    u4 = float(np.mean(chi0 ** 2 - b ** 2)) * np.outer(a, a) / n
+    u4 = (chi2 / n) * np.outer(a, a) / n
     V = u1 - u23 + u4
     V = (V + V.T) / 2
     lam, Q = np.linalg.eigh(V)
