@@ -185,3 +185,17 @@ def test_bad_tables_exit_2_naming_file_column_row_and_fix(tmp_path, capsys, comm
     bad(capsys, command, tmp_path / "m.csv", "--target", "Y", "--factor", "q", "--id", "k", *extra,
         needles=("3 problem(s)", "column 'q'", "column 'k'", "did you mean 'y'"))
     bad(capsys, command, tmp_path / "m.csv", "--formula", "y ~ nope", *extra, needles=("m.csv", "column 'nope'"))
+
+
+def test_pandas_index_beside_a_rownames_column_is_left_out_not_a_crash(tmp_path, capsys, quine):
+    # pandas' to_csv(index=True) of an R table that has a 'rownames' column: the header starts ",rownames,...";
+    # the unnamed column used to be named 'rownames' too (a duplicate name and a traceback)
+    path = tmp_path / "q.csv"
+    quine.to_csv(path, index=True)
+    out = fit_json(capsys, path, "--target", "Days")
+    assert out["label"] == "rownames"
+    assert not any("Unnamed" in k for k in out["named_params"])
+    ref = fit_json(capsys, r_csv(quine.drop(columns="rownames"), tmp_path / "r.csv"), "--target", "Days")
+    np.testing.assert_allclose(list(out["named_params"].values()), list(ref["named_params"].values()), rtol=1e-12)
+    rc, text, err = run(capsys, "report", path, "--target", "Days", "--out", tmp_path / "r.html")
+    assert rc == 0 and "left out: 'Unnamed: 0'" in text + err

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .io.errors import DataError
-from .io.frame import Table, read_table
+from .io.frame import UNNAMED_INDEX, Table, read_table
 
 __all__ = ["Prepared", "prepare", "parse_loss", "loss_spec", "quote"]
 
@@ -189,6 +189,8 @@ def prepare(path: str, *, target: str | None = None, formula: str | None = None,
             label = ids[0]
         excluded += [(c, "a distinct text value on every row: an identifier, not a feature") for c in ids
                      if c != label]
+    if UNNAMED_INDEX in cols and UNNAMED_INDEX not in skip and UNNAMED_INDEX != label:
+        excluded.append((UNNAMED_INDEX, "an unnamed first column beside 'rownames' (pandas' index): not a feature"))
     if label is not None:
         skip.add(label)
     skip |= {c for c, _ in excluded}
@@ -450,7 +452,7 @@ def stream_plan(args) -> tuple[StreamPlan | None, str | None]:
     named = [c for c in (*args.exclude, *(args.features or ()), args.target, args.id, args.weights) if c]
     if any(c not in cols for c in named) or len(set(cols)) != len(cols):
         return None, None   # the in-memory path names every problem at once
-    skip = set(args.exclude) | {c for c in (args.weights, args.id) if c}
+    skip = set(args.exclude) | {c for c in (args.weights, args.id) if c} | ({UNNAMED_INDEX} & set(cols))
     label = args.id or ("rownames" if "rownames" in cols and "rownames" not in skip else None)
     skip |= {label} if label else set()
     target = args.target or next((c for c in reversed(cols) if c not in skip), None)

@@ -22,12 +22,15 @@ def randhie():
 
 def test_stackloss_outliers_are_weighed_at_a_calibrated_level(stackloss):
     # Daniel & Wood (1980), Rousseeuw & Leroy (1987): observations 1, 3, 4 and 21. The MM fit gives them the
-    # lowest robustness weights, but with 21 rows and 4 parameters the evidence is p ~ 0.06 at a family-wise 5%:
-    # the calibrated diagnosis keeps squared error and says so (the old one flagged "outliers" in Gaussian data).
+    # lowest robustness weights, but with 21 rows and 4 parameters the evidence is weak at a family-wise 5% (MM
+    # bound p = 0.15, OLS Monte Carlo p = 0.22): the calibrated diagnosis keeps squared error and says so (the old
+    # one flagged "outliers" in Gaussian data).
     w = stackloss.fits["tukey"].extra["weights"]
     assert set(np.argsort(w)[:3]) <= {0, 2, 3, 20}
     c = stackloss.checks["outliers"]
-    assert 0.05 < c.p_value < 0.1 and not c.rejected and stackloss.outliers.size == 0
+    assert 0.1 < c.detail["p_mm"] < 0.2 and 0.15 < c.detail["p_ols"] < 0.3
+    assert c.p_value == min(1.0, 2 * min(c.detail["p_mm"], c.detail["p_ols"]))
+    assert not c.rejected and stackloss.outliers.size == 0
     assert stackloss.recommendation.name == "squared" and not stackloss.fit_errors
 
 

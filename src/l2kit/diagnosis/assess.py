@@ -57,28 +57,22 @@ def shape_checks(inf, sampler: NullSampler, *, positive: bool, level: float) -> 
     return out, s
 
 
-def _standardised(r: np.ndarray, sd: np.ndarray | None) -> np.ndarray:
-    """``r / sd`` rescaled to the median absolute value of ``r``, so that a scale estimated from ``r`` still applies."""
-    if sd is None:
-        return r
-    t = r / sd
-    m = np.median(np.abs(t))
-    return t * (np.median(np.abs(r)) / m) if m > 0 else t
-
-
 def outlier_check(inf, shape: dict, mm_fit, level: float, row_labels=None, sd: np.ndarray | None = None) -> Check:
     """Outliers with leverage: OLS residuals in MAD units (Monte Carlo) and the MM fit (Bonferroni).
 
     The reason names the flagged rows by ``row_labels`` (the table's), or by their number from 1.
     ``sd`` (the fitted variance function, when the variance changes with the
-    features) standardises both fits' residuals: a row is an outlier against its
-    own spread, not against the average one.
+    features) standardises the OLS residuals, as the Monte Carlo null does. The
+    MM fit's residuals stay as they are: a variance function fitted to residuals
+    explains a cluster of outliers at high leverage (starsCYG's giants) away as
+    a variance growing toward them, with or without those rows in its fit (then
+    by extrapolation).
     """
     p_ols = shape["p_outlying"]
     rows_mm, cut_mm, p_mm = np.zeros(0, dtype=int), float("nan"), 1.0
     if mm_fit is not None and mm_fit.residuals is not None and mm_fit.scale:
-        rows_mm, cut_mm, p_mm = robust_outliers(_standardised(np.asarray(mm_fit.residuals, float), sd),
-                                                float(mm_fit.scale), inf.leverage, level=level / 2)
+        rows_mm, cut_mm, p_mm = robust_outliers(np.asarray(mm_fit.residuals, float), float(mm_fit.scale),
+                                                inf.leverage, level=level / 2)
     p = float(min(1.0, 2.0 * min(p_ols, p_mm)))
     # rows beyond the OLS statistic's own critical value at level / 2 (the MC null of the maximum)
     lev = np.sqrt(np.clip(1.0 - inf.leverage, 1e-12, None))

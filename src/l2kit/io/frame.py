@@ -42,6 +42,8 @@ COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 _CSV = (".csv", ".tsv", ".txt", ".dat")
 _PARQUET = (".parquet", ".pq", ".parq")
 ROWNAMES = "rownames"
+#: the name of an unnamed first column when a 'rownames' column exists too (pandas' name for its index)
+UNNAMED_INDEX = "Unnamed: 0"
 
 
 def POOL():
@@ -169,7 +171,10 @@ def _read_csv(path: str, comp: str | None, sep: str | None, decimal: str | None,
         raise DataError(f"the header line cannot be parsed ({exc})", file=path,
                         fix="check the quoting of the column names") from None
     _unique(path, header)
-    names = [h if h or j else ROWNAMES for j, h in enumerate(header)]
+    # R's write.csv leaves the row-name column unnamed; pandas' to_csv too, beside a 'rownames' column of its own
+    # (then it gets pandas' own name for it)
+    first = ROWNAMES if ROWNAMES not in header else UNNAMED_INDEX
+    names = [h if h or j else first for j, h in enumerate(header)]
     quoted = [c for c in _quoted_numeric(text, sep) if c in names]
     if quoted:
         notes.append("quoted numbers read as factor codes: " + ", ".join(quoted))
