@@ -9,6 +9,12 @@ too); statsmodels' IRLS ``GLM`` runs with ``tol=1e-12`` where it fits in the
 time budget. glum's negative binomial has a fixed theta, so the NB rows fit
 the same fixed-theta model in all three (``estimate_theta=False``); l2kit's
 joint (beta, theta) fit is timed beside them.
+
+Sizes: 1e5 and 1e6 rows x 20 and 200 columns (quick mode: 2e4 x 20). The
+environment variable ``L2KIT_BENCH_GLM_SIZES`` picks others for a partial run,
+rows x columns separated by commas, e.g. ``L2KIT_BENCH_GLM_SIZES=1e6x20,1e6x200``.
+The 1e6 x 200 design is 1.6 GB; glum and l2kit work on it without copying it
+(l2kit's intercept column is implicit), so about 4 GB of memory suffices.
 """
 
 from __future__ import annotations

@@ -48,3 +48,30 @@ def test_weighted_gram_of_an_empty_design():
     # an intercept-only robust fit passes a design of 0 columns (dsyrk raised "unexpected array size")
     assert weighted_gram(np.zeros((3, 0)), np.ones(3)).shape == (0, 0)
     assert weighted_gram(np.zeros((0, 2)), np.ones(0)).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+@pytest.mark.parametrize("signs", ["positive", "negative", "mixed"])
+@pytest.mark.parametrize("shape", [(300, 4), (40_000, 37), (500, 0)])
+def test_implicit_column_of_ones_matches_the_copied_design(signs, shape):
+    """WithOnes (no copy of X) gives the products, Gram and cross products of [1, X] built explicitly."""
+    from l2kit.linear._linalg import WithOnes
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=shape)
+    Xa = np.column_stack([np.ones(shape[0]), X])
+    w = {"positive": rng.random(shape[0]), "negative": -rng.random(shape[0]), "mixed": rng.normal(size=shape[0])}[signs]
+    D = WithOnes(X, True)
+    b = rng.normal(size=Xa.shape[1])
+    scale = np.abs(_reference(Xa, w)).max()
+    assert D.shape == Xa.shape and D.constant_only == (shape[1] == 0)
+    np.testing.assert_allclose(D.gram(w), _reference(Xa, w), rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(D.dot(b), Xa @ b, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(D.tdot(w), Xa.T @ w, rtol=1e-12, atol=1e-10)
+    np.testing.assert_array_equal(D.dense(), Xa)
+    np.testing.assert_array_equal(D.rows(slice(None, None, 7)).dense(), Xa[::7])
+    ones = WithOnes(np.empty((shape[0], 0)), True)
+    np.testing.assert_allclose(D.cross(w, ones), Xa.T @ w[:, None], rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(ones.cross(w, D), w[None, :] @ Xa, rtol=1e-12, atol=1e-10)
+    Z = WithOnes(X[:, :2], False)
+    np.testing.assert_allclose(D.cross(w, Z), (Xa * w[:, None]).T @ X[:, :2], rtol=1e-12, atol=1e-10)
+    assert WithOnes(X, False).dense() is X

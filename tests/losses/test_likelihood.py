@@ -219,3 +219,18 @@ def test_gaussian_nll_fit_needs_its_variances():
     # fitted by the generic gradient solver (tests/beyond/test_gradient_fit.py); var= is required
     with pytest.raises(InputError, match="var"):
         l2.fit(np.ones((3, 1)), np.arange(3.0), loss=l2.GaussianNLL())
+
+
+def test_nb_glm_kernel_is_the_log_likelihood_less_log_y_factorial_across_arrays(rng):
+    """The GLM kernel of the NB (its theta terms kept between calls for one y and theta) stays the exact
+    log-likelihood (scipy) less log(y!), for a new array at the same theta and a new theta on the same array."""
+    from scipy.special import gammaln
+
+    loss = l2.NegativeBinomialNLL(theta=2.0)
+    for theta in (2.0, 2.0, 7.5, 7.5):
+        y = rng.negative_binomial(theta, 0.4, size=50).astype(float)
+        for eta in (rng.normal(size=50), rng.normal(size=50)):
+            ll = loss.glm_terms(y, {"mean": eta, "dispersion": math.log(theta)}, need=False, value="kernel")[0]
+            mu = np.exp(eta)
+            exact = stats.nbinom.logpmf(y, theta, theta / (theta + mu))
+            np.testing.assert_allclose(ll - gammaln(y + 1), exact, rtol=1e-12, atol=1e-12)

@@ -322,13 +322,12 @@ def diagnose(X: Any, y: Any = None, *, data: Any = None, missing: str = "raise",
     >>> d.recommendation.name, d.checks["heavy_tails"].verdict
     ('squared', 'pass')
     """
-    from ..linear.penalized import blas_threads_limit
+    from ..linear.penalized import single_blas_thread  # here: importing l2kit.diagnosis stays light
 
     # one BLAS thread: the fits here are many small solves and thin passes, where OpenBLAS's threads cost
     # wake-ups and no bandwidth (n = 1000, p = 100 on a loaded 2-core machine: several times slower with 2)
-    with blas_threads_limit(1):
-        return _diagnose(X, y, data, missing, feature_names, target, counts, folds, repeats, seed, level, ordered,
-                         cv, random_state, progress)
+    return single_blas_thread(_diagnose)(X, y, data, missing, feature_names, target, counts, folds, repeats, seed,
+                                         level, ordered, cv, random_state, progress)
 
 
 def _diagnose(X, y, data, missing, feature_names, target, counts, folds, repeats, seed, level, ordered, cv,

@@ -43,13 +43,15 @@ class Design:
         Xa[:, 1:] = self.X
         return Xa
 
-    def full_rank(self, Xa: np.ndarray, what: str) -> int:
-        """The rank of the weighted design ``Xa``; refuses a rank-deficient one for a model that needs full rank."""
+    def full_rank(self, Xa: np.ndarray, what: str, *, ones: bool = False) -> int:
+        """The rank of the weighted design ``Xa`` (``[1, Xa]`` if ``ones``); refuses a rank-deficient one for a model
+        that needs full rank."""
         from ._linalg import gram_rank, weighted_gram
 
-        rank = gram_rank(weighted_gram(Xa, self.case_weights))
-        if rank < Xa.shape[1]:
-            raise InputError("X", f"a full-rank design for {what}", f"rank {rank} < {Xa.shape[1]} columns",
+        rank = gram_rank(weighted_gram(Xa, self.case_weights, ones=ones))
+        k = Xa.shape[1] + ones
+        if rank < k:
+            raise InputError("X", f"a full-rank design for {what}", f"rank {rank} < {k} columns",
                              "drop collinear or constant columns")
         return rank
 

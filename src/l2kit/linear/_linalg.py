@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["blas_threads_limit", "block_rows", "centre", "gram_rank", "gram_workers", "hat_values", "intercept_column",
-           "inverse", "pinvh", "small_solve", "uncentre", "weighted_gram", "x_dot", "xt_dot"]
+__all__ = ["WithOnes", "blas_threads_limit", "block_rows", "centre", "gram_rank", "gram_workers", "hat_values",
+           "intercept_column", "inverse", "pinvh", "single_blas_thread", "small_solve", "uncentre", "weighted_gram",
+           "x_dot", "xt_dot"]
 
 
 def uncentre(params: np.ndarray, cov: np.ndarray | None, mean, fit_intercept: bool):
@@ -71,26 +72,38 @@ def gram_rank(G: np.ndarray) -> int:
 _BLOCK_ELEMS = 160_000
 
 
-def block_rows(X: np.ndarray) -> int:
-    """Rows per block for a pass over tall ``X`` (see ``_BLOCK_ELEMS``)."""
-    return max(256, _BLOCK_ELEMS // max(X.shape[1], 1))
+def block_rows(X: np.ndarray, ones: bool = False) -> int:
+    """Rows per block for a pass over tall ``X`` (see ``_BLOCK_ELEMS``), with a column of ones before it if ``ones``."""
+    return max(256, _BLOCK_ELEMS // max(X.shape[1] + ones, 1))
 
 
-def xt_dot(X: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``X.T @ v`` for tall ``X``, in row blocks (see ``_BLOCK_ELEMS``)."""
+def xt_dot(X: np.ndarray, v: np.ndarray, *, ones: bool = False) -> np.ndarray:
+    """``X.T @ v`` for tall ``X``, in row blocks (see ``_BLOCK_ELEMS``); ``ones``: ``[1, X].T @ v``, no copy of X."""
     n = X.shape[0]
     B = block_rows(X)
     if n <= 2 * B:
-        return X.T @ v
-    out = X[:B].T @ v[:B]
-    for i in range(B, n, B):
-        out += X[i:i + B].T @ v[i:i + B]
-    return out
+        out = X.T @ v
+    else:
+        out = X[:B].T @ v[:B]
+        for i in range(B, n, B):
+            out += X[i:i + B].T @ v[i:i + B]
+    return np.concatenate([[v.sum()], out]) if ones else out
 
 
-def x_dot(X: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``X @ b`` for tall ``X``, in row blocks (see ``_BLOCK_ELEMS``); rows are independent, so exact."""
+def x_dot(X: np.ndarray, b: np.ndarray, out: np.ndarray | None = None, *, ones: bool = False) -> np.ndarray:
+    """``X @ b`` for tall ``X``, in row blocks (see ``_BLOCK_ELEMS``); rows are independent, so exact.
+
+    ``ones``: ``[1, X] @ b`` (``b[0]`` the intercept), without the copy of X.
+    """
     n = X.shape[0]
+    if ones:
+        if X.shape[1] == 0:   # the column of ones alone
+            out = np.empty(n, dtype=np.result_type(X, b)) if out is None else out
+            out[:] = b[0]
+            return out
+        out = x_dot(X, b[1:], out)
+        out += b[0]
+        return out
     B = block_rows(X)
     if n <= 2 * B:
         return np.dot(X, b, out=out) if out is not None else X @ b
@@ -101,7 +114,7 @@ def x_dot(X: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nda
     return out
 
 
-def weighted_gram(X: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def weighted_gram(X: np.ndarray, w: np.ndarray, out: np.ndarray | None = None, *, ones: bool = False) -> np.ndarray:
     r""":math:`X^\top \mathrm{diag}(w) X` in one pass over row blocks, by symmetric rank-k updates (syrk).
 
     Each block of rows is scaled by :math:`\sqrt{|w|}` (a cache-sized copy,
@@ -112,27 +125,35 @@ def weighted_gram(X: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -
     designs are split into contiguous row parts, one per CPU, each summed on
     its own thread with single-threaded BLAS, then merged in order.
 
+    ``ones``: the Gram of ``[1, X]`` (intercept first), built block by block,
+    never by a copy of all of ``X`` with a column of ones.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> X, w = rng.normal(size=(50, 3)), rng.normal(size=50)
     >>> bool(np.allclose(weighted_gram(X, w), (X * w[:, None]).T @ X))
     True
+    >>> Xa = np.column_stack([np.ones(50), X])
+    >>> bool(np.allclose(weighted_gram(X, w, ones=True), (Xa * w[:, None]).T @ Xa))
+    True
     """
     n, k = X.shape
     if X.dtype != np.float64 or w.dtype != np.float64 or 0 in X.shape:   # dsyrk refuses an empty operand
-        G = (X * w[:, None]).T @ X
+        Xa = np.column_stack([np.ones(n, dtype=X.dtype), X]) if ones else X
+        G = (Xa * w[:, None]).T @ Xa
         return G if out is None else out.__iadd__(G)
-    B = block_rows(X)
+    B = block_rows(X, ones)
     parts = max(1, min(gram_workers(), n // (8 * B)))
     bounds = [n * i // parts for i in range(parts + 1)]
     # one BLAS thread per part: OpenBLAS's own threads busy-wait, and on a loaded machine each of the many
     # block-sized dsyrk calls waited on them (1e5 x 201: 6-10 s per Gram with 2 threads, 0.35 s with one)
     with blas_threads_limit(1):
         if parts == 1:
-            ups = [_gram_rows(X, w, 0, n, B)]
+            ups = [_gram_rows(X, w, 0, n, B, ones)]
         else:
-            ups = list(_gram_pool().map(lambda i: _gram_rows(X, w, bounds[i], bounds[i + 1], B), range(parts)))
+            ups = list(_gram_pool().map(lambda i: _gram_rows(X, w, bounds[i], bounds[i + 1], B, ones),
+                                        range(parts)))
     up = ups[0]
     for u in ups[1:]:     # parts merged in a fixed order: the same sum at every call
         up += u
@@ -143,25 +164,93 @@ def weighted_gram(X: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -
     return out
 
 
-def _gram_rows(X: np.ndarray, w: np.ndarray, lo: int, hi: int, B: int) -> np.ndarray:
+def _gram_rows(X: np.ndarray, w: np.ndarray, lo: int, hi: int, B: int, ones: bool) -> np.ndarray:
     """The upper triangle of the weighted Gram of rows ``lo:hi``, in row blocks of ``B`` (see :func:`weighted_gram`)."""
     from scipy.linalg.blas import dsyrk
 
-    k = X.shape[1]
+    k = X.shape[1] + ones
     up, down = np.zeros((k, k)), np.zeros((k, k))
     for i in range(lo, hi, B):
         Xb, wb = X[i:min(i + B, hi)], w[i:min(i + B, hi)]
         neg = wb < 0
         if neg.all():   # a Hessian's weights (e.g. -mu): one update of the negated block, no mixed-sign copies
-            down = dsyrk(1.0, (Xb * np.sqrt(-wb)[:, None]).T, beta=1.0, c=down, lower=0, overwrite_c=1)
+            down = dsyrk(1.0, _scaled(Xb, np.sqrt(-wb), ones).T, beta=1.0, c=down, lower=0, overwrite_c=1)
             continue
         if neg.any():
-            Zn = Xb[neg] * np.sqrt(-wb[neg])[:, None]
-            down = dsyrk(1.0, Zn.T, beta=1.0, c=down, lower=0, overwrite_c=1)
+            down = dsyrk(1.0, _scaled(Xb[neg], np.sqrt(-wb[neg]), ones).T, beta=1.0, c=down, lower=0, overwrite_c=1)
             wb = np.where(neg, 0.0, wb)
         # Z.T of a C-ordered block is Fortran-ordered: dsyrk reads it in place (trans=1 on Z would copy it)
-        up = dsyrk(1.0, (Xb * np.sqrt(wb)[:, None]).T, beta=1.0, c=up, lower=0, overwrite_c=1)
+        up = dsyrk(1.0, _scaled(Xb, np.sqrt(wb), ones).T, beta=1.0, c=up, lower=0, overwrite_c=1)
     return up - down
+
+
+def _scaled(Xb: np.ndarray, s: np.ndarray, ones: bool) -> np.ndarray:
+    """The block ``diag(s) Xb`` (C-ordered), with ``s`` itself as a first column when ``ones`` (an intercept)."""
+    if not ones:
+        return Xb * s[:, None]
+    Z = np.empty((Xb.shape[0], Xb.shape[1] + 1))
+    Z[:, 0] = s
+    np.multiply(Xb, s[:, None], out=Z[:, 1:])
+    return Z
+
+
+class WithOnes:
+    r"""The design :math:`[\mathbf{1}, X]` (``ones``) or :math:`X`, without the copy of ``X`` a column of ones costs.
+
+    Products, Grams and row subsets of the augmented matrix from ``X`` itself
+    (1e6 x 200 is a 1.6 GB copy); ``dense()`` materialises it where a caller
+    needs every column (leverages, per-row scores). ``X`` may have no columns:
+    the column of ones alone (an intercept-only block).
+
+    Examples
+    --------
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> D = WithOnes(X, True)
+    >>> D.shape, D.dot(np.array([1.0, 0.0, 2.0])).tolist(), D.tdot(np.ones(3)).tolist()
+    ((3, 3), [3.0, 7.0, 11.0], [3.0, 6.0, 9.0])
+    """
+
+    __slots__ = ("X", "ones")
+
+    def __init__(self, X: np.ndarray, ones: bool) -> None:
+        self.X, self.ones = X, bool(ones)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.X.shape[0], self.X.shape[1] + self.ones
+
+    @property
+    def constant_only(self) -> bool:
+        """True for the column of ones alone."""
+        return self.ones and self.X.shape[1] == 0
+
+    def dot(self, b: np.ndarray) -> np.ndarray:
+        return x_dot(self.X, b, ones=self.ones)
+
+    def tdot(self, v: np.ndarray) -> np.ndarray:
+        return xt_dot(self.X, v, ones=self.ones)
+
+    def gram(self, w: np.ndarray) -> np.ndarray:
+        return weighted_gram(self.X, w, ones=self.ones)
+
+    def cross(self, w: np.ndarray, other: WithOnes) -> np.ndarray:
+        r""":math:`A^\top \mathrm{diag}(w) B` of this design ``A`` and ``other`` (a column of ones: column sums)."""
+        if other.constant_only:
+            return self.tdot(w)[:, None]
+        if self.constant_only:
+            return other.tdot(w)[None, :]
+        return self.scaled(w).T @ other.dense()
+
+    def scaled(self, s: np.ndarray) -> np.ndarray:
+        r"""The dense rows scaled, :math:`\mathrm{diag}(s)\,[\mathbf{1}, X]` (one allocation)."""
+        return _scaled(self.X, s, self.ones)
+
+    def dense(self) -> np.ndarray:
+        return self.scaled(np.ones(self.X.shape[0])) if self.ones else self.X
+
+    def rows(self, sl: slice) -> WithOnes:
+        """The design of the rows ``sl`` (a contiguous copy of those rows of ``X``)."""
+        return WithOnes(np.ascontiguousarray(self.X[sl]), self.ones)
 
 
 _CONTROLLER = None
@@ -201,6 +290,33 @@ def blas_threads_limit(limit):
 
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=int(limit), user_api="blas")
+
+
+def single_blas_thread(func):
+    """Decorator: ``func`` runs with BLAS limited to one thread (:func:`blas_threads_limit`).
+
+    For solvers made of small factorisations and thin passes over tall data,
+    where OpenBLAS's busy-waiting threads cost wake-ups and add no bandwidth
+    (on a loaded 2-core machine: a 201 x 201 Cholesky took 0.6 s with 2
+    threads; the batched SVDs of the fast-S search 31 s instead of 0.7 s).
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_info
+    >>> @single_blas_thread
+    ... def threads():
+    ...     return {d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"}
+    >>> threads() <= {1}
+    True
+    """
+    import functools
+
+    @functools.wraps(func)
+    def with_one_thread(*args, **kwargs):
+        with blas_threads_limit(1):
+            return func(*args, **kwargs)
+
+    return with_one_thread
 
 
 def intercept_column(c, n, dtype):

@@ -60,65 +60,100 @@ def _lgamma_corr(xp, x):
     return u * (1 / 12 + u2 * (-1 / 360 + u2 * (1 / 1260 + u2 * (-1 / 1680 + u2 * (1 / 1188)))))
 
 
+def _piecewise(xp, cond, if_true, if_false, args, fills):
+    r"""``where(cond, if_true(xp, *args), if_false(xp, *args))``, each branch at rows where it is finite.
+
+    ``fills`` gives, per branch, a stand-in value for each argument (None: the
+    argument as is) at the rows the branch does not own, so that array-API
+    libraries (torch autograd, JAX) evaluate both branches on every row without
+    overflow. NumPy arrays of one shape take the fast route instead: each
+    branch runs on its own rows only (the same values, at about half the work
+    when both branches are long series).
+    """
+    if isinstance(cond, np.ndarray) and all(isinstance(a, np.ndarray) and a.shape == cond.shape for a in args):
+        out = np.empty(cond.shape, dtype=np.result_type(*args))
+        for rows, branch in ((cond, if_true), (~cond, if_false)):
+            if rows.any():
+                out[rows] = branch(xp, *(a[rows] for a in args))
+        return out
+    a_true = [a if v is None else xp.where(cond, a, xp.full_like(a, v)) for a, v in zip(args, fills[0])]
+    a_false = [a if v is None else xp.where(cond, xp.full_like(a, v), a) for a, v in zip(args, fills[1])]
+    return xp.where(cond, if_true(xp, *a_true), if_false(xp, *a_false))
+
+
+def _stirlerr_direct(xp, y):
+    return gammaln(xp, y + 1) - (y + 0.5) * xp.log(y) + y - HALF_LOG_2PI
+
+
 def _stirlerr(xp, y):
     r""":math:`\log\Gamma(y+1) - (y+\tfrac12)\log y + y - \tfrac12\log 2\pi` for y > 0 (Loader 2000)."""
-    big = y >= 15
-    ys = xp.where(big, y, xp.full_like(y, 15.0))
-    series = _lgamma_corr(xp, ys)
-    ysmall = xp.where(big, xp.ones_like(y), y)
-    direct = gammaln(xp, ysmall + 1) - (ysmall + 0.5) * xp.log(ysmall) + ysmall - HALF_LOG_2PI
-    return xp.where(big, series, direct)
+    return _piecewise(xp, y >= 15, _lgamma_corr, _stirlerr_direct, (y,), ((15.0,), (1.0,)))
+
+
+def _bd0_series(xp, y, mu, logmu, d):
+    # (1+d)log1p(d) - d = sum_{k>=2} (-1)^k d^k / (k(k-1))
+    s = xp.zeros_like(d)
+    for k in range(17, 1, -1):   # Horner: s = sum_k c_k d^(k-1); one more factor d below
+        s = d * (s + (-1.0) ** k / (k * (k - 1)))
+    return mu * s * d
+
+
+def _bd0_direct(xp, y, mu, logmu, d):
+    return y * (xp.log(y) - logmu) + mu - y
 
 
 def _bd0(xp, y, mu, logmu):
     r"""Deviance term :math:`y\log(y/\mu) + \mu - y` for y > 0, without cancellation near y = mu."""
     d = (y - mu) / mu
-    small = xp.abs(d) < 0.1
-    ds = xp.where(small, d, xp.zeros_like(d))
-    # (1+d)log1p(d) - d = sum_{k>=2} (-1)^k d^k / (k(k-1))
-    s = xp.zeros_like(d)
-    for k in range(17, 1, -1):   # Horner: s = sum_k c_k d^(k-1); one more factor d below
-        s = ds * (s + (-1.0) ** k / (k * (k - 1)))
-    series = mu * s * ds
-    direct = y * (xp.log(y) - logmu) + mu - y
-    return xp.where(small, series, direct)
+    return _piecewise(xp, xp.abs(d) < 0.1, _bd0_series, _bd0_direct, (y, mu, logmu, d),
+                      ((None, None, None, 0.0), (None, None, None, None)))
+
+
+def _poisson_pos(xp, y, mu, logmu):
+    return 0.5 * xp.log(y) + HALF_LOG_2PI + _stirlerr(xp, y) + _bd0(xp, y, mu, logmu)
+
+
+def _poisson_zero(xp, y, mu, logmu):
+    return mu
 
 
 def poisson_nll(xp, y, mu, logmu):
     """Exact ``-log Poisson(y; mu)``: Loader's form for y > 0, ``mu`` at y = 0."""
-    pos = y > 0
-    ys = xp.where(pos, y, xp.ones_like(y))
-    val = 0.5 * xp.log(ys) + HALF_LOG_2PI + _stirlerr(xp, ys) + _bd0(xp, ys, mu, logmu)
-    return xp.where(pos, val, mu)
+    return _piecewise(xp, y > 0, _poisson_pos, _poisson_zero, (y, mu, logmu), ((1.0, None, None), (None, None, None)))
+
+
+def _lgamma_diff_stirling(xp, y, theta):
+    return ((y + 0.5) * xp.log1p((theta - 1) / (y + 1)) + (theta - 1) * xp.log(y + theta) - (theta - 1)
+            + _lgamma_corr(xp, y + theta) - _lgamma_corr(xp, y + 1))
+
+
+def _lgamma_diff_direct(xp, y, theta):
+    return gammaln(xp, y + theta) - gammaln(xp, y + 1)
 
 
 def _lgamma_diff_yplus1(xp, y, theta):
     r""":math:`\log\Gamma(y+\theta) - \log\Gamma(y+1)`, by Stirling when y >= 9 (no 1e7-sized cancellation)."""
-    big = y >= 9
-    yb = xp.where(big, y, xp.full_like(y, 9.0))
-    tb = xp.where(big, theta, xp.ones_like(theta))
-    stir = ((yb + 0.5) * xp.log1p((tb - 1) / (yb + 1)) + (tb - 1) * xp.log(yb + tb) - (tb - 1)
-            + _lgamma_corr(xp, yb + tb) - _lgamma_corr(xp, yb + 1))
-    direct = gammaln(xp, y + theta) - gammaln(xp, y + 1)
-    return xp.where(big, stir, direct)
+    return _piecewise(xp, y >= 9, _lgamma_diff_stirling, _lgamma_diff_direct, (y, theta), ((9.0, 1.0), (None, None)))
+
+
+def _nb_form_p(xp, y, mu, theta):
+    # theta large: the Poisson part and a correction that vanishes as theta -> inf
+    a = ((theta + y - 0.5) * xp.log1p(y / theta) - y
+         + _lgamma_corr(xp, theta + y) - _lgamma_corr(xp, theta))   # lgamma(y+t) - lgamma(t) - y log t
+    corr = a + mu - (theta + y) * xp.log1p(mu / theta)
+    return poisson_nll(xp, y, mu, xp.log(mu)) - corr
+
+
+def _nb_form_d(xp, y, mu, theta):
+    # general: -[lgamma(y+t) - lgamma(y+1) - lgamma(t) - t log1p(mu/t) - y log1p(t/mu)]
+    return -(_lgamma_diff_yplus1(xp, y, theta) - gammaln(xp, theta)
+             - theta * xp.log1p(mu / theta) - y * xp.log1p(theta / mu))
 
 
 def nb_nll(xp, y, mu, theta):
     r"""Exact ``-log NB(y; mean mu, size theta)``, accurate from theta ~ 1e-3 to theta ~ 1e8 (-> Poisson)."""
     big = (theta >= 10) & (theta >= y) & (theta >= mu)
-    # form P (theta large): Poisson part + correction that vanishes as theta -> inf
-    tb = xp.where(big, theta, xp.full_like(theta, 1e3))
-    yb = xp.where(big, y, xp.zeros_like(y))
-    mb = xp.where(big, mu, xp.ones_like(mu))
-    a = ((tb + yb - 0.5) * xp.log1p(yb / tb) - yb
-         + _lgamma_corr(xp, tb + yb) - _lgamma_corr(xp, tb))   # lgamma(y+t) - lgamma(t) - y log t
-    corr = a + mb - (tb + yb) * xp.log1p(mb / tb)
-    form_p = poisson_nll(xp, yb, mb, xp.log(mb)) - corr
-    # form D (general): -[lgamma(y+t) - lgamma(y+1) - lgamma(t) - t log1p(mu/t) - y log1p(t/mu)]
-    ts = xp.where(big, xp.ones_like(theta), theta)
-    form_d = -(_lgamma_diff_yplus1(xp, y, ts) - gammaln(xp, ts)
-               - ts * xp.log1p(mu / ts) - y * xp.log1p(ts / mu))
-    return xp.where(big, form_p, form_d)
+    return _piecewise(xp, big, _nb_form_p, _nb_form_d, (y, mu, theta), ((0.0, 1.0, 1e3), (None, None, 1.0)))
 
 
 def nb_grad(xp, y, mu, theta):

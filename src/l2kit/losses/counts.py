@@ -47,6 +47,30 @@ def _np():
     return xp
 
 
+#: the last (weak reference to y, log theta, terms): a Newton line search asks for the kernel at many
+#: coefficients and one theta (always, when theta is fixed), and lgamma(y + theta) is its costliest part
+_THETA_MEMO: list = [None]
+
+
+def _theta_terms(y: np.ndarray, tau: float) -> np.ndarray:
+    r"""The terms of the NB kernel free of :math:`\mu`: :math:`\theta\tau + \log\Gamma(y+\theta) - \log\Gamma(\theta)`.
+
+    Kept for the last ``(y, tau)`` (``y`` by identity, held by a weak
+    reference: an array freed cannot be mistaken for a new one at its address).
+    """
+    import weakref
+
+    from scipy.special import gammaln
+
+    last = _THETA_MEMO[0]   # one read: a tuple swapped whole is safe across threads
+    if last is not None and last[0]() is y and last[1] == tau:
+        return last[2]
+    theta = math.exp(tau)
+    terms = theta * tau + gammaln(y + theta) - math.lgamma(theta)
+    _THETA_MEMO[0] = (weakref.ref(y), tau, terms)
+    return terms
+
+
 def nb_log_terms(y, mu, theta):
     r"""Per-row derivatives of the NB log-likelihood in :math:`\eta = \log\mu` and :math:`\tau = \log\theta`.
 
@@ -271,9 +295,7 @@ class NegativeBinomialNLL(CountGLM):
         theta = math.exp(tau)
         mu = np.exp(eta)
         if value == "kernel":   # less log(y!), by scipy's lgamma (the exact form below avoids its cancellation)
-            from scipy.special import gammaln as lg
-
-            ll = y * eta + theta * tau - (y + theta) * np.log(theta + mu) + lg(y + theta) - math.lgamma(theta)
+            ll = y * eta - (y + theta) * np.log(theta + mu) + _theta_terms(y, tau)
         else:
             ll = -nb_nll(_np(), y, mu, np.full(y.shape, theta)) if value else None
         if not need:

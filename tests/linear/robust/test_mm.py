@@ -300,7 +300,8 @@ def test_s_search_and_m_step_run_with_one_blas_thread(monkeypatch):
         return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
 
     before = blas_threads()
-    real_s, real_m = _sest._fast_s, mm._m_step
+    # spies on functions called inside the S search and the M-step (each decorated by single_blas_thread)
+    real_s, real_m = _sest._best, mm._wls
 
     def spy_s(*a, **k):
         seen["s"] = blas_threads()
@@ -310,8 +311,8 @@ def test_s_search_and_m_step_run_with_one_blas_thread(monkeypatch):
         seen["m"] = blas_threads()
         return real_m(*a, **k)
 
-    monkeypatch.setattr(_sest, "_fast_s", spy_s)
-    monkeypatch.setattr(mm, "_m_step", spy_m)
+    monkeypatch.setattr(_sest, "_best", spy_s)
+    monkeypatch.setattr(mm, "_wls", spy_m)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 2))
     l2.fit(x, x @ [1.0, -1.0] + rng.normal(size=60), loss=l2.Tukey(), method="mm")

@@ -31,7 +31,7 @@ from ..._status import Status
 from ...losses.links import get_link
 from .._covariance import sandwich
 from .._design import Training
-from .._linalg import hat_values, inverse, weighted_gram
+from .._linalg import hat_values, inverse
 from .._result import Estimates
 from .newton import inverse_negative, newton
 
@@ -56,7 +56,7 @@ def glm_estimates(model, loss, coefs: dict, res, k: int, *, spec, information, d
     phi, phi_how = _dispersion(loss, dispersion, y, mu, cw, pearson, df_resid)
     blocks = model.blocks(loss) if info == "observed" else ["mean"]
     Xa = model.designs["mean"][0]
-    bread = inverse_negative(res.H) if info == "observed" else inverse(weighted_gram(Xa, cw * hw), True)
+    bread = inverse_negative(res.H) if info == "observed" else inverse(Xa.gram(cw * hw), True)
     notes: list[str] = []
     cov_full = None
     if bread is None or not np.all(np.isfinite(bread)):
@@ -140,7 +140,7 @@ def _dispersion(loss, dispersion, y, mu, cw, pearson, df_resid) -> tuple[float, 
 def _scores(model, loss, lin, blocks) -> np.ndarray:
     """Per-row scores of the estimated blocks at the estimate (unit dispersion), one column per parameter."""
     _, grads, _ = loss.glm_terms(model.y, lin, need=True, value=False, **model.data)
-    return np.column_stack([model.designs[b][0] * grads[b][:, None] for b in blocks])
+    return np.column_stack([model.designs[b][0].scaled(grads[b]) for b in blocks])
 
 
 def _robust(model, loss, lin, blocks, bread, spec, hw, cw, sw) -> np.ndarray:
@@ -150,7 +150,7 @@ def _robust(model, loss, lin, blocks, bread, spec, hw, cw, sw) -> np.ndarray:
             raise InputError("cov_type", f"one without leverage for {type(loss).__name__} ('HC0', 'HC1', "
                              "'cluster', 'HAC')", repr(spec.kind), "HC2/HC3 need the GLM leverage, undefined for "
                              "a mixture; use cov_type='HC1'")
-        h = hat_values(model.designs["mean"][0], hw, cw)
+        h = hat_values(model.designs["mean"][0].dense(), hw, cw)
     if spec.kind == "HAC" and not np.all(cw == 1):
         raise InputError("weights", "None for cov_type='HAC' with this solver", "case weights",
                          "a time series has one row per time; drop the weights or use cov_type='HC1'")

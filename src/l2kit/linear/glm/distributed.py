@@ -29,7 +29,7 @@ from ..._errors import InputError
 from ..._status import Status
 from ...losses.links import get_link
 from .._chunked import ChunkSource, WeightedGramState
-from .._linalg import inverse
+from .._linalg import WithOnes, inverse
 from .._options import iteration_options
 from .._result import Estimates, Fit, build_fit
 from .newton import XTOL, inverse_negative, newton
@@ -48,7 +48,9 @@ def _model(loss, X, y, w, fit_intercept, estimate):
     Xa[:, fit_intercept:] = X
     y, data = loss.glm_prepare(y, {})
     cw = np.ones(n) if w is None else w
-    designs = {"mean": (Xa, fit_intercept, ()), "dispersion": (np.ones((n, 1)), True, ("log_theta",))}
+    # a chunk's dense [1, X]: the Gram state below takes the matrix itself
+    designs = {"mean": (WithOnes(Xa, False), fit_intercept, ()),
+               "dispersion": (WithOnes(np.empty((n, 0)), True), True, ("log_theta",))}
     return _Model(loss, y, cw, np.zeros(n), designs, {"dispersion": estimate}, data), Xa
 
 

@@ -48,7 +48,7 @@ from ..._status import Status
 from ...losses.links import get_link
 from .._covariance import COV_KINDS, read_cov_options
 from .._design import Design
-from .._linalg import blas_threads_limit, weighted_gram, x_dot, xt_dot
+from .._linalg import WithOnes, gram_rank, single_blas_thread
 from .._options import check_common, iteration_options
 from .._result import Fit, build_design_fit
 from ._statistics import glm_estimates
@@ -133,13 +133,13 @@ def fit_glm(design: Design, loss: Any, **options: Any) -> Fit:
     >>> b.link, b.converged
     ('logit', True)
     """
-    # single-threaded BLAS throughout: the k x k factorisations and row-block products are too small for
-    # OpenBLAS's busy-waiting threads (1e5 x 201 Poisson on a loaded 2-core machine: each 201 x 201 Cholesky
-    # took 0.6 s with 2 threads); the weighted Gram runs its row parts on threads of its own
-    with blas_threads_limit(1):
-        return _fit_glm(design, loss, options)
+    return _fit_glm(design, loss, options)
 
 
+# single-threaded BLAS throughout: the k x k factorisations and row-block products are too small for
+# OpenBLAS's busy-waiting threads (1e5 x 201 Poisson on a loaded 2-core machine: each 201 x 201 Cholesky
+# took 0.6 s with 2 threads); the weighted Gram runs its row parts on threads of its own
+@single_blas_thread
 def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
     """The body of :func:`fit_glm`."""
     opts = check_common(options, "GLM", _OPTIONS, penalty="l2")
@@ -151,21 +151,25 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
     n = design.y.shape[0]
     y, data = loss.glm_prepare(design.y, _row_data(loss, opts, n))
     cw = design.case_weights
-    Xa = design.with_intercept(fit_intercept)
+    Xa = WithOnes(design.X, fit_intercept)   # the intercept column implicit: no copy of X
     k = Xa.shape[1]
-    if not opts["alpha"] > 0:   # a ridge penalty makes the Newton system positive definite at any rank
-        design.full_rank(Xa, "a GLM")
     spec = read_cov_options(opts, solver="GLM", supported=COV_KINDS, default="nonrobust", n=n)
     offset = _offset(opts, n)
     model = _Model(loss, y, cw, offset, _designs(loss, Xa, opts, fit_intercept),
                    {"dispersion": bool(opts.get("estimate_theta", True))}, data)
+    sub = _subsample(model)
+    # a ridge penalty makes the Newton system positive definite at any rank; a subset of the rows of full
+    # column rank proves X's (a rank cannot grow by dropping rows), and saves a Gram over all of them
+    if not opts["alpha"] > 0 and (sub is None or not sub.full_rank()):
+        design.full_rank(design.X, "a GLM", ones=fit_intercept)
     stages = [loss]
     while stages[0].glm_start() is not None:
         stages.insert(0, stages[0].glm_start())
-    coefs = _subsample_start(model, stages, fit_intercept, max_iter)
+    coefs, H0 = _subsample_start(sub, stages, fit_intercept, max_iter) if sub is not None else (None, None)
     start_iterations = None
     if coefs is not None:   # started at the subsample's optimum: the final model's Newton steps only
         start_iterations, stages = ("subsample", len(stages)), stages[-1:]
+        H0 = None if opts["alpha"] > 0 else H0 * (float(cw.sum()) / float(sub.cw.sum()))   # all rows' scale
     else:
         coefs = {"mean": model.mean_start(fit_intercept)}
     for i, stage in enumerate(stages):
@@ -175,7 +179,8 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
         # ridge: (1/sum c)(-loglike) + alpha/2 |beta_mean|^2 (sklearn's PoissonRegressor(alpha) scaling)
         fgh = _ridge(model.fgh(stage), opts["alpha"] * float(cw.sum()), k, fit_intercept)
         res = newton(fgh, model.pack(stage, coefs), max_iter, tol if final or i else 1e-3,
-                     xtol=XTOL if final else np.inf, stop=model.boundary(stage) if final else None)
+                     xtol=XTOL if final else np.inf, stop=model.boundary(stage) if final else None,
+                     H0=H0 if final else None)
         coefs.update(model.unpack(stage, res.x))
         if not final:
             start_iterations = (stage.name, res.n_iter)
@@ -190,29 +195,33 @@ def _fit_glm(design: Design, loss: Any, options: dict) -> Fit:
     return build_design_fit(est, design, loss, fit_intercept)
 
 
-#: a GLM of more than 4x this many rows starts at the fit of an evenly spaced subsample of about this many:
-#: Newton's quadratic convergence then needs 2-3 full-data steps instead of 4-6 (each one weighted Gram);
-#: the full-data iterations still decide convergence, so the estimate is the same
+#: a GLM of more than 4x this many rows starts at the fit of an evenly spaced subsample of about this many,
+#: and takes chord steps with the subsample's Hessian (newton's H0: a gradient pass each, no Gram) before
+#: one or two Newton steps (each one weighted Gram) instead of 4-6; the full-data Newton iterations still
+#: decide convergence, so the estimate is the same
 SUBSAMPLE_ROWS = 50_000
 
 
-def _subsample_start(model, stages, fit_intercept: bool, max_iter: int) -> dict | None:
-    """Coefficients of every block fitted on every m-th row (None when small, or when that fit does not converge)."""
+def _subsample(model) -> _Model | None:
+    """The model of every m-th row, about ``SUBSAMPLE_ROWS`` of them; None for a model of fewer than 4x that."""
     m = model.y.shape[0] // SUBSAMPLE_ROWS
-    if m < 4:
-        return None
-    sub = model.rows(slice(None, None, m))
+    return model.rows(slice(None, None, m)) if m >= 4 else None
+
+
+def _subsample_start(sub, stages, fit_intercept: bool, max_iter: int) -> tuple[dict | None, np.ndarray | None]:
+    """Coefficients of every block fitted on the subsample ``sub`` and the last stage's Hessian there
+    (None, None when that fit does not converge)."""
     try:
         coefs = {"mean": sub.mean_start(fit_intercept)}
     except InputError:    # e.g. no y > 0 among the subsample's rows
-        return None
+        return None, None
     for stage in stages:
         coefs.update(sub.start_values(stage, coefs))
         res = newton(sub.fgh(stage), sub.pack(stage, coefs), max_iter, 1e-6, xtol=np.inf)
         if res.status is not Status.SUCCESS:
-            return None
+            return None, None
         coefs.update(sub.unpack(stage, res.x))
-    return coefs
+    return coefs, res.H
 
 
 def _ridge(fgh, lam: float, k: int, fit_intercept: bool):
@@ -266,10 +275,11 @@ def _offset(opts: dict, n: int) -> np.ndarray:
     return offset
 
 
-def _designs(loss: Any, Xa: np.ndarray, opts: dict, fit_intercept: bool) -> dict:
-    """The design of each block: ``(matrix, has a constant first column, column names)``."""
+def _designs(loss: Any, Xa: WithOnes, opts: dict, fit_intercept: bool) -> dict:
+    """The design of each block: ``(WithOnes, has a constant first column, column names)``."""
     n = Xa.shape[0]
-    designs = {"mean": (Xa, fit_intercept, ()), "dispersion": (np.ones((n, 1)), True, ("log_theta",))}
+    ones = WithOnes(np.empty((n, 0)), True)
+    designs = {"mean": (Xa, fit_intercept, ()), "dispersion": (ones, True, ("log_theta",))}
     Zin = opts.get("inflation_X")
     if "inflation" not in loss.glm_blocks:
         if Zin is not None:
@@ -277,7 +287,7 @@ def _designs(loss: Any, Xa: np.ndarray, opts: dict, fit_intercept: bool) -> dict
                              "an inflation design", "use loss=l2kit.ZINB() for a zero-inflated model")
         return designs
     if Zin is None:
-        designs["inflation"] = (np.ones((n, 1)), True, ("intercept",))
+        designs["inflation"] = (ones, True, ("intercept",))
         return designs
     Zr = np.asarray(to_numpy(Zin), dtype=float)
     Zr = Zr.reshape(-1, 1) if Zr.ndim == 1 else Zr
@@ -287,7 +297,7 @@ def _designs(loss: Any, Xa: np.ndarray, opts: dict, fit_intercept: bool) -> dict
     if not np.all(np.isfinite(Zr)):
         raise InputError("inflation_X", "finite values", "NaN or inf", "drop or impute those rows")
     names = (("intercept",) if fit_intercept else ()) + tuple(f"z{j}" for j in range(Zr.shape[1]))
-    designs["inflation"] = (np.column_stack([np.ones(n), Zr]) if fit_intercept else Zr, fit_intercept, names)
+    designs["inflation"] = (WithOnes(Zr, fit_intercept), fit_intercept, names)
     return designs
 
 
@@ -298,13 +308,17 @@ class _Model:
         self.loss, self.y, self.cw, self.offset = loss, y, cw, offset
         self.designs, self.estimate, self.data = designs, estimate, data
         self.has_offset = bool(np.any(offset != 0))
-        self.ones = {id(D) for D, constant, _ in designs.values() if constant and D.shape[1] == 1}
 
     def rows(self, sl: slice) -> _Model:
         """The model of the rows ``sl`` (contiguous copies)."""
-        designs = {b: (np.ascontiguousarray(D[sl]), c, names) for b, (D, c, names) in self.designs.items()}
+        designs = {b: (D.rows(sl), c, names) for b, (D, c, names) in self.designs.items()}
         return _Model(self.loss, self.y[sl].copy(), self.cw[sl].copy(), self.offset[sl].copy(), designs,
                       self.estimate, {k: v[sl].copy() for k, v in self.data.items()})
+
+    def full_rank(self) -> bool:
+        """Whether the mean design, weighted by the case weights, has full column rank."""
+        D = self.designs["mean"][0]
+        return gram_rank(D.gram(self.cw)) == D.shape[1]
 
     def blocks(self, stage) -> list[str]:
         """The estimated blocks of ``stage`` (a block held fixed, e.g. theta, is not a parameter)."""
@@ -346,7 +360,7 @@ class _Model:
             if b == "dispersion":
                 lin[b] = float(c[0])
             elif b in stage.glm_blocks:
-                eta = x_dot(self.designs[b][0], c)
+                eta = self.designs[b][0].dot(c)
                 if b == "mean" and self.has_offset:
                     eta += self.offset
                 lin[b] = eta
@@ -392,7 +406,9 @@ class _Model:
             if not need:
                 return ll, None, None
             D = [self.designs[b][0] for b in blocks]
-            g = np.concatenate([xt_dot(Db, cw * grads[b]) for b, Db in zip(blocks, D)])
+            g = np.concatenate([Db.tdot(cw * grads[b]) for b, Db in zip(blocks, D)])
+            if need == "gradient":   # a chord step (newton's H0): no Hessian
+                return ll, g, None
             H = np.block([[self._cross(D[i], D[j], hess, order, a, b) for j, b in enumerate(blocks)]
                           for i, a in enumerate(blocks)])
             return ll, g, H
@@ -409,9 +425,5 @@ class _Model:
         if h is None:
             return np.zeros((Da.shape[1], Db.shape[1]))
         if Da is Db:
-            return weighted_gram(Da, self.cw * h)
-        if id(Db) in self.ones:   # a block's constant design: column sums
-            return xt_dot(Da, self.cw * h)[:, None]
-        if id(Da) in self.ones:
-            return xt_dot(Db, self.cw * h)[None, :]
-        return (Da * (self.cw * h)[:, None]).T @ Db
+            return Da.gram(self.cw * h)
+        return Da.cross(self.cw * h, Db)

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import InputError
-from .._linalg import block_rows, gram_rank, x_dot, xt_dot
+from .._linalg import block_rows, gram_rank, single_blas_thread, x_dot, xt_dot
 
 __all__ = ["Chi", "SOptions", "SResult", "check_s_design", "fast_s", "make_chi", "m_scale", "read_seed", "s_estimate"]
 
@@ -393,12 +393,10 @@ def fast_s(X: np.ndarray, y: np.ndarray, chi: Chi, o: SOptions, rng: np.random.G
     where a second OpenBLAS thread costs wake-ups and no bandwidth (at n = 1000, p = 100 on a loaded 2-core
     machine the batched SVD of the subsamples took 31 s with 2 threads, 0.7 s with one).
     """
-    from ..penalized import blas_threads_limit
-
-    with blas_threads_limit(1):
-        return _fast_s(X, y, chi, o, rng)
+    return _fast_s(X, y, chi, o, rng)
 
 
+@single_blas_thread
 def _fast_s(X: np.ndarray, y: np.ndarray, chi: Chi, o: SOptions, rng: np.random.Generator) -> SResult:
     """The body of :func:`fast_s`."""
     n, p = X.shape

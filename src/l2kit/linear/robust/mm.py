@@ -25,10 +25,9 @@ import numpy as np
 from ..._errors import InputError
 from ..._status import Status
 from .._design import Design
-from .._linalg import weighted_gram, x_dot
+from .._linalg import single_blas_thread, weighted_gram, x_dot
 from .._options import check_common, iteration_options
 from .._result import Estimates, Fit, build_design_fit
-from ..penalized import blas_threads_limit
 from ._problem import residual_training
 from ._sest import (
     Chi,
@@ -128,8 +127,7 @@ def fit_mm(design: Design, loss: Any, **options: Any) -> Fit:
         raise InputError("n_group, groups", f"n_group > {k} parameters and groups * n_group <= n = {n}",
                          f"n_group={o.s.n_group}, groups={o.s.groups}", "keep the defaults (400, 5) or raise large_n")
     s = fast_s(Xa, y, chi, o.s, np.random.default_rng(o.seed))
-    with blas_threads_limit(1):     # small solves, as the S search (see fast_s)
-        beta, r, n_iter, converged = _m_step(Xa, y, s, loss, o.max_iter, o.tol)
+    beta, r, n_iter, converged = _m_step(Xa, y, s, loss, o.max_iter, o.tol)
     status, message = _status(s, converged, n_iter, o, n, k)
     cov = None
     if s.scale > 0 and converged:
@@ -191,6 +189,7 @@ def _read_options(opts: dict) -> _Options:
                     else "Generator", max_iter, tol, so)
 
 
+@single_blas_thread   # small solves, as the S search (see fast_s)
 def _m_step(X, y, s: SResult, loss, max_iter: int, tol: float):
     """robustbase's ``rwls``: IRLS from the S-estimate with the scale fixed, L1 relative convergence."""
     beta = s.beta.copy()

@@ -33,7 +33,7 @@ from ..._errors import InputError
 from ..._status import Status
 from .._covariance import read_cov_options
 from .._design import Design, Training
-from .._linalg import gram_rank, inverse
+from .._linalg import gram_rank, inverse, single_blas_thread
 from .._options import check_common
 from .._result import Estimates, Fit, build_design_fit
 from .._scale import weighted_quantile
@@ -124,13 +124,11 @@ def fit_quantile(design: Design, loss: Any, *, _cache: dict | None = None, **opt
     >>> f.converged, round(f.intercept, 6), np.round(f.coef, 6)
     (True, 0.0, array([2.]))
     """
-    from ..penalized import blas_threads_limit
-
-    # tall-thin products only (X beta, X^T X, k x k solves): a second BLAS thread costs more than it saves
-    with blas_threads_limit(1):
-        return _fit_quantile(design, loss, _cache, options)
+    return _fit_quantile(design, loss, _cache, options)
 
 
+# tall-thin products only (X beta, X^T X, k x k solves): a second BLAS thread costs more than it saves
+@single_blas_thread
 def _fit_quantile(design: Design, loss: Any, _cache: dict | None, options: dict) -> Fit:
     """The body of :func:`fit_quantile`."""
     opts = check_common(options, "quantile LP", _OPTIONS, penalty="l1")
