@@ -249,8 +249,10 @@ def _quantile_memory(report):
 
     code = textwrap.dedent("""
         import resource, numpy as np, l2kit as l2
-        rng = np.random.default_rng(0); n, p = 10_000_000, 5
-        X = rng.normal(size=(n, p)); y = X @ np.ones(p) + rng.standard_t(3, size=n)
+        rng = np.random.default_rng(0); n, p, b = 10_000_000, 5, 500_000
+        X, y = np.empty((n, p)), np.empty(n)
+        for i in range(0, n, b):   # in blocks: the generation's temporaries must not set the peak before the fit
+            X[i:i + b] = rng.normal(size=(b, p)); y[i:i + b] = X[i:i + b].sum(axis=1) + rng.standard_t(3, size=b)
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         f = l2.fit(X, y, loss=l2.Quantile(0.5), cov_type="none")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
