@@ -15,19 +15,8 @@ import sys
 
 import numpy as np
 import pytest
-
-BIN = os.path.join(os.path.dirname(sys.executable), "l2kit")
-_PEAK = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-         "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
-         "print(r.stdout + r.stderr[-2000:], file=sys.stderr)")
-
-
-def _peak_mb(cmd):
-    """Peak RSS (MiB) of ``cmd``, run as the only child of a fresh helper; its output."""
-    out = subprocess.run([sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, check=True)
-    rc, mb = out.stdout.split()
-    assert rc == "0", out.stderr
-    return float(mb), out.stderr
+from _rss import BIN
+from _rss import peak_mb as _peak_mb
 
 
 def _write_csv(path, n, p=20):

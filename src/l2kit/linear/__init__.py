@@ -7,9 +7,8 @@ each family is a sub-package (:mod:`.least_squares`, :mod:`.penalized`,
 :mod:`._inference`).
 """
 
-from typing import Any
-
 from .._errors import CollinearityWarning
+from .._lazy import lazy_attributes
 from .._status import Status
 from ._api import fit
 from ._chunked import WeightedGramState
@@ -19,15 +18,7 @@ __all__ = ["CollinearityWarning", "Fit", "PenaltyPath", "Status", "WeightedGramS
            "fit_quantiles"]
 
 
-def __getattr__(name: str) -> Any:
-    # the path and the quantile solvers load on first use: importing every family up front made `l2kit fit`
-    # on a streamed file pay for all of them (and scipy) before reading a row
-    if name in ("PenaltyPath", "enet_path"):
-        from .least_squares import path as module
-    elif name == "fit_quantiles":
-        from .robust import quantile as module
-    else:
-        raise AttributeError(f"module 'l2kit.linear' has no attribute {name!r}")
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
+# the path and the quantile solvers load on first use: importing every family up front made `l2kit fit`
+# on a streamed file pay for all of them (and scipy) before reading a row
+__getattr__ = lazy_attributes(__name__, {"PenaltyPath": ".least_squares.path", "enet_path": ".least_squares.path",
+                                         "fit_quantiles": ".robust.quantile"})

@@ -7,8 +7,7 @@
 * :func:`lstsq`, :func:`centred_gram`, :func:`solve_normal_equations` — the direct solvers underneath.
 """
 
-from typing import Any
-
+from ..._lazy import lazy_attributes
 from ._direct import CollinearityWarning, lstsq
 from ._gram import centred_gram, gram_inverse, solve_normal_equations
 from .state import GramState, solve_state
@@ -19,17 +18,7 @@ __all__ = ["CollinearityWarning", "GramState", "PenaltyPath", "centred_gram", "c
            "solve_state"]
 
 
-def __getattr__(name: str) -> Any:
-    # the in-memory solver, the penalty paths and the Dask fit load on first use: a streamed fit
-    # (`l2kit fit` on a large file) needs only the chunk states above
-    if name in ("PenaltyPath", "cross_validate", "enet_path"):
-        from . import path as module
-    elif name == "fit_dask":
-        from . import dask as module
-    elif name == "fit_least_squares":
-        from . import solver as module
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
+# the in-memory solver, the penalty paths and the Dask fit load on first use: a streamed fit
+# (`l2kit fit` on a large file) needs only the chunk states above
+__getattr__ = lazy_attributes(__name__, {"PenaltyPath": ".path", "cross_validate": ".path", "enet_path": ".path",
+                                         "fit_dask": ".dask", "fit_least_squares": ".solver"})
