@@ -12,28 +12,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from _cli import assert_bad_input, run
 from l2kit import workflows
-from l2kit.cli import main
 
 pytest.importorskip("pyarrow")
-
-
-def run(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def assert_bad_input(capsys, *argv, needles=()):
-    """Exit 2, one paragraph on stderr naming what is wrong and the fix, no traceback."""
-    rc, out, err = run(capsys, *argv)
-    assert rc == 2, (rc, out, err)
-    lines = [ln for ln in err.strip().splitlines() if "error:" in ln]
-    assert len(lines) == 1 and err.strip().splitlines()[-1] == lines[0], err
-    assert "Fix:" in lines[0] and "Traceback" not in err
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
-    return lines[0]
 
 
 def _write(tmp_path, name, data):

@@ -5,15 +5,10 @@ import shlex
 import numpy as np
 import pytest
 
+from _cli import run
 from l2kit.cli import main
 
 pytest.importorskip("pyarrow")
-
-
-def run(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def _check_line(out: str, name: str) -> str:

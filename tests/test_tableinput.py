@@ -10,28 +10,12 @@ import numpy as np
 import pytest
 
 import l2kit as l2
-from l2kit.cli import main
+from _cli import assert_bad_input as bad
+from _cli import run
 
 pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
 pytest.importorskip("formulaic")
-
-
-def run(capsys, *argv):
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def bad(capsys, *argv, needles=()):
-    rc, out, err = run(capsys, *argv)
-    assert rc == 2, (rc, out, err)
-    lines = [ln for ln in err.strip().splitlines() if "error:" in ln]
-    assert len(lines) == 1 and err.strip().splitlines()[-1] == lines[0] and "Traceback" not in err, err
-    assert "Fix:" in lines[0]
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
-    return lines[0]
 
 
 def fit_json(capsys, *argv):

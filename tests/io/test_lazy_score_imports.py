@@ -33,17 +33,26 @@ def test_missing_cells_become_nan_without_pandas(tmp_path, fmt):
     assert r.returncode == 0, r.stderr
 
 
-_SCORE = """
+_CLI_JSON = """
 import io, json, sys
 from contextlib import redirect_stdout
 import numpy as np
 from l2kit.cli import main
-buf = io.StringIO()
-with redirect_stdout(buf):
-    assert main(["score", sys.argv[1], "--true", "y", "--pred", "p", "--json"]) == 0
-got = json.loads(buf.getvalue())
-heavy = sorted(m for m in ("numba", "llvmlite", "scipy", "pandas", "matplotlib") if m in sys.modules)
-assert not heavy, heavy
+
+
+def cli_json(argv, forbidden):
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(argv) == 0
+    got = json.loads(buf.getvalue())
+    heavy = sorted(m for m in forbidden if m in sys.modules)
+    assert not heavy, heavy
+    return got
+"""
+
+_SCORE = _CLI_JSON + """
+got = cli_json(["score", sys.argv[1], "--true", "y", "--pred", "p", "--json"],
+               ("numba", "llvmlite", "scipy", "pandas", "matplotlib"))
 y, p = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1, unpack=True)
 assert got["n"] == y.size and abs(got["mse"] - np.mean((y - p) ** 2)) <= 1e-12 * got["mse"], got
 """
@@ -60,24 +69,18 @@ def test_score_imports_neither_numba_nor_scipy_nor_pandas(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-_FIT = """
-import io, json, sys
-from contextlib import redirect_stdout
-import numpy as np
-from l2kit.cli import main
-buf = io.StringIO()
-with redirect_stdout(buf):
-    assert main(["fit", sys.argv[1], "--target", "y", "--stream", "always", "--json"]) == 0
-got = json.loads(buf.getvalue())
-heavy = sorted(m for m in ("numba", "llvmlite", "scipy", "pandas", "matplotlib", "formulaic")
-               if m in sys.modules)
-assert not heavy, heavy
+# argv: the file, the loss, the modules that must stay unimported (comma-separated)
+_FIT = _CLI_JSON + """
+loss, forbidden = sys.argv[2], sys.argv[3].split(",")
+argv = ["fit", sys.argv[1], "--target", "y", "--stream", "always", "--json"]
+got = cli_json(argv if loss == "squared" else argv + ["--loss", loss], forbidden)   # squared: the default
 assert got["streamed"], got
-X, y = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1, usecols=(0, 1)), np.loadtxt(
-    sys.argv[1], delimiter=",", skiprows=1, usecols=2)
-A = np.column_stack([np.ones(y.size), X])
-ref = np.linalg.lstsq(A, y, rcond=None)[0]
-assert np.allclose([got["intercept"], *got["coef"]], ref, rtol=1e-10, atol=1e-12), (got, ref)
+if loss == "squared":
+    X, y = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1, usecols=(0, 1)), np.loadtxt(
+        sys.argv[1], delimiter=",", skiprows=1, usecols=2)
+    A = np.column_stack([np.ones(y.size), X])
+    ref = np.linalg.lstsq(A, y, rcond=None)[0]
+    assert np.allclose([got["intercept"], *got["coef"]], ref, rtol=1e-10, atol=1e-12), (got, ref)
 """
 
 
@@ -90,8 +93,9 @@ def test_streamed_fit_imports_neither_scipy_nor_pandas(tmp_path, loss):
     path = tmp_path / "f.csv"
     np.savetxt(path, np.column_stack([X, 1 + X @ [2.0, -1.0] + rng.normal(size=5000)]), delimiter=",",
                header="x0,x1,y", comments="")
-    code = _FIT if loss == "squared" else _FIT.replace('"--json"]', '"--json", "--loss", "huber"]')
+    forbidden = ["numba", "llvmlite", "scipy", "pandas", "matplotlib", "formulaic"]
     if loss == "huber":   # IRLS needs scipy (Huber's scale), but still neither pandas nor formulaic
-        code = code.replace('"scipy", ', "").split("assert np.allclose")[0]
-    r = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+        forbidden.remove("scipy")
+    r = subprocess.run([sys.executable, "-c", _FIT, str(path), loss, ",".join(forbidden)], capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stderr
