@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._rows import label_rows
-from .checks import LEVEL, LOSS_FAMILY, Check, NullSampler, holm, residual_shape, robust_outliers
+from .checks import GAUSS_3_4, LEVEL, LOSS_FAMILY, Check, NullSampler, holm, residual_shape, robust_outliers
 from .tests import breusch_godfrey, breusch_pagan, collinearity, durbin_watson, reset
 
 
@@ -77,7 +77,7 @@ def outlier_check(inf, shape: dict, mm_fit, level: float, row_labels=None, sd: n
     # rows beyond the OLS statistic's own critical value at level / 2 (the MC null of the maximum)
     lev = np.sqrt(np.clip(1.0 - inf.leverage, 1e-12, None))
     resid = inf.resid if sd is None else inf.resid / sd    # the scale of the Monte Carlo null's statistic
-    s = np.median(np.abs(resid)) / 0.6744897501960817
+    s = np.median(np.abs(resid)) / GAUSS_3_4
     z = np.abs(resid) / lev / s if s > 0 else np.zeros_like(resid)
     crit = float(np.quantile(shape["null_outlying"], 1.0 - level / 2))
     rows = np.union1d(rows_mm, np.flatnonzero(z > crit)).astype(int)
@@ -116,10 +116,10 @@ def variance_sd(resid: np.ndarray, X: np.ndarray) -> np.ndarray | None:
     from ..linear import fit
 
     e2 = np.asarray(resid, float) ** 2
-    floor = 1e-8 * float(np.mean(e2)) if np.mean(e2) > 0 else 0.0
-    if floor == 0.0:
+    mean = float(np.mean(e2))
+    if not mean > 0:
         return None
-    f = fit(X, np.maximum(e2, floor), loss="gamma_nll")
+    f = fit(X, np.maximum(e2, 1e-8 * mean), loss="gamma_nll")   # the floor keeps exact zeros in the Gamma's domain
     if not f.converged:
         return None
     v = np.asarray(f.predict(X), dtype=float)

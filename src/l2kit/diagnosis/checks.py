@@ -34,12 +34,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..linear._scale import GAUSS_3_4  # Phi^-1(3/4): MAD / this is consistent for sigma
+
 __all__ = ["LOSS_FAMILY", "Check", "NullSampler", "holm", "residual_shape", "robust_outliers"]
 
 LEVEL = 0.05
 #: the checks whose rejection can move the recommendation away from squared error
 LOSS_FAMILY = ("heavy_tails", "outliers", "skewness")
-GAUSS_3_4 = 0.6744897501960817   # Phi^-1(3/4): MAD / this is consistent for sigma
 
 
 @dataclass(frozen=True)

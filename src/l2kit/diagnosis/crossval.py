@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..linear._scale import GAUSS_3_4
+
 __all__ = ["CVScore", "cross_validate", "kfold_indices", "one_se_choice"]
 
 TRUNCATION = 3.0
@@ -164,7 +166,7 @@ def cross_validate(X: np.ndarray, y: np.ndarray, candidates: dict, *, folds: int
         raw[name] = _one_candidate(X, y, fitter, name, splits, folds, progress)
     if scale is None or not np.isfinite(scale) or scale <= 0:
         first = next((v[0] for v in raw.values() if v[0] is not None), None)
-        scale = float(np.median(np.abs(first)) / 0.6744897501960817) if first is not None else 1.0
+        scale = float(np.median(np.abs(first)) / GAUSS_3_4) if first is not None else 1.0
     cap = (TRUNCATION * scale) ** 2 if scale > 0 else np.inf
     out: dict[str, CVScore] = {}
     for name, (err, logp, failure) in raw.items():
