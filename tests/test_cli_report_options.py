@@ -141,9 +141,7 @@ def test_an_internal_error_is_one_paragraph_and_exit_1(tmp_path, capsys, monkeyp
     def boom(args):
         raise ValueError("The truth value of a Series is ambiguous.")
 
-    parser = cli._build_parser()
-    monkeypatch.setattr(cli, "_build_parser", lambda: parser)
-    parser._subparsers._group_actions[0].choices["datasets"].set_defaults(handler=boom)
+    monkeypatch.setattr(cli, "_cmd_datasets", boom)   # main builds its parser, with this handler, per call
     assert main(["datasets"]) == 1
     err = capsys.readouterr().err
     assert "internal error: ValueError" in err and "Traceback" not in err and "L2KIT_DEBUG" in err
