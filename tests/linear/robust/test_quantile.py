@@ -211,6 +211,61 @@ def test_wide_design_preprocesses_at_quantregs_subsample_size(q):
     np.testing.assert_allclose(f.params, ref.params, rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_interior_point_preprocessing_globs_are_pseudo_observations(q):
+    """Heteroscedastic 200000 x 4 (the bench's design): the reduced problem with the globs as two
+    pseudo-observations always has an interior start (the shifted right-hand side it replaced had none at
+    q = 0.1 and 0.5 and doubled the band twice), and the answer is the LP optimum."""
+    from l2kit.linear.robust import _fn
+
+    rng = np.random.default_rng(1_000_005)
+    X = rng.normal(size=(200_000, 4))
+    y = 1.0 + X @ rng.normal(size=4) + (1 + 0.5 * np.abs(X[:, 0])) * rng.standard_t(3, size=X.shape[0])
+    Xa = np.column_stack([np.ones(y.size), X])
+    sizes = []
+    fn = _fn.frisch_newton
+    try:
+        _fn.frisch_newton = lambda X, *a, **k: sizes.append(X.shape[0]) or fn(X, *a, **k)
+        beta, _, rounds = _fn.solve_quantile_fn(Xa, y, None, q)
+    finally:
+        _fn.frisch_newton = fn
+    m = int(np.sqrt(5) * y.size ** (2 / 3))
+    assert beta is not None and rounds <= 2
+    assert max(sizes[1:]) < 2 * 1.5 * m            # no round ran on a doubled band
+    plain, _, _ = fn(Xa, y, np.ones(y.size), q)          # the interior point on all rows, then its vertex
+    ref, ok = _fn.vertex(Xa, y, np.ones(y.size), q, plain)
+    assert ok and objective(q, y, Xa @ beta) == pytest.approx(objective(q, y, Xa @ ref), rel=1e-12)
+
+
+def test_narrow_band_with_a_straddling_glob_is_repaired():
+    """A band too narrow puts a glob in the reduced problem's optimal basis (no optimal vertex among the band
+    rows): its violators, found at the interior solution, join the band instead of giving up to HiGHS."""
+    from l2kit.linear.robust import _fn
+
+    X, y = data(8, n=60_000, p=3)
+    Xa = np.column_stack([np.ones(y.size), X])
+    beta, _, rounds = _fn.solve_quantile_fn(Xa, y, None, 0.5, band=0.05)
+    ref = l2.fit(X, y, loss=l2.Quantile(0.5), method="dual")
+    assert beta is not None and rounds > 1
+    assert objective(0.5, y, Xa @ beta) == pytest.approx(objective(0.5, y, ref.predict(X)), rel=1e-12)
+
+
+def test_frisch_newton_stops_at_the_rounding_floor():
+    """An unreachable gap tolerance ends at the rounding floor within a few iterations, not at max_iter, and
+    the vertex step still finds the optimum."""
+    from l2kit.linear.robust._fn import frisch_newton, vertex
+
+    X, y = data(9, n=4000, p=3)
+    Xa = np.column_stack([np.ones(y.size), X])
+    c = np.ones(y.size)
+    beta, it, converged = frisch_newton(Xa, y, c, 0.9, tol=1e-18)
+    _, it_default, ok = frisch_newton(Xa, y, c, 0.9)
+    assert ok and not converged and it < it_default + 15
+    exact, good = vertex(Xa, y, c, 0.9, beta)
+    ref = l2.fit(X, y, loss=l2.Quantile(0.9), method="dual")
+    assert good and objective(0.9, y, Xa @ exact) == pytest.approx(objective(0.9, y, ref.predict(X)), rel=1e-12)
+
+
 def test_vertex_check_rejects_a_non_optimal_basis():
     """KKT at a vertex: the least-squares fit's nearest vertex is not the quantile optimum, and says so."""
     from l2kit.linear.robust._fn import frisch_newton, vertex
