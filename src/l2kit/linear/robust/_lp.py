@@ -39,6 +39,42 @@ class LPScaling:
 _UNSCALED = (2.0**-16, 2.0**16)
 
 
+def _absmax_rows(X):  # pragma: no cover - compiled by numba
+    """``max |X[:, j]|`` for each column in one pass over the rows."""
+    n, k = X.shape
+    out = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            v = abs(X[i, j])
+            if v > out[j]:
+                out[j] = v
+    return out
+
+
+def _absmax_numpy(X):
+    # from the two extremes: no |X| temporary (an extra copy of X at 1e7 rows)
+    return np.maximum(X.max(axis=0), -X.min(axis=0))
+
+
+def column_absmax(X: np.ndarray) -> np.ndarray:
+    """The largest ``|x|`` of each column of a finite ``X`` (n, k).
+
+    A row-major ``X`` with few columns goes through a compiled pass over the rows: NumPy's
+    ``X.max(axis=0)`` walks it in rows of ``k`` values and took 27 ms at 1e6 x 6 (2 ms for the same
+    values as one vector).
+
+    Examples
+    --------
+    >>> column_absmax(np.array([[1.0, -5.0], [-3.0, 2.0]]))
+    array([3., 5.])
+    """
+    from ..._jit import jit
+
+    if X.flags.c_contiguous:
+        return jit(_absmax_rows, _absmax_numpy)(X)
+    return _absmax_numpy(X)
+
+
 def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
     r"""Scale the quantile LP's columns, target and weights by powers of two near their maxima.
 
@@ -63,8 +99,7 @@ def lp_scaling(Xa: np.ndarray, y: np.ndarray, c: np.ndarray | None):
     >>> sc.coef(np.array([1.0, 1.0])) == [8.0, 2.0**42]
     array([ True,  True])
     """
-    # max |x| per column from the two extremes: no |Xa| temporary (an extra copy of X at 1e7 rows)
-    cols = _power_of_two(np.maximum(Xa.max(axis=0), -Xa.min(axis=0)) if Xa.size else np.ones(Xa.shape[1]))
+    cols = _power_of_two(column_absmax(Xa) if Xa.size else np.ones(Xa.shape[1]))
     # columns within 2^-16..2^16 of 1 are left as they are: no scaled copy of X (at 1e7 rows a copy is the
     # largest allocation of the fit), and HiGHS handles such entries
     cols = np.where((cols >= _UNSCALED[0]) & (cols <= _UNSCALED[1]), 1.0, cols)
