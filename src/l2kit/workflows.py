@@ -173,7 +173,8 @@ def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_co
     scored = 0
     total = total_rows(path)
     with progress(total, desc=f"scoring {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
-        for start, batch in iter_batches(path, cols, batch_rows=batch_rows):
+        # scoring does little per batch: pyarrow's pool may decode Parquet columns on the idle cores
+        for start, batch in iter_batches(path, cols, batch_rows=batch_rows, threads=True):
             m = len(batch[true_col])
             rows += m
             bar.update(m)
@@ -309,12 +310,12 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
     total = total_rows(path)
     rows = [0]
 
-    def chunks():
+    def chunks(prefetch: int):
         rows[0] = 0
         if drop is not None:
             drop.reset()   # an iterative fit reads the file once per pass: count one pass
         with progress(total, desc=f"fitting {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
-            batches = iter_batches(path, cols, batch_rows=batch_rows, prefetch=0)   # read_ahead below
+            batches = iter_batches(path, cols, batch_rows=batch_rows, prefetch=prefetch)
             for start, batch in batches:
                 m = len(batch[target])
                 rows[0] += m
@@ -339,8 +340,9 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
                 yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
 
     def ahead():
-        # reading, the checks and the copy into X run in a thread two chunks ahead of the fit's own work
-        return read_ahead(chunks(), 2)
+        # an iterative fit's own work per chunk (weights, a weighted Gram) outweighs the reading: reading, the
+        # checks and the copy into X run in a thread two chunks ahead of it
+        return read_ahead(chunks(0), 2)
 
     class _Passes:
         """The file as a re-iterable of chunks: iterative fits read it once per pass, in bounded memory."""
@@ -349,7 +351,9 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
             return ahead()
 
     try:
-        fit = linear.fit(ahead() if type(loss) is Squared else _Passes(), loss=loss, feature_names=feats)
+        # least squares does little per chunk (one centred Gram): only the reading runs ahead in its thread, the
+        # checks and the copy into X run beside the Gram, and the two threads carry about equal work
+        fit = linear.fit(chunks(2) if type(loss) is Squared else _Passes(), loss=loss, feature_names=feats)
         return _with_missing(fit, drop)
     except InputError as exc:
         if rows[0] == 0:
