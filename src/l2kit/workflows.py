@@ -173,8 +173,7 @@ def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_co
     scored = 0
     total = total_rows(path)
     with progress(total, desc=f"scoring {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
-        # scoring does little per batch: pyarrow's pool may decode Parquet columns on the idle cores
-        for start, batch in iter_batches(path, cols, batch_rows=batch_rows, threads=True):
+        for start, batch in iter_batches(path, cols, batch_rows=batch_rows):
             m = len(batch[true_col])
             rows += m
             bar.update(m)

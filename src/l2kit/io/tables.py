@@ -345,9 +345,8 @@ def _csv_block_size(path: str, batch_rows: int) -> int:
     return int(min(max(per_row * batch_rows, 16 * per_row, 1 << 12), CSV_MAX_BLOCK))
 
 
-def _raw_batches(path: str, fmt: str, columns: list[str], batch_rows: int, threads: bool = False) -> Iterator:
-    """Arrow record batches (CSV columns already typed float64); ``threads``: Parquet columns decoded in
-    pyarrow's thread pool."""
+def _raw_batches(path: str, fmt: str, columns: list[str], batch_rows: int) -> Iterator:
+    """Arrow record batches (CSV columns already typed float64)."""
     import pyarrow as pa
 
     if fmt == "parquet":
@@ -359,11 +358,10 @@ def _raw_batches(path: str, fmt: str, columns: list[str], batch_rows: int, threa
             # as the steady state is reached sooner and lower (2e7 x 4 Parquet: 151 MB peak against 167 MB at
             # 4 MB, 147 MB on 2e6 rows either way) for the same read time
             pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 18)
-            # by default one decoding thread: the batches are read ahead in a thread of their own (read_ahead)
-            # while the caller computes, and pyarrow's pool on top of that cost ~20-40 % more CPU for the same
-            # wall time (2e7 rows x 4 columns on 2 cores: 0.33-0.43 s of CPU instead of 0.41-0.74 s). A caller
-            # with little work per batch (scoring) has idle cores: the pool then shortens the read
-            yield from pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=threads)
+            # one decoding thread: the batches are read ahead in a thread of their own (read_ahead) while the
+            # caller computes, and pyarrow's pool on top of that cost ~20-40 % more CPU for the same wall time
+            # (2e7 rows x 4 columns on 2 cores: 0.33-0.43 s of CPU instead of 0.41-0.74 s)
+            yield from pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False)
         except _arrow_errors() as exc:
             raise _arrow_error(path, exc, fmt) from None
         return
@@ -437,17 +435,14 @@ def read_ahead(gen: Iterator, depth: int) -> Iterator:
 
 
 def iter_batches(path: str | os.PathLike, columns: Sequence[str], *, batch_rows: int = 1 << 20,
-                 prefetch: int = 2, threads: bool = False) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+                 prefetch: int = 2) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Stream ``columns`` as float64 NumPy arrays in batches of about ``batch_rows`` rows.
 
     Yields ``(first_row, {column: array})`` with ``first_row`` the 0-based
     index of the batch's first data row (add 1 for the row numbering of
     error messages). Memory stays bounded by ``prefetch + 1`` batches;
     reading runs in a background thread, overlapping the caller's work.
-    Missing cells are NaN (never dropped). ``threads`` decodes a Parquet file's
-    columns in pyarrow's thread pool: faster when the caller does little per
-    batch, slower when its own work needs the cores (a CSV is parsed by one
-    thread either way: with the pool, its peak RSS grew with the file).
+    Missing cells are NaN (never dropped).
     """
     path = os.fspath(path)
     fmt = table_format(path)
@@ -456,7 +451,7 @@ def iter_batches(path: str | os.PathLike, columns: Sequence[str], *, batch_rows:
 
     def gen():
         start = 0
-        for batch in _raw_batches(path, fmt, columns, batch_rows, threads):
+        for batch in _raw_batches(path, fmt, columns, batch_rows):
             m = batch.num_rows
             if m == 0:
                 continue
