@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._rows import label_rows
-from .checks import GAUSS_3_4, LEVEL, LOSS_FAMILY, Check, NullSampler, holm, residual_shape, robust_outliers
+from .checks import LEVEL, LOSS_FAMILY, Check, NullSampler, holm, outlyingness, residual_shape, robust_outliers
 from .tests import breusch_godfrey, breusch_pagan, collinearity, durbin_watson, reset
 
 
@@ -75,10 +75,8 @@ def outlier_check(inf, shape: dict, mm_fit, level: float, row_labels=None, sd: n
                                                 inf.leverage, level=level / 2)
     p = float(min(1.0, 2.0 * min(p_ols, p_mm)))
     # rows beyond the OLS statistic's own critical value at level / 2 (the MC null of the maximum)
-    lev = np.sqrt(np.clip(1.0 - inf.leverage, 1e-12, None))
     resid = inf.resid if sd is None else inf.resid / sd    # the scale of the Monte Carlo null's statistic
-    s = np.median(np.abs(resid)) / GAUSS_3_4
-    z = np.abs(resid) / lev / s if s > 0 else np.zeros_like(resid)
+    z = outlyingness(resid, inf.leverage) if np.median(np.abs(resid)) > 0 else np.zeros_like(resid)
     crit = float(np.quantile(shape["null_outlying"], 1.0 - level / 2))
     rows = np.union1d(rows_mm, np.flatnonzero(z > crit)).astype(int)
     high = rows[inf.leverage[rows] > inf.leverage_cutoff]

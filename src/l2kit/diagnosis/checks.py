@@ -36,7 +36,7 @@ import numpy as np
 
 from ..linear._scale import GAUSS_3_4  # Phi^-1(3/4): MAD / this is consistent for sigma
 
-__all__ = ["LOSS_FAMILY", "Check", "NullSampler", "holm", "residual_shape", "robust_outliers"]
+__all__ = ["LOSS_FAMILY", "Check", "NullSampler", "holm", "outlyingness", "residual_shape", "robust_outliers"]
 
 LEVEL = 0.05
 #: the checks whose rejection can move the recommendation away from squared error
@@ -167,14 +167,28 @@ def _moments(e: np.ndarray):
     return skew, kurt
 
 
-def _max_outlyingness(e: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """max_i |e_i| / (s sqrt(1 - h_i)) with s the MAD about zero: robust to masking by the outliers."""
+def outlyingness(e: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """|e_i| / (s sqrt(1 - h_i)) for every row, with s the MAD about zero (robust to masking by the outliers).
+
+    ``e`` (n,) or (n, B), one column per simulated residual vector; ``h`` (n,) the leverages. Rows of
+    leverage 1 count as leverage 1 - 1e-12; ``s = 0`` gives inf (or NaN for a zero residual).
+
+    Examples
+    --------
+    >>> z = outlyingness(np.array([1.0, -1.0, 1.0, 8.0]), np.array([0.0, 0.0, 0.0, 0.75]))
+    >>> np.round(z / z[0], 6)
+    array([ 1.,  1.,  1., 16.])
+    """
     s = np.median(np.abs(e), axis=0) / GAUSS_3_4
     lev = np.sqrt(np.clip(1.0 - h, 1e-12, None))
-    e2 = e if e.ndim == 2 else e[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.max(np.abs(e2) / lev[:, None], axis=0) / s
-    return t if e.ndim == 2 else float(t[0])
+        return np.abs(e) / (lev if e.ndim == 1 else lev[:, None]) / s
+
+
+def _max_outlyingness(e: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The largest :func:`outlyingness` (per column of a 2-D ``e``)."""
+    t = np.max(outlyingness(e, h), axis=0)
+    return t if e.ndim == 2 else float(t)
 
 
 def residual_shape(resid: np.ndarray, leverage: np.ndarray, sampler: NullSampler) -> dict:
