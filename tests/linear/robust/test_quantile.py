@@ -266,6 +266,38 @@ def test_frisch_newton_stops_at_the_rounding_floor():
     assert good and objective(0.9, y, Xa @ exact) == pytest.approx(objective(0.9, y, ref.predict(X)), rel=1e-12)
 
 
+@pytest.mark.parametrize("n", [1500, 60_000])          # the interior point on all rows; with preprocessing
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_discrete_design_and_target_stay_on_the_exact_interior_point_path(n, q):
+    """Dummy features and an integer target: many rows lie exactly on the optimal fit and most rows repeat.
+    The basis comes from distinct rows, the dual values of every row on the fit are found by a small LP, and
+    the vertex is the LP optimum (before, every such fit fell back to HiGHS)."""
+    rng = np.random.default_rng(n)
+    X = (rng.uniform(size=(n, 4)) < 0.3).astype(float)
+    y = np.round(1 + X @ rng.normal(size=4) * 3 + rng.standard_t(3, size=n))
+    f = l2.fit(X, y, loss=l2.Quantile(q), cov_type="none")
+    ref = l2.fit(X, y, loss=l2.Quantile(q), cov_type="none", method="dual")
+    assert f.method == "frisch-newton" and f.status is Status.SUCCESS
+    assert f.extra["n_zero_residuals"] > 10 * X.shape[1]          # degenerate: far more than k rows on the fit
+    assert objective(q, y, f.predict(X)) == pytest.approx(objective(q, y, ref.predict(X)), rel=1e-12)
+
+
+def test_vertex_with_more_rows_on_the_fit_than_the_basis():
+    """KKT at a degenerate vertex: the rows on the fit beyond the basis may take any dual value in their box,
+    so a certificate exists exactly when the LP over them is feasible; a non-optimal fit through as many rows
+    has none."""
+    from l2kit.linear.robust._fn import _basis, vertex
+
+    X = np.column_stack([np.ones(9), np.repeat([0.0, 1.0, 2.0], 3)])
+    y = np.array([0.0, 1, 2, 1, 1, 1, 2, 3, 4])                  # the median line y = x holds 5 of the 9 rows
+    c = np.ones(9)
+    exact, ok = vertex(X, y, c, 0.5, np.array([0.0, 1.0]))
+    assert ok and np.allclose(exact, [0.0, 1.0])
+    assert list(_basis(X, np.zeros(9))) == [0, 3]                # row 1 and 2 repeat row 0's features
+    _, bad = vertex(X, y, c, 0.5, np.array([1.0, 0.0]))          # y = 1 holds 4 rows but is not optimal
+    assert not bad
+
+
 def test_vertex_check_rejects_a_non_optimal_basis():
     """KKT at a vertex: the least-squares fit's nearest vertex is not the quantile optimum, and says so."""
     from l2kit.linear.robust._fn import frisch_newton, vertex

@@ -28,9 +28,9 @@ __all__ = ["FN_DIRECT_ROWS", "frisch_newton", "solve_quantile_fn", "vertex"]
 
 #: the fraction of the distance to the boundary a step may take (Koenker's beta)
 _STEP = 0.99995
-#: frisch_newton stops when the relative duality gap, once below 1e-8 (or 1000 tolerances), has not halved in this
-#: many iterations
-#: (the rounding floor: a 1e-12 gap on 4000 rows stalled at 6e-12 for 90 iterations)
+#: frisch_newton stops when the relative duality gap, once below 1e-6 (or 1000 tolerances), has not halved in this
+#: many iterations: the rounding floor (a 1e-12 gap on 4000 rows stalled at 6e-12 for 90 iterations; a reduced
+#: problem with a discrete target and two pseudo-observations at 1e-7 until it broke down); the vertex finishes
 _STALL = 3
 
 
@@ -208,7 +208,7 @@ def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
         if rel <= tol:
             return -v, it, True
         gaps.append(rel)
-        if rel < max(1e3 * tol, 1e-8) and rel > 0.5 * gaps[max(0, it - _STALL)]:   # rounding floor: vertex finishes
+        if rel < max(1e3 * tol, 1e-6) and rel > 0.5 * gaps[max(0, it - _STALL)]:
             return -v, it, False
         scale(x, s, z, w, d, dr, ix, is_)
         if not np.isfinite(d).all():   # a variable reached its bound exactly: the caller's vertex step finishes
@@ -228,20 +228,25 @@ def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
 
 
 def vertex(X, y, c, q, beta, extra_lam=None):
-    """The exact vertex next to ``beta`` and whether it is optimal (KKT verified); ``(beta, ok)``.
+    r"""The exact vertex next to ``beta`` and whether it is optimal (KKT verified); ``(beta, ok)``.
 
-    ``extra_lam`` is ``X_g^T λ_g`` of rows fixed elsewhere (globbed), added to the balance
-    ``X^T λ = 0``. Returns ``(None, False)`` when the ``k`` smallest residuals do not form a
-    non-singular basis.
+    The basis is ``k`` linearly independent rows taken in order of ``|y - X beta|`` (the ``k``
+    smallest when they are independent). At the vertex, rows with a positive residual carry the dual
+    value :math:`q c_i`, negative ones :math:`-(1-q) c_i`, and the rows on the fit (within
+    ``1e-9 (1 + |y_i|)``, the basis among them) any value in between; the vertex is optimal when
+    such values balance, :math:`X^T\lambda = 0`. With only the basis on the fit they are unique
+    (one solve); with more rows on it (discrete features and target) their existence is a small LP
+    (HiGHS). ``extra_lam`` is ``X_g^T λ_g`` of rows fixed elsewhere (globbed), added to the balance.
+    Returns ``(None, False)`` without a well-conditioned basis among the smallest residuals.
     """
     n, k = X.shape
-    r = y - X @ beta
     if n < k:
         return None, False
-    h = np.argpartition(np.abs(r), k - 1)[:k]
-    Xh = X[h]
+    h = _basis(X, np.abs(y - X @ beta))
+    if h is None:
+        return None, False
     try:
-        lu = _lu(Xh)
+        lu = _lu(X[h])
     except np.linalg.LinAlgError:
         return None, False
     from scipy.linalg import lu_solve
@@ -249,13 +254,66 @@ def vertex(X, y, c, q, beta, extra_lam=None):
     exact = lu_solve(lu, y[h], check_finite=False)
     r = y - X @ exact
     r[h] = 0.0
+    on = np.abs(r) <= 1e-9 * (1.0 + np.abs(y))
     lam = np.where(r > 0, q * c, -(1.0 - q) * c)
-    lam[h] = 0.0
+    lam[on] = 0.0
     bal = X.T @ lam + (0.0 if extra_lam is None else extra_lam)
-    lam_h = lu_solve(lu, -bal, trans=1, check_finite=False)
-    slack = 1e-9 * c[h]
-    ok = bool(np.all(lam_h >= -(1.0 - q) * c[h] - slack) and np.all(lam_h <= q * c[h] + slack))
-    return exact, ok
+    if np.count_nonzero(on) == k:
+        lam_h = lu_solve(lu, -bal, trans=1, check_finite=False)
+        slack = 1e-9 * c[h]
+        return exact, bool(np.all(lam_h >= -(1.0 - q) * c[h] - slack) and np.all(lam_h <= q * c[h] + slack))
+    return exact, _balances(X[on], c[on], q, -bal)
+
+
+def _basis(X, a):
+    """``k`` linearly independent rows of ``X`` in order of ``a`` (greedy Gram-Schmidt on the rows), or None.
+
+    The first ``max(4k, 64)`` rows of smallest ``a`` are tried, each distinct row once (a repeated row adds
+    nothing: with dummy features most are repeats); then 16 times as many, up to all rows.
+    """
+    n, k = X.shape
+    m = min(n, max(4 * k, 64))
+    while True:
+        cand = np.argpartition(a, m - 1)[:m] if m < n else np.arange(n)
+        cand = cand[np.argsort(a[cand], kind="stable")]
+        _, first = np.unique(X[cand], axis=0, return_index=True)
+        picked = _independent(X, cand[np.sort(first)])
+        if picked is not None or m == n:
+            return picked
+        m = min(n, 16 * m)
+
+
+def _independent(X, cand):
+    """The first ``k`` rows of ``cand`` that are linearly independent of those before them, or None."""
+    k = X.shape[1]
+    Q = np.empty((k, k))
+    picked: list[int] = []
+    for i in cand:
+        x = X[i]
+        v = x - Q[:len(picked)].T @ (Q[:len(picked)] @ x)
+        vn = float(np.linalg.norm(v))
+        if vn > 1e-8 * float(np.linalg.norm(x)) and vn > 0:
+            Q[len(picked)] = v / vn
+            picked.append(int(i))
+            if len(picked) == k:
+                return np.asarray(picked)
+    return None
+
+
+def _balances(XZ, cZ, q, target):
+    """Whether dual values ``λ`` with ``-(1-q) c <= λ <= q c`` (1e-9 c of slack) solve ``XZ^T λ = target``.
+
+    Identical rows share one variable whose box is the sum of theirs (the same set of sums ``XZ^T λ``).
+    """
+    from scipy.optimize import linprog
+
+    U, inv = np.unique(XZ, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    slack = 1e-9 * cZ
+    lo = np.bincount(inv, -(1.0 - q) * cZ - slack, minlength=U.shape[0])
+    hi = np.bincount(inv, q * cZ + slack, minlength=U.shape[0])
+    res = linprog(np.zeros(U.shape[0]), A_eq=U.T, b_eq=target, bounds=np.column_stack([lo, hi]), method="highs")
+    return res.status == 0
 
 
 def _lu(A):
