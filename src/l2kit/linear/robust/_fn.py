@@ -167,13 +167,13 @@ def _solve_normal(X, d, rhs):
     return _solve(_factor(_gram(X, d)), rhs)
 
 
-def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
+def frisch_newton(X, y, c, q, *, tol=1e-10, max_iter=100):
     """Mehrotra predictor-corrector on the a-form LP; returns ``(beta, n_iter, converged)``.
 
-    ``X`` (n x k), ``y`` (n,), ``c`` (n,) positive weights, ``b`` the right-hand side
-    (default ``(1-q) X^T c``; the globbed problem passes its shifted one). Stops when the duality gap
-    is below ``tol`` times ``1 + |objective|``. ``beta`` is None without numba or without a strictly
-    interior start.
+    ``X`` (n x k), ``y`` (n,), ``c`` (n,) positive weights; the right-hand side is ``(1-q) X^T c``
+    (a globbed problem carries its globs as pseudo-observations). Stops when the duality gap is below
+    ``tol`` times ``1 + |objective|``, or at its rounding floor (:data:`_STALL`). ``beta`` is None
+    without numba.
     """
     kernels = _kernels()
     if kernels is None:
@@ -181,17 +181,10 @@ def frisch_newton(X, y, c, q, b=None, *, tol=1e-10, max_iter=100):
     steps, scale, predict, centre, correct, update = kernels
     n, k = X.shape
     X = np.ascontiguousarray(X)
-    if b is None:
-        b = (1.0 - q) * (c @ X)
-    # a primal point strictly inside the box with X^T x = b: the centre (1-q)c, moved by the least-norm
-    # correction (b differs from (1-q) X^T c only for a globbed problem)
+    # the primal start (1-q) c, strictly inside the box, defines the right-hand side b = X^T x
     x = (1.0 - q) * c
-    shift = b - x @ X
+    b = x @ X
     ones = np.ones(n)
-    if np.any(shift):
-        x = x + X @ _solve_normal(X, ones, shift)
-        if np.any(x <= 0) or np.any(x >= c):
-            return None, 0, False
     s = c - x
     # a dual feasible start: v from least squares, z - w = -y - X v split into positive parts
     v = -_solve_normal(X, ones, X.T @ y)
