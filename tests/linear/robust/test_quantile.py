@@ -346,6 +346,18 @@ def test_fit_quantiles_equals_separate_fits(n):
     assert fits[1].intercept < fits[2].intercept < fits[0].intercept
 
 
+def test_fit_quantiles_builds_the_design_with_its_intercept_once(monkeypatch):
+    """The intercept column (a copy of X) and the Gram matrix for the rank are made once for all quantiles."""
+    from l2kit.linear._design import Design
+
+    calls = []
+    build = Design.with_intercept
+    monkeypatch.setattr(Design, "with_intercept", lambda self, fit: calls.append(fit) or build(self, fit))
+    X, y = data(8, n=3000, p=3)
+    l2.fit_quantiles(X, y, [0.1, 0.5, 0.9], cov_type="none")
+    assert calls == [True]
+
+
 def test_fit_quantiles_refuses_bad_quantiles():
     X, y = data()
     with pytest.raises(InputError, match="between 0 and 1"):

@@ -140,8 +140,10 @@ def _fit_quantile(design: Design, loss: Any, _cache: dict | None, options: dict)
     q, factor = float(loss.q), float(loss.pinball_factor)   # the LP minimises factor x pinball_q
     design.require_real("quantile regression")
     y, c = design.y, design.weights
-    Xa = design.with_intercept(fit_intercept)
     cache = {} if _cache is None else _cache        # work shared by the fits of one design (see fit_quantiles)
+    if "Xa" not in cache:
+        cache["Xa"] = design.with_intercept(fit_intercept)
+    Xa = cache["Xa"]
     # L1 penalty: (1/sum c) sum c rho(r) + alpha |beta|_1 (intercept free) = QuantileRegressor(alpha) for factor 1
     l1 = None
     if opts["alpha"] > 0:
@@ -153,7 +155,9 @@ def _fit_quantile(design: Design, loss: Any, _cache: dict | None, options: dict)
         beta = np.full(Xa.shape[1], np.nan)
     r = y - Xa @ beta
     obj = factor * _pinball_sum(r, c, q)
-    XtX = Xa.T @ Xa if c is None else (Xa * c[:, None]).T @ Xa
+    if "XtX" not in cache:
+        cache["XtX"] = Xa.T @ Xa if c is None else (Xa * c[:, None]).T @ Xa
+    XtX = cache["XtX"]
     rank = gram_rank(XtX)
     if status is Status.SUCCESS and rank < Xa.shape[1]:
         status = Status.RANK_DEFICIENT
