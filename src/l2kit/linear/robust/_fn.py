@@ -433,12 +433,12 @@ def solve_quantile_fn(Xa, y, c, q, *, seed=0, band=1.5, max_rounds=20, shared=No
     for rounds in range(1, max_rounds + 1):
         size = glob(Xa, y, beta, cw, lo, hi, cls, idx, xa, xb)
         rows = idx[:size]
-        Xr, yr, cr = _with_globs(Xa[rows], y[rows], cw[rows], xa, xb)
-        sol, it, _ = frisch_newton(Xr, yr, cr, q, tol=GLOBBED_GAP_TOL)
+        band = Xa[rows], y[rows], cw[rows]
+        sol, it, _ = frisch_newton(*_with_globs(*band, xa, xb), q, tol=GLOBBED_GAP_TOL)
         iters += it
         if sol is None:
             return None, iters, rounds
-        exact, ok = vertex(Xa[rows], y[rows], cw[rows], q, sol, q * xa[:k] - (1.0 - q) * xb[:k])
+        exact, ok = vertex(*band, q, sol, q * xa[:k] - (1.0 - q) * xb[:k])
         # a glob whose rows straddle the fit sits in the optimal basis (zero residual), so the band alone has no
         # optimal vertex: its violators, found at the interior solution, join the band as any others
         beta = exact if ok else sol
