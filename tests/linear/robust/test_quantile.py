@@ -212,7 +212,7 @@ def test_wide_design_preprocesses_at_quantregs_subsample_size(q):
 
 
 @pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
-def test_interior_point_preprocessing_globs_are_pseudo_observations(q):
+def test_interior_point_preprocessing_globs_are_pseudo_observations(q, monkeypatch):
     """Heteroscedastic 200000 x 4 (the bench's design): the reduced problem with the globs as two
     pseudo-observations always has an interior start (the shifted right-hand side it replaced had none at
     q = 0.1 and 0.5 and doubled the band twice), and the answer is the LP optimum."""
@@ -224,11 +224,9 @@ def test_interior_point_preprocessing_globs_are_pseudo_observations(q):
     Xa = np.column_stack([np.ones(y.size), X])
     sizes = []
     fn = _fn.frisch_newton
-    try:
-        _fn.frisch_newton = lambda X, *a, **k: sizes.append(X.shape[0]) or fn(X, *a, **k)
-        beta, _, rounds = _fn.solve_quantile_fn(Xa, y, None, q)
-    finally:
-        _fn.frisch_newton = fn
+    monkeypatch.setattr(_fn, "frisch_newton", lambda X, *a, **k: sizes.append(X.shape[0]) or fn(X, *a, **k))
+    beta, _, rounds = _fn.solve_quantile_fn(Xa, y, None, q)
+    monkeypatch.undo()
     m = int(np.sqrt(5) * y.size ** (2 / 3))
     assert beta is not None and rounds <= 2
     assert max(sizes[1:]) < 2 * 1.5 * m            # no round ran on a doubled band
