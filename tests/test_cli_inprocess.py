@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from _cli import assert_bad_input, run
-from l2kit import workflows
+from l2kit.io import tables
 
 pytest.importorskip("pyarrow")
 
@@ -112,7 +112,7 @@ def test_fit_blames_the_weights_column(tmp_path, capsys):
 def test_a_file_truncated_during_the_run_exits_2(tmp_path, capsys, monkeypatch, command):
     # the part that was read was scored and the run exited 0
     path = _write(tmp_path, "t.csv", _table(rows=2000))
-    real = workflows.iter_batches
+    real = tables.iter_batches
 
     def truncating(*args, **kwargs):
         it = real(*args, **kwargs)
@@ -121,5 +121,5 @@ def test_a_file_truncated_during_the_run_exits_2(tmp_path, capsys, monkeypatch, 
         yield first
         yield from it
 
-    monkeypatch.setattr(workflows, "iter_batches", truncating)
+    monkeypatch.setattr(tables, "iter_batches", truncating)   # what score's map_parts reads with
     assert_bad_input(capsys, *COMMANDS[command](path, None), needles=("t.csv", "changed while it was being read"))

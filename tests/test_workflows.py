@@ -79,3 +79,105 @@ def test_streamed_squared_fit_drops_missing_rows_per_batch_as_in_memory(tmp_path
     assert got.missing.n_dropped == 3 and dict(got.missing.by_column) == {"x": 3}
     np.testing.assert_allclose(np.r_[got.intercept, got.coef], np.r_[ref.intercept, ref.coef], rtol=1e-12)
     np.testing.assert_allclose(got.bse, ref.bse, rtol=1e-10)
+
+
+# --- a Parquet file of several row groups is read in two parts, on two threads (io.tables.map_parts): the parts'
+# results merge to what one pass gives, and the row accounting and errors are those of the whole file
+
+@pytest.fixture
+def parted(tmp_path):
+    """A 6000-row table in row groups of 1100 rows: two parts (rows 0-3299 and 3300-5999)."""
+    rng = np.random.default_rng(11)
+    n = 6000
+    X = rng.normal(size=(n, 2)) + [0.0, 50.0]
+    y = 3 + X @ [1.0, -0.5] + rng.normal(size=n)
+    cols = {"a": X[:, 0], "b": X[:, 1], "y": y, "p": y + rng.normal(size=n), "w": rng.uniform(0.5, 2, size=n)}
+
+    def write():
+        path = tmp_path / "t.parquet"
+        pq.write_table(pa.table(cols), path, row_group_size=1100)
+        return str(path)
+
+    return write, cols
+
+
+def _write_with(tmp_path, cols, cells, name="bad.parquet"):
+    data = {c: v.copy() for c, v in cols.items()}
+    for (c, i), v in cells.items():
+        data[c][i] = v
+    path = tmp_path / name
+    pq.write_table(pa.table(data), path, row_group_size=1100)
+    return str(path)
+
+
+def test_a_file_in_row_groups_is_read_in_two_parts(parted):
+    from l2kit.io.tables import row_parts
+
+    write, _ = parted
+    assert [p.start for p in row_parts(write())] == [0, 3300]
+
+
+def test_score_in_two_parts_equals_one_pass(parted, monkeypatch):
+    write, cols = parted
+    path = write()
+    got = workflows.score_file(path, "y", "p", "w", batch_rows=500)
+    from l2kit.io import tables
+
+    monkeypatch.setattr(tables, "READ_PARTS", 1)   # one stream, read ahead
+    one = workflows.score_file(path, "y", "p", "w", batch_rows=500)
+    assert got.rows_read == one.rows_read == 6000
+    for k in ("mse", "rmse", "mae", "r2", "explained_variance"):
+        assert got.metrics[k] == pytest.approx(one.metrics[k], rel=1e-13)
+    ref = l2.mse(cols["y"], cols["p"], weights=cols["w"])
+    assert got.metrics["mse"] == pytest.approx(float(ref), rel=1e-13)
+
+
+def test_bad_rows_in_both_parts_are_counted_and_the_first_is_named(tmp_path, parted):
+    _, cols = parted
+    path = _write_with(tmp_path, cols, {("p", 5000): np.nan, ("y", 40): np.inf, ("p", 3400): np.nan})
+    with pytest.raises(l2.io.DataError, match="3 rows of 6000") as e:
+        workflows.score_file(path, "y", "p", batch_rows=500)
+    assert e.value.row == 41 and e.value.column == "y"
+    got = workflows.score_file(path, "y", "p", skip_invalid=True, batch_rows=500)
+    keep = np.ones(6000, bool)
+    keep[[40, 3400, 5000]] = False
+    assert (got.rows_read, got.rows_invalid, got.rows_skipped, got.first_invalid["row"]) == (6000, 3, 3, 41)
+    assert got.metrics["mse"] == pytest.approx(float(np.mean((cols["y"][keep] - cols["p"][keep]) ** 2)), rel=1e-13)
+    # the same in a fit: the bad rows of the second part join the count, the first row of the first is named
+    with pytest.raises(l2.io.DataError, match="3 rows of 6000") as e:
+        workflows.fit_file(path, "y", features=["a", "p"], batch_rows=500)
+    assert e.value.row == 41
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fit_in_two_parts_equals_the_in_memory_fit(parted, weighted):
+    write, cols = parted
+    got = workflows.fit_file(write(), "y", features=["a", "b"], weights="w" if weighted else None, batch_rows=500)
+    X = np.column_stack([cols["a"], cols["b"]])
+    ref = l2.fit(X, cols["y"], weights=cols["w"] if weighted else None)
+    assert "over 13 chunks" in got.message   # batches of at most 500 rows in each part (3300 and 2700 rows)
+    np.testing.assert_allclose(np.r_[got.intercept, got.coef], np.r_[ref.intercept, ref.coef], rtol=1e-12)
+    np.testing.assert_allclose(got.bse, ref.bse, rtol=1e-10)
+
+
+def test_fit_in_two_parts_drops_and_counts_missing_rows_of_both(tmp_path, parted):
+    _, cols = parted
+    cells = {("a", 10): np.nan, ("b", 10): np.nan, ("a", 4000): np.nan, ("y", 5999): np.nan}
+    path = _write_with(tmp_path, cols, cells)
+    got = workflows.fit_file(path, "y", features=["a", "b"], missing="drop", batch_rows=500)
+    keep = np.ones(6000, bool)
+    keep[[10, 4000, 5999]] = False
+    ref = l2.fit(np.column_stack([cols["a"], cols["b"]])[keep], cols["y"][keep])
+    assert got.missing.n_dropped == 3 and dict(got.missing.by_column) == {"a": 2, "b": 1, "y": 1}
+    np.testing.assert_allclose(np.r_[got.intercept, got.coef], np.r_[ref.intercept, ref.coef], rtol=1e-12)
+
+
+def test_a_negative_weight_in_the_second_part_names_its_row(tmp_path, parted):
+    _, cols = parted
+    path = _write_with(tmp_path, cols, {("w", 4321): -1.0})
+    with pytest.raises(l2.io.DataError, match="negative case weight") as e:
+        workflows.fit_file(path, "y", features=["a", "b"], weights="w", batch_rows=500)
+    assert e.value.row == 4322
+    with pytest.raises(l2.io.DataError, match="negative case weight") as e:
+        workflows.score_file(path, "y", "p", "w", batch_rows=500)
+    assert e.value.row == 4322

@@ -21,7 +21,16 @@ import numpy as np
 from ._errors import InputError
 from .io.errors import DataError
 from .io.progress import progress
-from .io.tables import ROW_NOTE, column_names, iter_batches, numeric_columns, read_ahead, read_columns, total_rows
+from .io.tables import (
+    ROW_NOTE,
+    column_names,
+    iter_batches,
+    map_parts,
+    numeric_columns,
+    read_ahead,
+    read_columns,
+    total_rows,
+)
 
 __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 
@@ -104,6 +113,14 @@ class _BadRows:
             self.first = {"row": start + i + 1, "column": col, "value": _describe(cols[col][i])}
         return bad
 
+    @classmethod
+    def joined(cls, path: str, parts: Sequence[_BadRows]) -> _BadRows:
+        """The bad rows of a table read in parts (in file order): their counts added, the first of the first part."""
+        out = cls(path)
+        out.count = sum(p.count for p in parts)
+        out.first = next((p.first for p in parts if p.first is not None), None)
+        return out
+
     def error(self, what: str, fix: str) -> DataError:
         f = self.first
         return DataError(f"{self.count} row{'s' if self.count != 1 else ''} {what} have missing or non-finite "
@@ -130,6 +147,16 @@ def _check_weights(path: str, column: str, start: int, w: np.ndarray, bad: np.nd
         raise DataError(f"negative case weight {w[i]:g} ({int(neg.sum())} negative in this batch; {ROW_NOTE})",
                         file=path, column=column, row=start + i + 1,
                         fix="weights are case weights; fix or drop those rows, or choose another column")
+
+
+@dataclass
+class _ScoredPart:
+    """What one part of a scored table gave: its metrics accumulator, bad rows and row counts."""
+
+    acc: Any
+    bad_rows: _BadRows
+    rows: int = 0
+    scored: int = 0
 
 
 def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_col: str | None = None, *,
@@ -167,15 +194,14 @@ def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_co
     if len(set(cols)) != len(cols):
         raise DataError("the same column is used twice", file=path, column=pred_col if pred_col == true_col else
                         weights_col, fix="pass different columns for --true, --pred and --weights")
-    acc = Accumulator()
-    bad_rows = _BadRows(path)
-    rows = 0
-    scored = 0
     total = total_rows(path)
-    with progress(total, desc=f"scoring {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
-        for start, batch in iter_batches(path, cols, batch_rows=batch_rows):
+
+    def score_part(batches) -> _ScoredPart:
+        part = _ScoredPart(Accumulator(), _BadRows(path))
+        acc, bad_rows = part.acc, part.bad_rows
+        for start, batch in batches:
             m = len(batch[true_col])
-            rows += m
+            part.rows += m
             bar.update(m)
             w = batch.get(weights_col) if weights_col else None
             t, p = batch[true_col], batch[pred_col]
@@ -187,7 +213,7 @@ def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_co
             try:
                 # fast path: the accumulator checks finiteness on its result (no extra pass)
                 acc.update(t, p, weights=w)
-                scored += m
+                part.scored += m
                 continue
             except InputError:
                 bad = bad_rows.scan(start, batch)
@@ -198,7 +224,18 @@ def score_file(path: str | os.PathLike, true_col: str, pred_col: str, weights_co
             keep = ~bad
             if keep.any():
                 acc.update(t[keep], p[keep], weights=None if w is None else w[keep])
-                scored += int(keep.sum())
+                part.scored += int(keep.sum())
+        return part
+
+    with progress(total, desc=f"scoring {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
+        # a Parquet file of several row groups is read and scored in two parts, on two threads
+        parts = map_parts(path, cols, score_part, batch_rows=batch_rows)
+    acc = parts[0].acc
+    for part in parts[1:]:
+        acc.merge(part.acc)
+    bad_rows = _BadRows.joined(path, [part.bad_rows for part in parts])
+    rows = sum(part.rows for part in parts)
+    scored = sum(part.scored for part in parts)
     if bad_rows.count and not skip_invalid:
         raise bad_rows.error(f"of {rows}", "clean those rows, or pass --skip-invalid to leave them out "
                              "(the count is reported)")
@@ -304,61 +341,99 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
         except InputError as exc:
             raise _file_error(exc, path, target, weights) from None
     from . import linear
+    from .linear.least_squares import GramState, fit_reduced, reduce_chunks
 
-    bad_rows = _BadRows(path)
     total = total_rows(path)
-    rows = [0]
+    lean = type(loss) is Squared and not weights   # unweighted least squares: chunks reduced from their columns
 
-    def chunks(prefetch: int):
-        rows[0] = 0
-        if drop is not None:
-            drop.reset()   # an iterative fit reads the file once per pass: count one pass
-        with progress(total, desc=f"fitting {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
-            batches = iter_batches(path, cols, batch_rows=batch_rows, prefetch=prefetch)
-            for start, batch in batches:
-                m = len(batch[target])
-                rows[0] += m
-                bar.update(m)
-                clean = _all_finite(batch)   # the common case: no mask, nothing to drop
-                bad = None if clean else bad_rows.scan(start, batch, allow)   # before the drop: rows keep numbers
-                if weights:
-                    _check_weights(path, weights, start, batch[weights], bad)
-                if bad is not None:
-                    for s2, b2 in batches:  # count the rest, then refuse
-                        rows[0] += len(b2[target])
-                        bar.update(len(b2[target]))
-                        bad_rows.scan(s2, b2, allow)
-                    raise bad_rows.error(f"of {rows[0]}", fix)
-                if drop is not None and not clean:
-                    batch = drop.batch(batch)
-                if not len(batch[target]):   # every row of this batch dropped for missing values
+    def part_chunks(batches, part: _FitPart):
+        """The chunks of one part of the table: GramStates (lean) or (X, y[, w]); stops at the first bad row,
+        counting the rest, and leaves the error to the caller (which knows the count over every part)."""
+        scratch = np.empty(batch_rows * (len(feats) + 1)) if lean else None
+        for start, batch in batches:
+            m = len(batch[target])
+            part.rows += m
+            bar.update(m)
+            if lean:
+                state = GramState.from_columns([batch[c] for c in feats] + [batch[target]], scratch=scratch)
+                if state.finite:   # the column sums were finite: no NaN or inf in the chunk
+                    yield state
                     continue
-                X = np.empty((len(batch[target]), len(feats)), order="F")  # column copies are contiguous
-                for j, c in enumerate(feats):
-                    X[:, j] = batch[c]
-                yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
+            clean = _all_finite(batch)   # the common case: no mask, nothing to drop
+            bad = None if clean else part.bad_rows.scan(start, batch, allow)   # before the drop: rows keep numbers
+            if weights:
+                _check_weights(path, weights, start, batch[weights], bad)
+            if bad is not None:
+                for s2, b2 in batches:  # count the rest
+                    part.rows += len(b2[target])
+                    bar.update(len(b2[target]))
+                    part.bad_rows.scan(s2, b2, allow)
+                return
+            if part.drop is not None and not clean:
+                batch = part.drop.batch(batch)
+            if not len(batch[target]):   # every row of this batch dropped for missing values
+                continue
+            X = np.empty((len(batch[target]), len(feats)), order="F")  # column copies are contiguous
+            for j, c in enumerate(feats):
+                X[:, j] = batch[c]
+            yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
 
-    def ahead():
-        # an iterative fit's own work per chunk (weights, a weighted Gram) outweighs the reading: reading, the
-        # checks and the copy into X run in a thread two chunks ahead of it
-        return read_ahead(chunks(0), 2)
+    def new_part() -> _FitPart:
+        return _FitPart(_BadRows(path), _Dropper(feats + [target]) if missing == "drop" else None)
+
+    def reduce_part(batches) -> _FitPart:
+        part = new_part()
+        part.reduced = reduce_chunks(part_chunks(batches, part))
+        return part
 
     class _Passes:
         """The file as a re-iterable of chunks: iterative fits read it once per pass, in bounded memory."""
 
-        def __iter__(self):
-            return ahead()
+        last: _FitPart | None = None
 
-    try:
-        # least squares does little per chunk (one centred Gram): only the reading runs ahead in its thread, the
-        # checks and the copy into X run beside the Gram, and the two threads carry about equal work
-        fit = linear.fit(chunks(2) if type(loss) is Squared else _Passes(), loss=loss, feature_names=feats)
-        return _with_missing(fit, drop)
-    except InputError as exc:
-        if rows[0] == 0:
-            raise DataError("the table has no data rows", file=path,
-                            fix="pass a file with data below the header") from None
-        raise _file_error(exc, path, target, weights) from None
+        def __iter__(self):
+            # an iterative fit's own work per chunk (weights, a weighted Gram) outweighs the reading: reading, the
+            # checks and the copy into X run in a thread two chunks ahead of it
+            self.last = part = new_part()   # one pass counts its rows and drops afresh
+            return read_ahead(self._checked(part), 2)
+
+        @staticmethod
+        def _checked(part: _FitPart):
+            yield from part_chunks(iter_batches(path, cols, batch_rows=batch_rows, prefetch=0), part)
+            if part.bad_rows.count:
+                raise part.bad_rows.error(f"of {part.rows}", fix)
+
+    with progress(total, desc=f"fitting {os.path.basename(path)}", unit="rows", enabled=show_progress) as bar:
+        try:
+            if type(loss) is not Squared:
+                passes = _Passes()
+                return _with_missing(linear.fit(passes, loss=loss, feature_names=feats), passes.last.drop)
+            # least squares is one pass: a Parquet file of several row groups is read and reduced in two parts, on
+            # two threads, and the parts' states merged in file order
+            parts = map_parts(path, cols, reduce_part, batch_rows=batch_rows)
+            bad_rows = _BadRows.joined(path, [part.bad_rows for part in parts])
+            if bad_rows.count:
+                raise bad_rows.error(f"of {sum(part.rows for part in parts)}", fix)
+            reduced = parts[0].reduced
+            for part in parts[1:]:
+                reduced = reduced.merge(part.reduced)
+            drop = None if drop is None else _Dropper.joined([part.drop for part in parts])
+            return _with_missing(fit_reduced(reduced, loss=loss, feature_names=feats), drop)
+        except InputError as exc:
+            if bar.count == 0:
+                raise DataError("the table has no data rows", file=path,
+                                fix="pass a file with data below the header") from None
+            raise _file_error(exc, path, target, weights) from None
+
+
+@dataclass
+class _FitPart:
+    """What one part of a streamed table gave: its bad rows, its listwise drops, its rows and their reduction."""
+
+    bad_rows: _BadRows
+    drop: _Dropper | None
+    rows: int = 0
+    reduced: Any = None
 
 
 class _Dropper:
@@ -385,6 +460,16 @@ class _Dropper:
         self.n_dropped += int(np.count_nonzero(miss))
         keep = ~miss
         return {c: a[keep] for c, a in batch.items()}
+
+    @classmethod
+    def joined(cls, parts: Sequence[_Dropper]) -> _Dropper:
+        """The drops of a table read in parts, added up."""
+        out = cls(parts[0].cols)
+        for p in parts:
+            out.n_dropped += p.n_dropped
+            for c, k in p.by_column.items():
+                out.by_column[c] += k
+        return out
 
     def missing(self):
         from .frames import Missing

@@ -21,3 +21,17 @@ def test_drawn_when_enabled_with_the_note():
         for _ in range(3):
             bar.update(1, "huber fold 1/3")
     assert "cross-validation" in s.getvalue()
+
+
+def test_threads_share_one_bar_without_losing_counts():
+    # a table read in parts updates one bar from two threads
+    import threading
+
+    s = io.StringIO()
+    with progress(None, desc="rows", stream=s, enabled=True) as bar:
+        threads = [threading.Thread(target=lambda: [bar.update(1) for _ in range(20_000)]) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert bar.count == 40_000

@@ -177,3 +177,68 @@ def test_a_file_that_changes_while_it_is_read_is_refused(tmp_path, change):
 def test_an_unchanged_file_reads_whole(tmp_path):
     path = _csv(tmp_path, "y,p\n" + "".join(f"{i},{i + 0.5}\n" for i in range(5000)))
     assert sum(len(b["y"]) for _, b in iter_batches(path, ["y", "p"], batch_rows=1000)) == 5000
+
+
+# --- reading a table in parts (row_parts / map_parts): several threads, results in file order
+
+def _row_groups(tmp_path, n=10, group=3, name="g.parquet"):
+    path = str(tmp_path / name)
+    pq.write_table(pa.table({"a": np.arange(float(n))}), path, row_group_size=group)
+    return path
+
+
+def test_row_parts_split_at_row_groups_into_halves(tmp_path):
+    from l2kit.io.tables import RowPart, row_parts
+
+    path = _row_groups(tmp_path, n=10, group=3)   # groups of 3, 3, 3, 1 rows
+    assert row_parts(path) == [RowPart(0, (0, 1)), RowPart(6, (2, 3))]
+    assert row_parts(path, 4) == [RowPart(0, (0,)), RowPart(3, (1,)), RowPart(6, (2,)), RowPart(9, (3,))]
+    assert row_parts(path, 1) == [RowPart(0, None)]
+    one = _row_groups(tmp_path, n=10, group=100, name="one.parquet")
+    assert row_parts(one) == [RowPart(0, None)]
+    csv = _csv(tmp_path, "a\n1\n2\n3\n")
+    assert row_parts(csv) == [RowPart(0, None)]
+
+
+def test_map_parts_covers_every_row_once_with_global_row_numbers(tmp_path):
+    from l2kit.io.tables import map_parts
+
+    path = _row_groups(tmp_path, n=1000, group=70)
+    got = map_parts(path, ["a"], lambda batches: [(s, b["a"].copy()) for s, b in batches], batch_rows=64)
+    assert len(got) == 2
+    starts = [s for part in got for s, _ in part]
+    values = np.concatenate([a for part in got for _, a in part])
+    np.testing.assert_array_equal(values, np.arange(1000.0))
+    assert all(a[0] == s for part in got for s, a in part)   # the start is the global row of the batch
+    assert starts == sorted(starts)
+
+
+def test_map_parts_raises_the_error_of_the_first_failing_part(tmp_path):
+    from l2kit.io.tables import map_parts
+
+    path = _row_groups(tmp_path, n=1000, group=70)
+
+    def work(batches):
+        first, _ = next(batches)
+        if first > 0:
+            raise ValueError(f"part at {first}")
+        return first
+
+    with pytest.raises(ValueError, match="part at"):
+        map_parts(path, ["a"], work, batch_rows=64)
+
+    def both_fail(batches):
+        first, _ = next(batches)
+        raise KeyError(first)
+
+    with pytest.raises(KeyError) as e:   # both parts fail: the first in file order wins
+        map_parts(path, ["a"], both_fail, batch_rows=64)
+    assert e.value.args == (0,)
+
+
+def test_map_parts_on_one_stream_reads_it_ahead(tmp_path):
+    from l2kit.io.tables import map_parts
+
+    csv = _csv(tmp_path, "a\n" + "".join(f"{i}\n" for i in range(50)))
+    got = map_parts(csv, ["a"], lambda batches: sum(float(b["a"].sum()) for _, b in batches), batch_rows=8)
+    assert got == [float(sum(range(50)))]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import IO
@@ -25,11 +26,12 @@ __all__ = ["progress", "Progress"]
 
 
 class Progress:
-    """Counter with an optional live display. ``update(n)`` adds ``n`` units."""
+    """Counter with an optional live display. ``update(n)`` adds ``n`` units; threads may share one bar."""
 
     def __init__(self, total: int | None, desc: str, unit: str, stream: IO, enabled: bool):
         self.total, self.desc, self.unit, self.stream, self.enabled = total, desc, unit, stream, enabled
         self.count = 0
+        self._lock = threading.Lock()   # a table read in parts updates the bar from several threads
         self._impl = None
         self._last = 0.0
         if enabled:
@@ -59,7 +61,11 @@ class Progress:
 
     def update(self, n: int = 1, note: str = "") -> None:
         """Advance by ``n`` units; ``note`` (e.g. the step running now) is shown beside the bar."""
-        self.count += int(n)
+        with self._lock:
+            self._advance(int(n), note)
+
+    def _advance(self, n: int, note: str) -> None:
+        self.count += n
         if self._impl is None:
             return
         kind, obj = self._impl

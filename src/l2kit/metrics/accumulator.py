@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .._array import as_numpy, nonfinite_error, validate_pair
+from .._array import as_numpy, nonfinite_error, numpy_namespace, validate_pair
 from .._errors import InputError
 from ._fused import fused
 from ._serial import VERSION as _VERSION
@@ -133,7 +133,8 @@ class Accumulator:
         yt = _as_numpy_input(y_true, "y_true")
         yp = _as_numpy_input(y_pred, "y_pred")
         w = _as_numpy_input(weights, "weights")
-        v = validate_pair(yt, yp, weights=w, allow_complex=False)
+        # the inputs are NumPy arrays now: validate them in NumPy's namespace, whatever the data came from
+        v = validate_pair(yt, yp, weights=w, allow_complex=False, xp=numpy_namespace())
         yt, yp, w = v.y_true, v.y_pred, v.weights
         check_ndim(yt.shape)
         if w is not None and yt.ndim == 2 and w.shape != yt.shape:
@@ -225,8 +226,7 @@ class Accumulator:
         squared errors overflow float64 (values near 1e200) raise
         :class:`~l2kit.InputError`, as :func:`l2kit.mse` does.
         """
-        import array_api_compat.numpy as xnp
-
+        xnp = numpy_namespace()
         if self._state is None:
             raise InputError("Accumulator", "at least one update with data", "an empty accumulator",
                              "call update(y_true, y_pred) first")

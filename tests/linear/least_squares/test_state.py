@@ -115,3 +115,31 @@ def test_column_major_chunks_centre_while_copying_to_the_same_bits(m, p, seed, y
     Z -= mean
     assert np.array_equal(got.mean, mean) and np.array_equal(got.R, _r_factor(Z))
     assert (got.sw, got.n_rows, got.n_pos) == (float(m), m, m)
+
+
+# --- from_columns: a chunk reduced from its columns (the streamed `l2kit fit` path)
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_from_columns_equals_from_chunk(rng, offset):
+    X = rng.normal(size=(500, 3)) + offset
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(size=500)
+    cols = [X[:, j].copy() for j in range(3)] + [y]
+    scratch = np.full(2000 * 4, np.nan)   # reused and larger than the chunk: only its first m * (p + 1) values count
+    a = GramState.from_columns(cols, scratch=scratch)
+    b = GramState.from_chunk(np.asfortranarray(X), y)
+    c = GramState.from_chunk(np.ascontiguousarray(X), y)   # the row-major path: copy, then centre
+    assert a.finite and (a.sw, a.n_rows, a.n_pos) == (500.0, 500, 500)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_allclose(a.gram, c.gram, rtol=1e-12, atol=1e-9 * np.abs(c.gram).max())
+    np.testing.assert_array_equal(a.R, b.R)   # the same arithmetic as from_chunk on a column-major X
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 1e308])
+def test_from_columns_flags_a_non_finite_chunk_without_factoring(bad):
+    x, y = np.arange(6.0), np.arange(6.0) * 2
+    y[4] = bad
+    extra = [np.full(6, 1e308)] if bad == 1e308 else []   # sums that overflow on finite values are flagged too
+    s = GramState.from_columns([x, *extra, y])
+    assert not s.finite and s.n_rows == 6
+    empty = GramState.from_columns([np.empty(0), np.empty(0)])
+    assert (empty.sw, empty.n_rows, empty.p) == (0.0, 0, 1) and empty.finite

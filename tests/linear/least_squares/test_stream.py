@@ -180,3 +180,50 @@ def test_ridge_on_chunks_matches_inmemory(rng, weighted):
     f = chunked(X, y, w, cuts=[60, 61], alpha=0.05)
     assert_same_fit(f, ref.params, ref.bse)
     assert f.df_resid == pytest.approx(ref.df_resid, rel=1e-12)
+
+
+# --- the two halves of fit_chunks: reduce parts separately (e.g. on threads), merge them in order, fit
+
+def test_reduced_parts_merge_to_the_one_pass_fit(rng):
+    from l2kit.linear.least_squares import GramState, fit_reduced, reduce_chunks
+
+    X = rng.normal(size=(900, 3))
+    y = 2 + X @ [1.0, 0.5, -1.0] + rng.normal(size=900)
+    w = rng.uniform(0.5, 2.0, size=900)
+    one = l2.fit((X[a:a + 100], y[a:a + 100], w[a:a + 100]) for a in range(0, 900, 100))
+    first = reduce_chunks((X[a:a + 100], y[a:a + 100], w[a:a + 100]) for a in range(0, 400, 100))
+    second = reduce_chunks(((X[a:a + 100], y[a:a + 100], w[a:a + 100]) for a in range(400, 900, 100)),
+                           first_row=400)
+    merged = first.merge(second)
+    assert (merged.rows, merged.n_chunks, merged.first_row) == (900, 9, 0)
+    assert merged.wmax == w.max()
+    got = fit_reduced(merged)
+    np.testing.assert_allclose(np.r_[got.intercept, got.coef], np.r_[one.intercept, one.coef], rtol=1e-12)
+    np.testing.assert_allclose(got.stderr, one.stderr, rtol=1e-10)
+    # chunks already reduced to GramStates (unweighted) enter as they are
+    states = [GramState.from_columns([*X[a:a + 300].T.copy(), y[a:a + 300]]) for a in range(0, 900, 300)]
+    plain = l2.fit((X[a:a + 300], y[a:a + 300]) for a in range(0, 900, 300))
+    got = fit_reduced(reduce_chunks(states))
+    np.testing.assert_allclose(np.r_[got.intercept, got.coef], np.r_[plain.intercept, plain.coef], rtol=1e-12)
+
+
+def test_reduced_parts_refuse_what_the_one_pass_refuses(rng):
+    from l2kit.linear.least_squares import GramState, fit_reduced, reduce_chunks
+
+    X, y = rng.normal(size=(50, 2)), rng.normal(size=50)
+    two = reduce_chunks([(X, y)])
+    three = reduce_chunks([(rng.normal(size=(50, 3)), y)])
+    with pytest.raises(InputError, match="features"):
+        two.merge(three)
+    with pytest.raises(InputError, match="features"):
+        reduce_chunks([(X, y), GramState.from_columns([*rng.normal(size=(3, 50)), y])])
+    with pytest.raises(InputError, match="overflow"):   # a state that is not finite is never merged
+        reduce_chunks([GramState.from_columns([np.r_[np.nan, X[1:, 0]], X[:, 1], y])])
+    with pytest.raises(InputError, match="empty iterator"):
+        fit_reduced(reduce_chunks([]))
+    Xb = X.copy()
+    Xb[7, 1] = np.inf   # a bad row of the second part is numbered globally
+    with pytest.raises(InputError, match="global row 107"):
+        reduce_chunks([(Xb, y)], first_row=100)
+    with pytest.raises(InputError, match="largest weight"):
+        fit_reduced(reduce_chunks([(X, y, np.full(50, 1e150))]))

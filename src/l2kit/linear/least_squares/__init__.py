@@ -3,7 +3,8 @@
 * :func:`fit_least_squares` — the in-memory solver behind ``l2kit.fit`` for ``Squared()``;
 * :func:`enet_path` / :func:`cross_validate` — lasso, elastic-net and ridge paths and K-fold CV;
 * :func:`fit_chunks` / :func:`fit_dask` — one pass over chunks or Dask blocks, merging
-  :class:`GramState` summaries;
+  :class:`GramState` summaries (:func:`reduce_chunks` and :func:`fit_reduced` are its two halves, for
+  parts of a table reduced on threads of their own);
 * :func:`lstsq`, :func:`centred_gram`, :func:`solve_normal_equations` — the direct solvers underneath.
 """
 
@@ -11,11 +12,11 @@ from ..._lazy import lazy_attributes
 from ._direct import CollinearityWarning, lstsq
 from ._gram import centred_gram, gram_inverse, solve_normal_equations
 from .state import GramState, solve_state
-from .stream import fit_chunks
+from .stream import Reduced, fit_chunks, fit_reduced, reduce_chunks
 
-__all__ = ["CollinearityWarning", "GramState", "PenaltyPath", "centred_gram", "cross_validate", "enet_path",
-           "fit_chunks", "fit_dask", "fit_least_squares", "gram_inverse", "lstsq", "solve_normal_equations",
-           "solve_state"]
+__all__ = ["CollinearityWarning", "GramState", "PenaltyPath", "Reduced", "centred_gram", "cross_validate",
+           "enet_path", "fit_chunks", "fit_dask", "fit_least_squares", "fit_reduced", "gram_inverse", "lstsq",
+           "reduce_chunks", "solve_normal_equations", "solve_state"]
 
 
 # the in-memory solver, the penalty paths and the Dask fit load on first use: a streamed fit

@@ -167,15 +167,9 @@ class GramState:
         m, p = X.shape
         # keep X's memory order so that the copy streams (column-major tables, row-major arrays)
         column_major = X.flags.f_contiguous and not X.flags.c_contiguous
-        Z = np.empty((m, p + 1), order="F" if column_major else "C")
         if w is None and column_major and m:
-            # a column's mean is the same pairwise sum on X as on its copy in Z (both contiguous), so centre
-            # while copying: one pass over the chunk fewer (a file streamed by l2kit fit comes this way)
-            mean = np.empty(p + 1)
-            mean[:p], mean[p] = X.mean(axis=0), y.mean()
-            np.subtract(X, mean[:p], out=Z[:, :p])
-            np.subtract(y, mean[p], out=Z[:, p])
-            return cls(float(m), m, m, 0.0, mean, _r_factor(Z))
+            return cls._centred_columns([X[:, j] for j in range(p)] + [y], None)
+        Z = np.empty((m, p + 1), order="F" if column_major else "C")
         Z[:, :p] = X
         Z[:, p] = y
         if w is None:
@@ -195,6 +189,53 @@ class GramState:
         Z -= mean
         Z *= np.sqrt(w)[:, None]
         return cls(sw, m, n_pos, float(np.log(w).sum()), mean, _r_factor(Z))
+
+    @classmethod
+    def from_columns(cls, columns: Sequence[np.ndarray], *, scratch: np.ndarray | None = None) -> GramState:
+        """State of one unweighted chunk given as its columns ``[x_1, ..., x_p, y]`` (float64, equal lengths).
+
+        The streaming path: the chunk is never copied into a 2-D ``X``. Each
+        column's sum gives its mean; when a sum is not finite (NaN or inf in
+        the chunk, or an overflow) the state is returned unfactored and not
+        :attr:`finite`, so the caller scans the rows. ``scratch``, a float64
+        1-D array of at least ``m * (p + 1)`` values, holds the centred chunk
+        (reuse it between chunks: fresh memory costs page faults each time).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> x, y = np.array([0.0, 1.0, 2.0]), np.array([1.0, 3.0, 5.0])
+        >>> s = GramState.from_columns([x, y])
+        >>> s.mean, np.allclose(s.gram, GramState.from_chunk(x[:, None], y).gram)
+        (array([1., 3.]), True)
+        >>> GramState.from_columns([x, np.array([1.0, np.nan, 5.0])]).finite
+        False
+        """
+        m, k = len(columns[0]), len(columns)
+        if m == 0:
+            return cls.empty(k - 1)
+        with np.errstate(all="ignore"):
+            mean = np.array([np.add.reduce(c) for c in columns]) / m
+            if np.isfinite(mean).all():
+                try:
+                    return cls._centred_columns(columns, mean, scratch)
+                except (np.linalg.LinAlgError, ValueError):
+                    pass
+        return cls(float(m), m, m, 0.0, mean, np.full((k, k), np.nan))
+
+    @classmethod
+    def _centred_columns(cls, columns: Sequence[np.ndarray], mean: np.ndarray | None,
+                         scratch: np.ndarray | None = None) -> GramState:
+        # a column's mean is the same pairwise sum whether taken on the column or on its copy (both contiguous),
+        # so the chunk is centred while it is copied into Z: one pass fewer than copy, then centre
+        m, k = len(columns[0]), len(columns)
+        if mean is None:
+            mean = np.array([np.add.reduce(c) for c in columns]) / m
+        buf = scratch if scratch is not None and scratch.size >= m * k else np.empty(m * k)
+        Z = buf[:m * k].reshape((m, k), order="F")   # contiguous, column-major
+        for j, c in enumerate(columns):
+            np.subtract(c, mean[j], out=Z[:, j])
+        return cls(float(m), m, m, 0.0, mean, _r_factor(Z))
 
     def merge(self, other: GramState) -> GramState:
         """The state of the union of both row sets (Chan's pairwise update)."""

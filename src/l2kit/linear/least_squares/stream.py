@@ -10,6 +10,7 @@ rounding whatever the chunking.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -150,38 +151,104 @@ def fit_chunks(chunks: Iterable[Any], *, loss: Any = None, weights: Any = None, 
     if cov is not None:
         raise InputError("cov", "None when X is an iterator of chunks", "an array",
                          "for per-row variances yield (X, y, 1/var) chunks (WLS equals diagonal GLS)")
-    alpha, opts = check_stream_options(loss, cov=None, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts,
-                               where="chunked")
-    state = None
-    names = None
-    offset = 0
-    n_chunks = 0
-    wmax = None   # the largest weight so far (None: unweighted)
-    for i, chunk in enumerate(iter(chunks)):
-        X, y, w, cnames = _chunk_arrays(chunk, i, offset, None if state is None else state.p)
-        if names is None:
-            names = cnames
-        if w is not None and w.size:
-            wmax = max(wmax or 0.0, float(w.max()))
-            if wmax > WEIGHT_RANGE[1]:
-                check_weight_scale(wmax)    # blame the weights before their squares overflow
-        part = GramState.from_chunk(X, y, w)
-        if not part.finite:  # only now pay for a scan of the rows
-            _check_finite(X, y, w, offset, f"chunk {i}")
-            raise InputError(f"X, y (chunk {i})", "values whose squares fit in float64", "an overflow",
+    check_stream_options(loss, cov=None, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts, where="chunked")
+    return fit_reduced(reduce_chunks(chunks), loss=loss, alpha=alpha, l1_ratio=l1_ratio,
+                       fit_intercept=fit_intercept, method=method, feature_names=feature_names, **opts)
+
+
+@dataclass
+class Reduced:
+    """Chunks reduced to one merged :class:`~.state.GramState`, with what the fit needs to know of them.
+
+    ``names`` are the columns of the first DataFrame chunk (else None), ``rows`` the rows seen, ``wmax`` the
+    largest case weight (None: unweighted) and ``first_row`` the global number of the first row (for errors).
+    """
+
+    state: GramState | None = None
+    names: tuple[str, ...] | None = None
+    n_chunks: int = 0
+    rows: int = 0
+    wmax: float | None = None
+    first_row: int = 0
+
+    def add(self, chunk: Any) -> None:
+        """Validate one ``(X, y[, w])`` chunk, or take a :class:`~.state.GramState` of one, and merge it in."""
+        if isinstance(chunk, GramState):   # a chunk the caller reduced (and checked) itself
+            if self.state is not None and chunk.p != self.state.p:
+                raise InputError(f"chunk {self.n_chunks}", f"a state of {self.state.p} features like the first chunk",
+                                 f"{chunk.p} features", "reduce chunks with the same columns")
+            part = chunk
+        else:
+            offset = self.first_row + self.rows
+            X, y, w, cnames = _chunk_arrays(chunk, self.n_chunks, offset, None if self.state is None
+                                            else self.state.p)
+            if self.names is None:
+                self.names = cnames
+            if w is not None and w.size:
+                self.wmax = max(self.wmax or 0.0, float(w.max()))
+                if self.wmax > WEIGHT_RANGE[1]:
+                    check_weight_scale(self.wmax)    # blame the weights before their squares overflow
+            part = GramState.from_chunk(X, y, w)
+            if not part.finite:  # only now pay for a scan of the rows
+                _check_finite(X, y, w, offset, f"chunk {self.n_chunks}")
+        if not part.finite:
+            raise InputError(f"X, y (chunk {self.n_chunks})", "values whose squares fit in float64", "an overflow",
                              "rescale the columns (e.g. standardise) before fitting")
-        state = part if state is None else state.merge(part)
-        offset += X.shape[0]
-        n_chunks += 1
-    if wmax:
-        check_weight_scale(wmax)
+        self.state = part if self.state is None else self.state.merge(part)
+        self.rows += part.n_rows
+        self.n_chunks += 1
+
+    def merge(self, other: Reduced) -> Reduced:
+        """Both reductions as one, ``other``'s rows after ``self``'s."""
+        a, b = self.state, other.state
+        if a is not None and b is not None and a.p != b.p:
+            raise InputError("chunks", f"{a.p} features in every part", f"{b.p} features",
+                             "reduce chunks with the same columns")
+        state = b if a is None else a if b is None else a.merge(b)
+        wmax = None if self.wmax is None and other.wmax is None else max(self.wmax or 0.0, other.wmax or 0.0)
+        return Reduced(state, self.names or other.names, self.n_chunks + other.n_chunks, self.rows + other.rows,
+                       wmax, self.first_row)
+
+
+def reduce_chunks(chunks: Iterable[Any], *, first_row: int = 0) -> Reduced:
+    """One pass over ``(X, y[, w])`` chunks (or GramStates of chunks), merged as they come: bounded memory.
+
+    ``first_row`` is the global number of the first row (for the row numbers of errors): reduce parts of a table
+    separately (e.g. on threads) and join them with :meth:`Reduced.merge`, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.arange(10.0).reshape(-1, 1), np.arange(10.0) * 2
+    >>> a = reduce_chunks([(X[:4], y[:4]), (X[4:6], y[4:6])])
+    >>> b = reduce_chunks([(X[6:], y[6:])], first_row=6)
+    >>> r = a.merge(b)
+    >>> r.rows, r.n_chunks, r.state.mean
+    (10, 3, array([4.5, 9. ]))
+    """
+    out = Reduced(first_row=first_row)
+    for chunk in iter(chunks):
+        out.add(chunk)
+    return out
+
+
+def fit_reduced(reduced: Reduced, *, loss: Any = None, alpha: float = 0.0, l1_ratio: float = 0.0,
+                fit_intercept: bool = True, method: str = "auto", feature_names: Any = None, **opts: Any):
+    """The fit of reduced chunks (:func:`reduce_chunks`); the options are those of :func:`fit_chunks`."""
+    loss = Squared() if loss is None else loss
+    alpha, opts = check_stream_options(loss, cov=None, alpha=alpha, l1_ratio=l1_ratio, method=method, opts=opts,
+                                       where="chunked")
+    if reduced.wmax:
+        check_weight_scale(reduced.wmax)
+    state = reduced.state
     if state is None:
         raise InputError("X", "an iterator of at least one (X, y) chunk", "an empty iterator", "pass data")
     if state.n_rows == 0:
         raise InputError("X", "at least one row", "chunks with no rows", "pass data")
+    names = reduced.names
     if feature_names is not None:
         names = tuple(str(c) for c in feature_names)
         if len(names) != state.p:
             raise InputError("feature_names", f"{state.p} names", f"{len(names)} names", "one name per column")
     return solve_state(state, fit_intercept=fit_intercept, alpha=alpha, loss=loss, feature_names=names,
-                       n_chunks=n_chunks, where="chunked", **opts)
+                       n_chunks=reduced.n_chunks, where="chunked", **opts)
