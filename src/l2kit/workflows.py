@@ -34,12 +34,15 @@ from .io.tables import (
 
 __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 
-#: rows per batch for ``fit``: 256k rows keep peak RSS low (a few MB per column) however wide the table
-BATCH_ROWS = 1 << 18
-#: rows per batch for ``score`` (at most 3 columns): 256k rows keep the peak RSS of `l2kit score` under 300 MB
-#: on 2e7-row Parquet (1M-row batches peaked at 317-337 MB); `l2kit score` imports about 125 MB (pyarrow, no
-#: numba, scipy or pandas) and peaks at about 215 MB on 2e6 and 2e7 rows alike (loaded machine)
-SCORE_BATCH_ROWS = 1 << 18
+#: rows per batch for ``fit``: 128k rows keep peak RSS low (a few MB per column) however wide the table. A
+#: Parquet file is read by two threads, each with a batch and its centred copy in flight (2e7 x 4 Parquet under
+#: jemalloc: 146 and 153 MB on 2e6 and 2e7 rows; 256k-row batches 171 and 189 MB, for no less time). A CSV
+#: file's batches are its parser's blocks (at most CSV_MAX_BLOCK bytes), whatever this number
+BATCH_ROWS = 1 << 17
+#: rows per batch for ``score`` (at most 3 columns): 64k rows keep the peak RSS of `l2kit score` flat and low (2e7-row
+#: Parquet read by two threads, jemalloc: 108 and 114 MB on 2e6 and 2e7 rows; 256k-row batches 127 and 140 MB; 1M-row
+#: ones peaked at 317-337 MB with one thread). `l2kit score` imports about 100 MB (pyarrow; no numba, scipy or pandas)
+SCORE_BATCH_ROWS = 1 << 16
 
 
 @dataclass(frozen=True)

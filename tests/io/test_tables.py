@@ -242,3 +242,42 @@ def test_map_parts_on_one_stream_reads_it_ahead(tmp_path):
     csv = _csv(tmp_path, "a\n" + "".join(f"{i}\n" for i in range(50)))
     got = map_parts(csv, ["a"], lambda batches: sum(float(b["a"].sum()) for _, b in batches), batch_rows=8)
     assert got == [float(sum(range(50)))]
+
+
+_POOL = """
+import os, sys
+from l2kit.io.tables import _built_with_jemalloc, prefer_jemalloc
+chose = prefer_jemalloc(sys.argv[1])
+import pyarrow as pa
+supported = "jemalloc" in pa.supported_memory_backends()
+print(chose, _built_with_jemalloc(), pa.default_memory_pool().backend_name, supported)
+"""
+
+
+@pytest.mark.parametrize("name,env", [("t.parquet", None), ("t.csv", None), ("t.parquet", "system")])
+def test_prefer_jemalloc_before_pyarrow_loads_for_parquet_only(tmp_path, name, env):
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if env:
+        environ["ARROW_DEFAULT_MEMORY_POOL"] = env
+    out = subprocess.run([sys.executable, "-c", _POOL, str(tmp_path / name)], capture_output=True, text=True,
+                         env=environ, check=True)
+    chose, built, backend, supported = out.stdout.split()
+    assert built == supported   # the configuration header says what pyarrow supports
+    assert out.stderr == ""     # never an "unsupported backend" warning
+    if name.endswith(".parquet") and not env and supported == "True":
+        assert (chose, backend) == ("True", "jemalloc")
+    else:
+        assert chose == "False"
+        assert backend == env or not env   # the user's choice wins
+
+
+def test_prefer_jemalloc_is_too_late_once_pyarrow_is_loaded(tmp_path, monkeypatch):
+    from l2kit.io.tables import prefer_jemalloc
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    assert "pyarrow" in __import__("sys").modules
+    assert prefer_jemalloc(str(tmp_path / "t.parquet")) is False
+    assert "ARROW_DEFAULT_MEMORY_POOL" not in os.environ
