@@ -72,10 +72,11 @@ def _compile_l2kit() -> None:
 
 
 #: runs of each command per file (full mode), alternating which goes first: times are their medians, peak RSS
-#: their maximum (on a loaded 2-core machine one run's time moved by up to 2x). The growth check compares the
-#: median peaks: one command's peak RSS on one file varied from 149 to 169 MB between runs (pyarrow's pool and
-#: the read-ahead thread), and a ratio of two maxima of three runs then read 1.19 on memory that does not grow
-REPS = 5
+#: their maximum (on a loaded 2-core machine one run's time moved by up to 2x, and the median of 5 runs of the bare
+#: Parquet read moved from 363 to 461 ms between module runs). The growth check compares the median peaks: one
+#: command's peak RSS on one file varied from 149 to 169 MB between runs (pyarrow's pool and the reading
+#: threads), and a ratio of two maxima of three runs then read 1.19 on memory that does not grow
+REPS = 9
 
 
 def _interleaved(cmd: list, read: list, reps: int, n: int | None) -> tuple[float, float, float, float, float]:
