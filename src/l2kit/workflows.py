@@ -39,10 +39,10 @@ __all__ = ["ScoreResult", "score_file", "fit_file", "fit_features", "json_safe"]
 #: jemalloc: 146 and 153 MB on 2e6 and 2e7 rows; 256k-row batches 171 and 189 MB, for no less time). A CSV
 #: file's batches are its parser's blocks (at most CSV_MAX_BLOCK bytes), whatever this number
 BATCH_ROWS = 1 << 17
-#: rows per batch for ``score`` (at most 3 columns): 64k rows keep the peak RSS of `l2kit score` flat and low (2e7-row
-#: Parquet read by two threads, jemalloc: 108 and 114 MB on 2e6 and 2e7 rows; 256k-row batches 127 and 140 MB; 1M-row
-#: ones peaked at 317-337 MB with one thread). `l2kit score` imports about 100 MB (pyarrow; no numba, scipy or pandas)
-SCORE_BATCH_ROWS = 1 << 16
+#: rows per batch for ``score`` (at most 3 columns) in a long-lived process with numba's kernels: fewer, larger
+#: batches cost less (2e7-row Parquet, two reading threads: 110 ms with 512k rows, 149 ms with 256k, 187 ms with 64k,
+#: against 77-97 ms for pyarrow's read_table); `l2kit score` passes smaller ones (cli.SCORE_BATCH_ROWS)
+SCORE_BATCH_ROWS = 1 << 19
 
 
 @dataclass(frozen=True)
