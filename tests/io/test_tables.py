@@ -247,7 +247,9 @@ def test_map_parts_on_one_stream_reads_it_ahead(tmp_path):
 _POOL = """
 import os, sys
 from l2kit.io.tables import _built_with_jemalloc, prefer_jemalloc
+user = os.environ.get("ARROW_DEFAULT_MEMORY_POOL")
 chose = prefer_jemalloc(sys.argv[1])
+assert os.environ.get("ARROW_DEFAULT_MEMORY_POOL") == user   # nothing leaks to child processes
 import pyarrow as pa
 supported = "jemalloc" in pa.supported_memory_backends()
 print(chose, _built_with_jemalloc(), pa.default_memory_pool().backend_name, supported)

@@ -573,7 +573,7 @@ def prefer_jemalloc(path: str | os.PathLike) -> bool:
     default. pyarrow fixes its pool when it is imported (``ARROW_DEFAULT_MEMORY_POOL``;
     ``pyarrow.set_memory_pool`` later leaves its C++ readers on the first one), so this must run first; an
     unsupported backend there would print a warning, so the build's configuration header is read instead of
-    trying. Returns whether jemalloc was chosen.
+    trying. pyarrow is imported here, and the environment restored. Returns whether jemalloc was chosen.
     """
     import sys
 
@@ -581,10 +581,14 @@ def prefer_jemalloc(path: str | os.PathLike) -> bool:
         return False
     if "pyarrow" in sys.modules or os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return False   # too late, or the user's choice
-    if _built_with_jemalloc():
-        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
-        return True
-    return False
+    if not _built_with_jemalloc():
+        return False
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
+    try:
+        import pyarrow  # noqa: F401 - the pool is chosen now
+    finally:   # and the choice stays in this process: child processes keep the user's environment
+        del os.environ["ARROW_DEFAULT_MEMORY_POOL"]
+    return True
 
 
 def _built_with_jemalloc() -> bool:
