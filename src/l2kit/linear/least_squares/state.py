@@ -168,7 +168,7 @@ class GramState:
         # keep X's memory order so that the copy streams (column-major tables, row-major arrays)
         column_major = X.flags.f_contiguous and not X.flags.c_contiguous
         if w is None and column_major and m:
-            return cls._centred_columns([X[:, j] for j in range(p)] + [y], None)
+            return cls.from_columns([X[:, j] for j in range(p)] + [y])
         Z = np.empty((m, p + 1), order="F" if column_major else "C")
         Z[:, :p] = X
         Z[:, p] = y
@@ -217,25 +217,17 @@ class GramState:
         with np.errstate(all="ignore"):
             mean = np.array([np.add.reduce(c) for c in columns]) / m
             if np.isfinite(mean).all():
+                # a column's mean is the same pairwise sum whether taken on the column or on its copy (both
+                # contiguous), so the chunk is centred while it is copied into Z: one pass fewer than copy, then centre
+                buf = scratch if scratch is not None and scratch.size >= m * k else np.empty(m * k)
+                Z = buf[:m * k].reshape((m, k), order="F")   # contiguous, column-major
+                for j, c in enumerate(columns):
+                    np.subtract(c, mean[j], out=Z[:, j])
                 try:
-                    return cls._centred_columns(columns, mean, scratch)
+                    return cls(float(m), m, m, 0.0, mean, _r_factor(Z))
                 except (np.linalg.LinAlgError, ValueError):
                     pass
         return cls(float(m), m, m, 0.0, mean, np.full((k, k), np.nan))
-
-    @classmethod
-    def _centred_columns(cls, columns: Sequence[np.ndarray], mean: np.ndarray | None,
-                         scratch: np.ndarray | None = None) -> GramState:
-        # a column's mean is the same pairwise sum whether taken on the column or on its copy (both contiguous),
-        # so the chunk is centred while it is copied into Z: one pass fewer than copy, then centre
-        m, k = len(columns[0]), len(columns)
-        if mean is None:
-            mean = np.array([np.add.reduce(c) for c in columns]) / m
-        buf = scratch if scratch is not None and scratch.size >= m * k else np.empty(m * k)
-        Z = buf[:m * k].reshape((m, k), order="F")   # contiguous, column-major
-        for j, c in enumerate(columns):
-            np.subtract(c, mean[j], out=Z[:, j])
-        return cls(float(m), m, m, 0.0, mean, _r_factor(Z))
 
     def merge(self, other: GramState) -> GramState:
         """The state of the union of both row sets (Chan's pairwise update)."""
