@@ -444,9 +444,6 @@ class _Dropper:
 
     def __init__(self, cols: Sequence[str]):
         self.cols = list(cols)
-        self.reset()
-
-    def reset(self) -> None:
         self.n_dropped = 0
         self.by_column = dict.fromkeys(self.cols, 0)
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -575,8 +576,6 @@ def prefer_jemalloc(path: str | os.PathLike) -> bool:
     unsupported backend there would print a warning, so the build's configuration header is read instead of
     trying. pyarrow is imported here, and the environment restored. Returns whether jemalloc was chosen.
     """
-    import sys
-
     if not os.fspath(path).lower().endswith(_PARQUET):
         return False
     if "pyarrow" in sys.modules or os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):

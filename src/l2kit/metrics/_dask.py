@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .._array import numpy_namespace
 from .._errors import InputError
 from ._state import NonFiniteOmitted, assemble, check_multioutput, check_ndim, finite_sums
 from .accumulator import Accumulator
@@ -46,7 +47,6 @@ def _merge(a, b):
 
 
 def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
-    import array_api_compat.numpy as xnp
     import dask
     import dask.array as da
 
@@ -96,7 +96,7 @@ def dask_metric(metric, y_true, y_pred, weights, multioutput, nonfinite):
                          f"all {total} samples hold NaN or inf", "clean the data")
     if acc.n_omitted:
         warnings.warn(NonFiniteOmitted(acc.n_omitted, total), stacklevel=4)
-    out = assemble(xnp, metric, finite_sums(acc._state, metric), mo, acc.n)
+    out = assemble(numpy_namespace(), metric, finite_sums(acc._state, metric), mo, acc.n)
     dt = np.result_type(y_true.dtype, y_pred.dtype)
     if dt.kind != "f":
         dt = np.dtype(np.float64)  # integer/boolean targets promote to float64, as in memory
