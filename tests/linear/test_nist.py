@@ -1,39 +1,17 @@
 """NIST StRD linear regression: every solver path scored by LRE against the certified values."""
 
-import json
-import os
-
-import numpy as np
 import pytest
+from _nist import DATASETS
+from _nist import load as _load
+from _nist import lre as _lre
 
 import l2kit as l2
 
-DATASETS = ["Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley",
-            "Wampler1", "Wampler2", "Wampler3", "Wampler4", "Wampler5"]
 METHODS = ["auto", "cholesky", "qr", "svd"]
 REQUIRED = {name: 9.0 for name in DATASETS} | {"Filip": 7.5, "Wampler5": 7.5}
 # the Gram matrix of Filip's degree-10 polynomial is numerically singular in float64 (cond(X)^2 > 1/eps):
 # no normal-equations solver can reach its digits, which is why ``auto`` must move to QR by itself
 CHOLESKY_IMPOSSIBLE = {"Filip"}
-
-
-def _load(nist_dir, name):
-    with open(os.path.join(nist_dir, f"{name}.json")) as fh:
-        d = json.load(fh)
-    y = np.array(d["y"], dtype=float)
-    if "X" in d:
-        X = np.array(d["X"], dtype=float)
-    else:
-        x = np.array(d["x"], dtype=float)
-        X = np.column_stack([x**k for k in range(1, d["degree"] + 1)])
-    return X, y, d["intercept"], np.array(d["certified_coef"]), d.get("certified_sd")
-
-
-def _lre(est, cert):
-    est, cert = np.asarray(est, float), np.asarray(cert, float)
-    with np.errstate(divide="ignore"):
-        lre = -np.log10(np.abs(est - cert) / np.abs(cert))
-    return float(np.minimum(lre, 15.0).min())
 
 
 @pytest.fixture(scope="module")
