@@ -181,3 +181,22 @@ def test_variance_function_recovers_a_log_linear_variance():
     slope = np.polyfit(x[:, 0], np.log(sd), 1)[0]
     assert abs(slope - 0.8) < 0.08          # standard error of the Gamma-GLM slope here is ~0.04
     assert variance_sd(np.zeros(10), x[:10]) is None
+
+
+def test_outlier_check_rows_from_the_ols_side_and_none_when_the_mad_is_zero():
+    from types import SimpleNamespace
+
+    from l2kit.diagnosis.assess import outlier_check
+
+    h = np.full(8, 0.25)
+    shape = {"p_outlying": 0.01, "outlying": 9.0, "null_outlying": np.linspace(1.0, 3.0, 101)}
+
+    def flagged(resid):
+        inf = SimpleNamespace(resid=resid, leverage=h, leverage_cutoff=0.5)
+        return outlier_check(inf, shape, None, 0.05).detail
+
+    d = flagged(np.array([0.1, -0.2, 0.15, -0.1, 0.2, -0.15, 0.1, 5.0]))
+    assert d["rows"].tolist() == [7] and np.isfinite(d["z_ols"]).all()
+    # most residuals exactly zero (a perfect fit but one row): the MAD is 0, and no row is flagged by OLS
+    d = flagged(np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 5.0]))
+    assert d["rows"].size == 0 and np.array_equal(d["z_ols"], np.zeros(8))

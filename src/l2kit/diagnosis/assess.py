@@ -76,7 +76,8 @@ def outlier_check(inf, shape: dict, mm_fit, level: float, row_labels=None, sd: n
     p = float(min(1.0, 2.0 * min(p_ols, p_mm)))
     # rows beyond the OLS statistic's own critical value at level / 2 (the MC null of the maximum)
     resid = inf.resid if sd is None else inf.resid / sd    # the scale of the Monte Carlo null's statistic
-    z = outlyingness(resid, inf.leverage) if np.median(np.abs(resid)) > 0 else np.zeros_like(resid)
+    # a zero MAD makes every z inf or NaN (outlyingness): no row is then flagged on the OLS side
+    z = np.nan_to_num(outlyingness(resid, inf.leverage), nan=0.0, posinf=0.0)
     crit = float(np.quantile(shape["null_outlying"], 1.0 - level / 2))
     rows = np.union1d(rows_mm, np.flatnonzero(z > crit)).astype(int)
     high = rows[inf.leverage[rows] > inf.leverage_cutoff]
