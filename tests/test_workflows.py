@@ -85,41 +85,34 @@ def test_streamed_squared_fit_drops_missing_rows_per_batch_as_in_memory(tmp_path
 # results merge to what one pass gives, and the row accounting and errors are those of the whole file
 
 @pytest.fixture
-def parted(tmp_path):
-    """A 6000-row table in row groups of 1100 rows: two parts (rows 0-3299 and 3300-5999)."""
+def cols():
+    """The columns of a 6000-row table; :func:`_write_with` writes them in row groups of 1100 rows: two parts (rows
+    0-3299 and 3300-5999)."""
     rng = np.random.default_rng(11)
     n = 6000
     X = rng.normal(size=(n, 2)) + [0.0, 50.0]
     y = 3 + X @ [1.0, -0.5] + rng.normal(size=n)
-    cols = {"a": X[:, 0], "b": X[:, 1], "y": y, "p": y + rng.normal(size=n), "w": rng.uniform(0.5, 2, size=n)}
-
-    def write():
-        path = tmp_path / "t.parquet"
-        pq.write_table(pa.table(cols), path, row_group_size=1100)
-        return str(path)
-
-    return write, cols
+    return {"a": X[:, 0], "b": X[:, 1], "y": y, "p": y + rng.normal(size=n), "w": rng.uniform(0.5, 2, size=n)}
 
 
-def _write_with(tmp_path, cols, cells, name="bad.parquet"):
+def _write_with(tmp_path, cols, cells=None, name="t.parquet"):
+    """``cols`` as Parquet in row groups of 1100 rows, with ``cells`` (``{(column, row): value}``) changed."""
     data = {c: v.copy() for c, v in cols.items()}
-    for (c, i), v in cells.items():
+    for (c, i), v in (cells or {}).items():
         data[c][i] = v
     path = tmp_path / name
     pq.write_table(pa.table(data), path, row_group_size=1100)
     return str(path)
 
 
-def test_a_file_in_row_groups_is_read_in_two_parts(parted):
+def test_a_file_in_row_groups_is_read_in_two_parts(tmp_path, cols):
     from l2kit.io.tables import row_parts
 
-    write, _ = parted
-    assert [p.start for p in row_parts(write())] == [0, 3300]
+    assert [p.start for p in row_parts(_write_with(tmp_path, cols))] == [0, 3300]
 
 
-def test_score_in_two_parts_equals_one_pass(parted, monkeypatch):
-    write, cols = parted
-    path = write()
+def test_score_in_two_parts_equals_one_pass(tmp_path, cols, monkeypatch):
+    path = _write_with(tmp_path, cols)
     got = workflows.score_file(path, "y", "p", "w", batch_rows=500)
     from l2kit.io import tables
 
@@ -132,8 +125,7 @@ def test_score_in_two_parts_equals_one_pass(parted, monkeypatch):
     assert got.metrics["mse"] == pytest.approx(float(ref), rel=1e-13)
 
 
-def test_bad_rows_in_both_parts_are_counted_and_the_first_is_named(tmp_path, parted):
-    _, cols = parted
+def test_bad_rows_in_both_parts_are_counted_and_the_first_is_named(tmp_path, cols):
     path = _write_with(tmp_path, cols, {("p", 5000): np.nan, ("y", 40): np.inf, ("p", 3400): np.nan})
     with pytest.raises(l2.io.DataError, match="3 rows of 6000") as e:
         workflows.score_file(path, "y", "p", batch_rows=500)
@@ -150,9 +142,9 @@ def test_bad_rows_in_both_parts_are_counted_and_the_first_is_named(tmp_path, par
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_fit_in_two_parts_equals_the_in_memory_fit(parted, weighted):
-    write, cols = parted
-    got = workflows.fit_file(write(), "y", features=["a", "b"], weights="w" if weighted else None, batch_rows=500)
+def test_fit_in_two_parts_equals_the_in_memory_fit(tmp_path, cols, weighted):
+    got = workflows.fit_file(_write_with(tmp_path, cols), "y", features=["a", "b"], weights="w" if weighted else None,
+                             batch_rows=500)
     X = np.column_stack([cols["a"], cols["b"]])
     ref = l2.fit(X, cols["y"], weights=cols["w"] if weighted else None)
     assert "over 13 chunks" in got.message   # batches of at most 500 rows in each part (3300 and 2700 rows)
@@ -160,8 +152,7 @@ def test_fit_in_two_parts_equals_the_in_memory_fit(parted, weighted):
     np.testing.assert_allclose(got.bse, ref.bse, rtol=1e-10)
 
 
-def test_fit_in_two_parts_drops_and_counts_missing_rows_of_both(tmp_path, parted):
-    _, cols = parted
+def test_fit_in_two_parts_drops_and_counts_missing_rows_of_both(tmp_path, cols):
     cells = {("a", 10): np.nan, ("b", 10): np.nan, ("a", 4000): np.nan, ("y", 5999): np.nan}
     path = _write_with(tmp_path, cols, cells)
     got = workflows.fit_file(path, "y", features=["a", "b"], missing="drop", batch_rows=500)
@@ -172,8 +163,7 @@ def test_fit_in_two_parts_drops_and_counts_missing_rows_of_both(tmp_path, parted
     np.testing.assert_allclose(np.r_[got.intercept, got.coef], np.r_[ref.intercept, ref.coef], rtol=1e-12)
 
 
-def test_a_negative_weight_in_the_second_part_names_its_row(tmp_path, parted):
-    _, cols = parted
+def test_a_negative_weight_in_the_second_part_names_its_row(tmp_path, cols):
     path = _write_with(tmp_path, cols, {("w", 4321): -1.0})
     with pytest.raises(l2.io.DataError, match="negative case weight") as e:
         workflows.fit_file(path, "y", features=["a", "b"], weights="w", batch_rows=500)
