@@ -381,8 +381,8 @@ def fit_file(path: str | os.PathLike, target: str, *, loss: Any = "squared", wei
                 X[:, j] = batch[c]
             yield (X, batch[target], batch[weights]) if weights else (X, batch[target])
 
-    def new_part() -> _FitPart:
-        return _FitPart(_BadRows(path), _Dropper(feats + [target]) if missing == "drop" else None)
+    def new_part() -> _FitPart:   # a part (or pass) counts its own bad rows and drops
+        return _FitPart(_BadRows(path), None if drop is None else _Dropper(drop.cols))
 
     def reduce_part(batches) -> _FitPart:
         part = new_part()
